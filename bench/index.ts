@@ -1,0 +1,5 @@
+// `npm run bench`: every benchmark, each against its own baseline measured in the same run.
+import { runRuntimeBench } from './runtime.js'
+
+console.log(`node ${process.version}, ${new Date().toISOString()}`)
+await runRuntimeBench()

@@ -1,0 +1,32 @@
+// @ts-check
+import js from '@eslint/js'
+import globals from 'globals'
+import tseslint from 'typescript-eslint'
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'fixtures/**', '.nexflow/**'] },
+  js.configs.recommended,
+  { languageOptions: { globals: globals.node } },
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      '@typescript-eslint/consistent-type-imports': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      eqeqeq: ['error', 'smart'],
+    },
+  },
+  {
+    // The main thread reaches worker code only as a file path handed to a pool.
+    files: ['src/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ['**/workers/**', '../workers/*', '../../workers/*'], message: 'src/ runs on the main thread: hand worker entry files to a pool by path, never import them.' }] }],
+    },
+  },
+  {
+    // Workflow and DataFlow know nothing about HTTP, servers or discovery.
+    files: ['src/workflow/**/*.ts', 'src/dataflow/**/*.ts', 'src/protocol/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { paths: ['hono', '@hono/node-server'], patterns: [{ group: ['**/server/**', '**/discovery/**', '**/cli/**', '**/workers/**'], message: 'Lower layers must not reach up into server, discovery or CLI code.' }] }],
+    },
+  },
+)

@@ -1,0 +1,49 @@
+import { parseArgs } from 'node:util'
+import { NexflowError } from '../errors.js'
+import { VERSION } from '../version.js'
+
+const HELP = `nexflow ${VERSION}: workflows, data models, and a server whose discovery can never hang startup
+
+Usage: nexflow <command> [options]
+
+Commands (more arrive as they are built):
+  help              Show this help
+
+Options:
+  -h, --help        Show this help
+  -v, --version     Print the version
+`
+
+/** Exit codes: 0 success, 1 a check failed, 2 bad usage or config. */
+export async function main(argv: readonly string[], out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): Promise<number> {
+  let parsed
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      options: { help: { type: 'boolean', short: 'h' }, version: { type: 'boolean', short: 'v' } },
+      allowPositionals: true,
+      strict: true,
+    })
+  } catch (error) {
+    err.write(`nexflow: ${(error as Error).message}\nRun "nexflow --help" for usage.\n`)
+    return 2
+  }
+  const [command] = parsed.positionals
+  if (parsed.values.version === true) {
+    out.write(`${VERSION}\n`)
+    return 0
+  }
+  if (parsed.values.help === true || command === undefined || command === 'help') {
+    out.write(HELP)
+    return 0
+  }
+  err.write(`nexflow: unknown command "${command}"\nRun "nexflow --help" for usage.\n`)
+  return 2
+}
+
+/** Known errors print one line; anything unexpected prints its stack. */
+export function reportFatal(error: unknown, err: NodeJS.WritableStream = process.stderr): number {
+  if (error instanceof NexflowError) err.write(`nexflow: ${error.message} [${error.code}]\n`)
+  else err.write(`nexflow: unexpected error\n${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`)
+  return error instanceof NexflowError && error.code === 'CONFIG_INVALID' ? 2 : 1
+}

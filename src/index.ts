@@ -1,0 +1,21 @@
+export { VERSION } from './version.js'
+export {
+  NexflowError,
+  ValidationError,
+  WorkflowExecutionError,
+  WorkflowAbortedError,
+  HTTP_STATUS_BY_CODE,
+  serializeError,
+  toNexflowError,
+  type ErrorCode,
+  type SerializedError,
+} from './errors.js'
+export { defineNode, isNodeDefinition, type NodeDefinition, type NodeContext, type NodeOutput, type NodeSpec } from './workflow/node.js'
+export { NodeRegistry, type RegisterOptions } from './workflow/registry.js'
+export { defaultRegistry } from './workflow/default-registry.js'
+export { WorkflowBuilder, type BuildOptions, type BuilderOptions } from './workflow/builder.js'
+export { Workflow } from './workflow/workflow.js'
+export { LocalRuntime, type ExecuteOptions, type ExecutionResult, type FailedNodeOutput, type LocalRuntimeOptions } from './workflow/runtime.js'
+export { FunctionNode, HttpRequestNode, MergeNode, SwitchNode } from './workflow/nodes/index.js'
+export type { WorkflowJson, WorkflowNodeJson, ConnectionJson } from './protocol/workflow-json.js'
+export type { JsonValue } from './protocol/json.js'

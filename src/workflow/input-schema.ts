@@ -1,0 +1,54 @@
+import type { JsonValue } from '../protocol/json.js'
+import type { ConnectionJson, WorkflowNodeJson } from '../protocol/workflow-json.js'
+import { isOptionalParam, paramJsonSchema } from './param-schema.js'
+import type { NodeRegistry } from './registry.js'
+import { findTemplates, inputName } from './template.js'
+
+type JsonObject = { [key: string]: JsonValue }
+
+// An embedded template renders whatever it is given as text.
+const EMBEDDED_INPUT: JsonObject = { type: ['string', 'number', 'boolean'] }
+
+/**
+ * Derives the JSON Schema of a workflow's inputs: every template's input (typed by the param it
+ * fills when the template is the whole string) and every declared param that no config value or
+ * connection fills (the workflow-level inputs the runtime injects by name).
+ */
+export function deriveInputSchema(nodes: readonly WorkflowNodeJson[], connections: readonly ConnectionJson[], registry: NodeRegistry | undefined): JsonObject {
+  const properties = new Map<string, JsonObject>()
+  const required = new Set<string>()
+  const add = (name: string, schema: JsonObject, isRequired: boolean) => {
+    if (!properties.has(name)) properties.set(name, schema)
+    if (isRequired) required.add(name)
+  }
+
+  for (const node of nodes) {
+    const definition = registry?.get(node.type)
+    const shape = definition?.params.shape
+    for (const site of findTemplates(node.params)) {
+      const param = String(site.path[0])
+      if (definition?.literalParams.includes(param) === true) continue
+      const field = shape?.[param]
+      const optional = field !== undefined && isOptionalParam(field)
+      for (const ref of site.refs) {
+        const name = inputName(ref)
+        const typed = site.kind === 'whole' && ref === name && site.path.length === 1 && field !== undefined
+        add(name, typed ? paramJsonSchema(field) : site.kind === 'embedded' ? EMBEDDED_INPUT : {}, !optional)
+      }
+    }
+    if (shape === undefined) continue
+    const fed = new Set(connections.filter((c) => c.to === node.id).map((c) => c.toInput))
+    for (const [param, field] of Object.entries(shape)) {
+      if (Object.hasOwn(node.params, param) || fed.has(param)) continue
+      add(param, paramJsonSchema(field), !isOptionalParam(field))
+    }
+  }
+
+  const schema: JsonObject = {
+    type: 'object',
+    properties: Object.fromEntries(properties),
+    additionalProperties: true,
+  }
+  if (required.size > 0) schema.required = [...required].sort()
+  return schema
+}

@@ -1,0 +1,258 @@
+import { randomUUID } from 'node:crypto'
+import { NexflowError, ValidationError, WorkflowAbortedError, WorkflowExecutionError } from '../errors.js'
+import { getPath } from './dotted-path.js'
+import { defaultRegistry } from './default-registry.js'
+import type { NodeContext, NodeDefinition, NodeOutput } from './node.js'
+import { isOptionalParam } from './param-schema.js'
+import type { NodeRegistry } from './registry.js'
+import { renderSite, setAt } from './template.js'
+import type { Workflow } from './workflow.js'
+
+export interface ExecuteOptions {
+  /**
+   * Workflow inputs. A key naming a node whose value is an object gives that node's own inputs
+   * (`{ fetch: { url } }`); every other key is a workflow-level input, used by templates and
+   * injected into each node that declares a param of that name.
+   */
+  parameters?: Record<string, unknown>
+  /** Aborting it stops the run with `WORKFLOW_ABORTED`. */
+  signal?: AbortSignal
+  /** Stops the run with `WORKFLOW_TIMEOUT` after this long. */
+  timeoutMs?: number
+  runId?: string
+}
+
+export interface ExecutionResult {
+  runId: string
+  /** Output per node id. A failed leaf is `{ error, errorType, failed: true }`; skipped branches are absent. */
+  results: Record<string, NodeOutput>
+}
+
+export interface LocalRuntimeOptions {
+  registry?: NodeRegistry
+}
+
+/** The record a failed leaf node leaves in the results instead of failing the run. */
+export interface FailedNodeOutput {
+  error: string
+  errorType: string
+  failed: true
+  [key: string]: unknown
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value)
+}
+
+/** Splits run parameters into workflow-level inputs and node-specific ones. */
+function splitParameters(workflow: Workflow, parameters: Record<string, unknown>) {
+  const shared: Record<string, unknown> = {}
+  const perNode = new Map<string, Record<string, unknown>>()
+  for (const [key, value] of Object.entries(parameters)) {
+    if (isPlainObject(value) && workflow.node(key) !== undefined) perNode.set(key, value)
+    else shared[key] = value
+  }
+  return { shared, perNode }
+}
+
+/**
+ * Runs workflows in the current thread. Independent branches run concurrently: a node starts as
+ * soon as every node it depends on has finished.
+ */
+export class LocalRuntime {
+  readonly #registry: NodeRegistry
+
+  constructor(options: LocalRuntimeOptions = {}) {
+    this.#registry = options.registry ?? defaultRegistry()
+  }
+
+  async execute(workflow: Workflow, options: ExecuteOptions = {}): Promise<ExecutionResult> {
+    const runId = options.runId ?? randomUUID()
+    const definitions = new Map(workflow.nodes.map((n) => [n.id, this.#registry.require(n.type)]))
+    const baseParams = this.#prepareParams(workflow, definitions, options.parameters ?? {})
+    return new Run(workflow, definitions, baseParams, runId, options).start()
+  }
+
+  /**
+   * Node params before connections, by precedence node-specific > workflow-level > config. Every
+   * template is rendered here, so a missing input fails the run before any node has run.
+   */
+  #prepareParams(workflow: Workflow, definitions: Map<string, NodeDefinition>, parameters: Record<string, unknown>): Map<string, Record<string, unknown>> {
+    const { shared, perNode } = splitParameters(workflow, parameters)
+    const prepared = new Map<string, Record<string, unknown>>()
+    for (const node of workflow.nodes) {
+      const definition = definitions.get(node.id) as NodeDefinition
+      const own = perNode.get(node.id) ?? {}
+      const templateInputs = { ...shared, ...own }
+      const params: Record<string, unknown> = structuredClone(node.params) as Record<string, unknown>
+      for (const site of workflow.plan.templates.get(node.id) ?? []) {
+        const param = String(site.path[0])
+        if (definition.literalParams.includes(param)) continue
+        if (!Object.hasOwn(params, param)) continue // an earlier site dropped this optional param
+        const rendered = renderSite(site, templateInputs)
+        if (rendered.ok) {
+          setAt(params, site.path, rendered.value)
+          continue
+        }
+        const field = definition.params.shape[param]
+        if (field !== undefined && isOptionalParam(field)) {
+          delete params[param]
+          continue
+        }
+        throw new NexflowError('MISSING_INPUT', `Node "${node.id}" param "${param}" uses template input "${rendered.missing}", which was not given`, {
+          details: { nodeId: node.id, param, input: rendered.missing },
+        })
+      }
+      for (const key of Object.keys(definition.params.shape)) {
+        if (Object.hasOwn(shared, key)) params[key] = shared[key]
+      }
+      Object.assign(params, own)
+      prepared.set(node.id, params)
+    }
+    return prepared
+  }
+}
+
+type NodeState = 'waiting' | 'running' | 'done' | 'skipped'
+
+/** One execution: the scheduler's mutable state, kept apart from the reusable runtime. */
+class Run {
+  readonly #results: Record<string, NodeOutput> = {}
+  readonly #state = new Map<string, NodeState>()
+  readonly #pending = new Map<string, number>()
+  readonly #controller = new AbortController()
+  #running = 0
+  #settled = false
+  #resolve!: (result: ExecutionResult) => void
+  #reject!: (error: unknown) => void
+
+  constructor(
+    readonly workflow: Workflow,
+    readonly definitions: Map<string, NodeDefinition>,
+    readonly baseParams: Map<string, Record<string, unknown>>,
+    readonly runId: string,
+    readonly options: ExecuteOptions,
+  ) {}
+
+  start(): Promise<ExecutionResult> {
+    const done = new Promise<ExecutionResult>((resolve, reject) => {
+      this.#resolve = resolve
+      this.#reject = reject
+    })
+    const cleanup = this.#watchForAbort()
+    const { plan } = this.workflow
+    for (const id of plan.order) {
+      this.#state.set(id, 'waiting')
+      this.#pending.set(id, new Set(plan.incoming.get(id)?.map((c) => c.from)).size)
+    }
+    if (!this.#settled) {
+      for (const id of plan.order) if (this.#pending.get(id) === 0) this.#launch(id)
+      this.#finishIfIdle()
+    }
+    return done.finally(cleanup)
+  }
+
+  #watchForAbort(): () => void {
+    const { signal, timeoutMs } = this.options
+    const onAbort = () => this.#fail(new WorkflowAbortedError('WORKFLOW_ABORTED', `Workflow "${this.workflow.name}" run ${this.runId} was aborted`, { cause: signal?.reason }))
+    let timer: NodeJS.Timeout | undefined
+    if (timeoutMs !== undefined) {
+      timer = setTimeout(() => this.#fail(new WorkflowAbortedError('WORKFLOW_TIMEOUT', `Workflow "${this.workflow.name}" run ${this.runId} timed out after ${timeoutMs} ms`, { details: { timeoutMs } })), timeoutMs)
+    }
+    if (signal?.aborted) onAbort()
+    else signal?.addEventListener('abort', onAbort, { once: true })
+    return () => {
+      clearTimeout(timer)
+      signal?.removeEventListener('abort', onAbort)
+    }
+  }
+
+  #fail(error: unknown): void {
+    if (this.#settled) return
+    this.#settled = true
+    // Running nodes see this signal and can stop their own I/O; the run does not wait for them.
+    this.#controller.abort(error)
+    this.#reject(error)
+  }
+
+  #finishIfIdle(): void {
+    if (this.#settled || this.#running > 0) return
+    this.#settled = true
+    this.#resolve({ runId: this.runId, results: this.#results })
+  }
+
+  #launch(id: string): void {
+    const incoming = this.workflow.plan.incoming.get(id) ?? []
+    const inputs: Record<string, unknown> = {}
+    let active = incoming.length === 0
+    for (const c of incoming) {
+      if (this.#state.get(c.from) === 'skipped') continue
+      const value = getPath(this.#results[c.from], c.fromPath)
+      if (value === undefined && (this.definitions.get(c.from) as NodeDefinition).conditionalOutputs) continue
+      active = true
+      inputs[c.toInput] = value
+    }
+    if (!active) {
+      this.#complete(id, 'skipped')
+      return
+    }
+    this.#state.set(id, 'running')
+    this.#running++
+    this.#runNode(id, inputs).then(
+      (output) => {
+        this.#running--
+        if (this.#settled) return
+        if (output.success === false) {
+          const reason = typeof output.error === 'string' ? `: ${output.error}` : ''
+          this.#results[id] = output
+          this.#fail(new WorkflowExecutionError(id, `Node "${id}" returned success: false${reason}; the run stopped`, this.#results, { details: { output } }))
+          return
+        }
+        this.#results[id] = output
+        this.#complete(id, 'done')
+        this.#finishIfIdle()
+      },
+      (error: unknown) => {
+        this.#running--
+        if (this.#settled) return
+        const definition = this.definitions.get(id) as NodeDefinition
+        const message = error instanceof Error ? error.message : String(error)
+        if ((this.workflow.plan.outgoing.get(id) ?? []).length > 0) {
+          this.#fail(new WorkflowExecutionError(id, `Node "${id}" (${definition.type}) failed: ${message}`, this.#results, { cause: error }))
+          return
+        }
+        const failed: FailedNodeOutput = { error: message, errorType: error instanceof Error ? error.name : typeof error, failed: true }
+        this.#results[id] = failed
+        this.#complete(id, 'done')
+        this.#finishIfIdle()
+      },
+    )
+  }
+
+  // Never finishes the run itself: skipping cascades synchronously, and the run may only end once
+  // every launch this completion causes has happened.
+  #complete(id: string, state: 'done' | 'skipped'): void {
+    this.#state.set(id, state)
+    for (const next of this.workflow.plan.outgoing.get(id) ?? []) {
+      const left = (this.#pending.get(next) ?? 0) - 1
+      this.#pending.set(next, left)
+      if (left === 0 && !this.#settled) this.#launch(next)
+    }
+  }
+
+  async #runNode(id: string, inputs: Record<string, unknown>): Promise<NodeOutput> {
+    const definition = this.definitions.get(id) as NodeDefinition
+    const raw = { ...this.baseParams.get(id), ...inputs }
+    const parsed = definition.params.safeParse(raw)
+    if (!parsed.success) {
+      const detail = parsed.error.issues.map((issue) => `param "${issue.path.join('.') || '(params)'}": ${issue.message}`).join('; ')
+      throw new ValidationError(`Node "${id}" (${definition.type}) got invalid params: ${detail}`, parsed.error.issues, { details: { nodeId: id } })
+    }
+    const context: NodeContext = { nodeId: id, runId: this.runId, workflowName: this.workflow.name, signal: this.#controller.signal }
+    const output: unknown = await definition.run(parsed.data, context)
+    if (!isPlainObject(output)) {
+      throw new NexflowError('WORKFLOW_EXECUTION_FAILED', `Node "${id}" (${definition.type}) returned ${output === null ? 'null' : typeof output}; a node returns a plain object`)
+    }
+    return output
+  }
+}

@@ -1,0 +1,153 @@
+import { setTimeout as sleep } from 'node:timers/promises'
+import { describe, expect, it } from 'vitest'
+import { z } from 'zod'
+import { defineNode, LocalRuntime, NodeRegistry, WorkflowAbortedError, WorkflowBuilder, WorkflowExecutionError } from '../../../src/index.js'
+
+const spans: Record<string, { start: number; end: number }> = {}
+const Slow = defineNode({
+  type: 'Slow',
+  params: z.object({ ms: z.number(), tag: z.string() }),
+  async run({ ms, tag }, { signal }) {
+    const start = performance.now()
+    await sleep(ms, undefined, { signal }).catch(() => undefined)
+    spans[tag] = { start, end: performance.now() }
+    return { tag }
+  },
+})
+const Fail = defineNode({
+  type: 'Fail',
+  params: z.object({ message: z.string().default('boom'), raw: z.boolean().default(false) }),
+  run({ message, raw }) {
+    if (raw) throw message
+    throw new RangeError(message)
+  },
+})
+const Value = defineNode({ type: 'Value', params: z.object({ value: z.unknown() }), run: ({ value }) => ({ value }) })
+const Unsuccessful = defineNode({ type: 'Unsuccessful', params: z.object({}), run: () => ({ success: false, error: 'quota exceeded' }) })
+const NotAnObject = defineNode({ type: 'NotAnObject', params: z.object({}), run: () => 42 as unknown as Record<string, unknown> })
+const Typed = defineNode({ type: 'Typed', params: z.object({ count: z.number().int().min(1) }), run: ({ count }) => ({ count }) })
+let hung: AbortSignal | undefined
+const Hang = defineNode({
+  type: 'Hang',
+  params: z.object({}),
+  run: (_p, { signal }) => {
+    hung = signal
+    return new Promise(() => undefined)
+  },
+})
+
+const registry = new NodeRegistry()
+for (const node of [Slow, Fail, Value, Unsuccessful, NotAnObject, Typed, Hang]) registry.register(node)
+const runtime = new LocalRuntime({ registry })
+const builder = () => new WorkflowBuilder({ registry })
+
+describe('LocalRuntime', () => {
+  it('returns each node output and a run id', async () => {
+    const wf = builder().addNode('Value', 'a', { value: 1 }).addNode('Value', 'b').addConnection('a', 'value', 'b', 'value').build({ name: 'r' })
+    const result = await runtime.execute(wf)
+    expect(result.results).toEqual({ a: { value: 1 }, b: { value: 1 } })
+    expect(result.runId).toMatch(/^[0-9a-f-]{36}$/)
+  })
+
+  it('runs two independent slow branches at the same time', async () => {
+    const wf = builder().addNode('Slow', 'left', { ms: 150, tag: 'left' }).addNode('Slow', 'right', { ms: 150, tag: 'right' }).build({ name: 'parallel' })
+    await runtime.execute(wf)
+    const { left, right } = spans as Record<string, { start: number; end: number }>
+    // Overlap: each branch starts before the other ends.
+    expect(left!.start).toBeLessThan(right!.end)
+    expect(right!.start).toBeLessThan(left!.end)
+  })
+
+  it('starts a node as soon as its own inputs are ready, not when a whole level is', async () => {
+    const wf = builder()
+      .addNode('Slow', 'fast', { ms: 10, tag: 'fast' })
+      .addNode('Slow', 'slow', { ms: 200, tag: 'slow' })
+      .addNode('Slow', 'after-fast', { ms: 10, tag: 'after-fast' })
+      .addConnection('fast', 'tag', 'after-fast', 'unused')
+      .build({ name: 'eager' })
+    await runtime.execute(wf)
+    expect(spans['after-fast']!.end).toBeLessThan(spans.slow!.end)
+  })
+
+  it('follows dotted output paths', async () => {
+    const wf = builder().addNode('Value', 'a', { value: { result: { data: [1, 2] } } }).addNode('Value', 'b').addConnection('a', 'value.result.data', 'b', 'value').build({ name: 'dotted' })
+    expect((await runtime.execute(wf)).results.b).toEqual({ value: [1, 2] })
+  })
+
+  it('fails the run when a node with downstream nodes fails, naming the node and keeping the cause', async () => {
+    const wf = builder().addNode('Fail', 'bad').addNode('Value', 'next').addConnection('bad', 'x', 'next', 'value').build({ name: 'f' })
+    const error = await runtime.execute(wf).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(WorkflowExecutionError)
+    expect(error).toMatchObject({ nodeId: 'bad', code: 'WORKFLOW_EXECUTION_FAILED' })
+    expect((error as Error).message).toContain('Node "bad" (Fail) failed: boom')
+    expect((error as Error).cause).toBeInstanceOf(RangeError)
+  })
+
+  it('records a failed leaf and finishes the rest of the run', async () => {
+    const wf = builder().addNode('Fail', 'leaf', { message: 'leaf broke' }).addNode('Value', 'ok', { value: 1 }).build({ name: 'leaf' })
+    const { results } = await runtime.execute(wf)
+    expect(results.leaf).toEqual({ error: 'leaf broke', errorType: 'RangeError', failed: true })
+    expect(results.ok).toEqual({ value: 1 })
+  })
+
+  it('records a thrown non-Error on a leaf too', async () => {
+    const wf = builder().addNode('Fail', 'leaf', { message: 'just a string', raw: true }).build({ name: 'raw' })
+    expect((await runtime.execute(wf)).results.leaf).toEqual({ error: 'just a string', errorType: 'string', failed: true })
+  })
+
+  it('stops the run when an output contains success: false', async () => {
+    const wf = builder().addNode('Unsuccessful', 'u').addNode('Value', 'after', { value: 1 }).addConnection('u', 'x', 'after', 'value').build({ name: 's' })
+    const error = (await runtime.execute(wf).catch((e: unknown) => e)) as WorkflowExecutionError
+    expect(error).toBeInstanceOf(WorkflowExecutionError)
+    expect(error.nodeId).toBe('u')
+    expect(error.message).toContain('quota exceeded')
+    expect(error.results).not.toHaveProperty('after')
+  })
+
+  it('validates params before run and names the node, the param and the zod issue', async () => {
+    const wf = builder().addNode('Typed', 'count-node', { count: 0 }).addNode('Value', 'x').addConnection('count-node', 'count', 'x', 'value').build({ name: 'v' })
+    const error = (await runtime.execute(wf).catch((e: unknown) => e)) as WorkflowExecutionError
+    expect(error.message).toMatch(/Node "count-node" \(Typed\) got invalid params: param "count": Too small/)
+    expect(error.cause).toMatchObject({ code: 'VALIDATION_FAILED' })
+  })
+
+  it('fails when a node returns something other than an object', async () => {
+    const wf = builder().addNode('NotAnObject', 'n').build({ name: 'o' })
+    expect((await runtime.execute(wf)).results.n).toMatchObject({ failed: true, error: expect.stringContaining('returned number') })
+  })
+
+  it('fails on a node type the registry does not know', async () => {
+    const wf = new WorkflowBuilder().addNode('Nope', 'n').build({ name: 'u' })
+    await expect(runtime.execute(wf)).rejects.toMatchObject({ code: 'NODE_TYPE_UNKNOWN' })
+  })
+
+  it('stops promptly when the signal aborts, with a distinct error, and aborts the running nodes', async () => {
+    const controller = new AbortController()
+    const wf = builder().addNode('Hang', 'h').build({ name: 'abort' })
+    const started = performance.now()
+    setTimeout(() => controller.abort(), 50)
+    const error = await runtime.execute(wf, { signal: controller.signal }).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(WorkflowAbortedError)
+    expect(error).toMatchObject({ code: 'WORKFLOW_ABORTED' })
+    expect(performance.now() - started).toBeLessThan(2000)
+    expect(hung?.aborted).toBe(true)
+  })
+
+  it('rejects at once when the signal is already aborted', async () => {
+    const wf = builder().addNode('Value', 'v', { value: 1 }).build({ name: 'pre' })
+    await expect(runtime.execute(wf, { signal: AbortSignal.abort() })).rejects.toMatchObject({ code: 'WORKFLOW_ABORTED' })
+  })
+
+  it('stops at the timeout with WORKFLOW_TIMEOUT', async () => {
+    const wf = builder().addNode('Hang', 'h').build({ name: 'timeout' })
+    const error = await runtime.execute(wf, { timeoutMs: 50 }).catch((e: unknown) => e)
+    expect(error).toMatchObject({ code: 'WORKFLOW_TIMEOUT', name: 'WorkflowAbortedError' })
+  })
+
+  it('runs the same workflow concurrently without runs sharing state', async () => {
+    const wf = builder().addNode('Value', 'a').addNode('Value', 'b').addConnection('a', 'value', 'b', 'value').build({ name: 'shared' })
+    const runs = await Promise.all([1, 2, 3].map((value) => runtime.execute(wf, { parameters: { a: { value } } })))
+    expect(runs.map((r) => r.results.b)).toEqual([{ value: 1 }, { value: 2 }, { value: 3 }])
+    expect(new Set(runs.map((r) => r.runId)).size).toBe(3)
+  })
+})
