@@ -123,10 +123,12 @@ function describeThrown(value: unknown): string {
   if (value === null) return 'null was thrown'
   if (value === undefined) return 'undefined was thrown'
   if (typeof value === 'string') return value
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return `${typeof value} was thrown: ${value}`
+  if (typeof value === 'symbol') return `symbol was thrown: ${value.toString()}`
   try {
     return `${typeof value} was thrown: ${JSON.stringify(value)}`
   } catch {
-    return `${typeof value} was thrown: ${String(value)}`
+    return `${typeof value} was thrown: ${Object.prototype.toString.call(value)}`
   }
 }
 

@@ -15,6 +15,7 @@ Options:
 `
 
 /** Exit codes: 0 success, 1 a check failed, 2 bad usage or config. */
+// eslint-disable-next-line @typescript-eslint/require-await -- commands to come are async
 export async function main(argv: readonly string[], out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): Promise<number> {
   let parsed
   try {

@@ -21,7 +21,7 @@ export function findNonJson(value: unknown, path = '$'): string | undefined {
   }
   if (typeof value === 'object') {
     const proto = Object.getPrototypeOf(value) as unknown
-    if (proto !== Object.prototype && proto !== null) return `${path} (${(value as object).constructor?.name ?? 'object'} instance)`
+    if (proto !== Object.prototype && proto !== null) return `${path} (${(value.constructor as { name?: string } | undefined)?.name ?? 'object'} instance)`
     for (const [key, item] of Object.entries(value)) {
       const found = findNonJson(item, `${path}.${key}`)
       if (found !== undefined) return found

@@ -17,7 +17,7 @@ export class NodeRegistry {
         details: { type: definition.type },
       })
     }
-    this.#types.set(definition.type, definition as unknown as NodeDefinition)
+    this.#types.set(definition.type, definition)
     return definition
   }
 

@@ -84,7 +84,7 @@ export class LocalRuntime {
       const definition = definitions.get(node.id) as NodeDefinition
       const own = perNode.get(node.id) ?? {}
       const templateInputs = { ...shared, ...own }
-      const params: Record<string, unknown> = structuredClone(node.params) as Record<string, unknown>
+      const params: Record<string, unknown> = structuredClone(node.params)
       for (const site of workflow.plan.templates.get(node.id) ?? []) {
         const param = String(site.path[0])
         if (definition.literalParams.includes(param)) continue

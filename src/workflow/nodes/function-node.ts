@@ -12,7 +12,10 @@ function compile(code: string): CompiledFunction {
     const trimmed = code.trim()
     // Either a function expression (`(inputs) => ...`, `function (inputs) {...}`) or a body using `inputs`.
     const isExpression = /^(async\s+)?(function\b|\([^)]*\)\s*=>|[A-Za-z_$][\w$]*\s*=>)/.test(trimmed)
-    fn = (isExpression ? new Function(`return (${trimmed})`)() : new Function('inputs', trimmed)) as CompiledFunction
+    // Evaluating the workflow author's code is this node's purpose; workflows come from the app's
+    // own files, never from request bodies.
+    // eslint-disable-next-line @typescript-eslint/no-implied-eval
+    fn = isExpression ? ((new Function(`return (${trimmed})`) as () => CompiledFunction)()) : (new Function('inputs', trimmed) as CompiledFunction)
     compiled.set(code, fn)
   }
   return fn

@@ -17,7 +17,7 @@ export const MergeNode = defineNode({
       .map((key) => rest[key])
     switch (strategy) {
       case 'concat':
-        return { merged: inputs.flatMap((item) => (Array.isArray(item) ? item : [item])) }
+        return { merged: inputs.flatMap((item): unknown[] => (Array.isArray(item) ? (item as unknown[]) : [item])) }
       case 'object':
         return { merged: Object.assign({}, ...inputs.filter((item) => item !== null && typeof item === 'object')) as Record<string, unknown> }
       case 'first':

@@ -18,6 +18,8 @@ const Fail = defineNode({
   type: 'Fail',
   params: z.object({ message: z.string().default('boom'), raw: z.boolean().default(false) }),
   run({ message, raw }) {
+    // A node that throws a bare string, as careless user code does.
+    // eslint-disable-next-line @typescript-eslint/only-throw-error
     if (raw) throw message
     throw new RangeError(message)
   },
