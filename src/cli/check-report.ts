@@ -1,0 +1,194 @@
+import { FILE_STATUSES, type FileStatus } from '../protocol/discovery.js'
+
+/**
+ * What `nexflow check` decides about a discovery run, as plain data every reporter renders.
+ *
+ * `slow` is not a status. The status set stays closed (`FILE_STATUSES`) and always says what the
+ * import did; a file that would otherwise pass (`ok` or `empty`) but took longer than
+ * `--file-budget-ms` keeps its status and is marked `slow: true`, which fails the check. In JSON
+ * that is an extra `"slow": true` on the file (absent otherwise); JUnit reports it as a
+ * `<failure type="slow">`; the table shows `ok, slow`; GitHub gets an error annotation.
+ * Likewise a run longer than `--budget-ms` is `"overBudget": true` at the top of the JSON.
+ */
+export interface CheckReport {
+  /** Absolute root the candidates were found under. */
+  root: string
+  /** True when no file failed, none was slow, and the run was within its budget. */
+  ok: boolean
+  durationMs: number
+  /** One entry per candidate, sorted by path. */
+  files: CheckedFile[]
+  /** Every workflow name discovered, sorted. */
+  workflows: string[]
+  budgetMs: number | undefined
+  fileBudgetMs: number | undefined
+  overBudget: boolean
+}
+
+export interface CheckedFile {
+  /** Relative to the root, with `/` separators. */
+  path: string
+  absolutePath: string
+  status: FileStatus
+  cached: boolean
+  /** How long discovery spent on the file in this run (a cache hit is fast). */
+  durationMs: number
+  /**
+   * The import time `--file-budget-ms` is held against: this run's time, or for a cache hit the
+   * time recorded when the file was last imported, so a warm cache cannot hide a slow file.
+   */
+  importMs: number
+  workflows: string[]
+  models: string[]
+  /** Why a failed file failed: the error discovery reported, else a description of its status. */
+  error: { message: string; stack?: string } | undefined
+  /** Would have passed, but `importMs` is over `--file-budget-ms`. */
+  slow: boolean
+  /** Fails the check: a failing status, or slow. */
+  failed: boolean
+  loadingModule: string | undefined
+}
+
+/** Statuses that pass the check; every other one fails it. */
+export const PASSING_STATUSES: ReadonlySet<FileStatus> = new Set<FileStatus>(['ok', 'empty'])
+
+/**
+ * The part of a discovery result the check reads. Declared structurally so the CLI depends on
+ * discovery's data, not on its module.
+ */
+export interface DiscoveredFile {
+  path: string
+  relativePath: string
+  status: FileStatus
+  cached: boolean
+  durationMs: number
+  workflows: readonly string[]
+  models: readonly string[]
+  error?: { message: string; stack?: string | undefined } | undefined
+  loadingModule?: string | undefined
+  exitCode?: number | undefined
+  manifest?: { importMs: number } | undefined
+}
+
+export interface DiscoveredRun {
+  root: string
+  durationMs: number
+  files: readonly DiscoveredFile[]
+  workflows: readonly string[]
+}
+
+export interface Budgets {
+  /** The whole run. */
+  budgetMs?: number | undefined
+  /** Each file's import. */
+  fileBudgetMs?: number | undefined
+}
+
+/** Applies the check's rules (statuses, budgets) to a discovery report. Pure. */
+export function buildCheckReport(run: DiscoveredRun, budgets: Budgets = {}): CheckReport {
+  // The last result for a path wins (discovery may re-report a file, e.g. as a conflict).
+  const byPath = new Map<string, DiscoveredFile>()
+  for (const file of run.files) byPath.set(file.path, file)
+  const files = [...byPath.values()].map((file) => checkFile(file, budgets.fileBudgetMs)).sort((a, b) => compare(a.path, b.path))
+  const overBudget = budgets.budgetMs !== undefined && run.durationMs > budgets.budgetMs
+  return {
+    root: run.root,
+    ok: !overBudget && files.every((f) => !f.failed),
+    durationMs: run.durationMs,
+    files,
+    workflows: [...new Set(run.workflows)].sort(compare),
+    budgetMs: budgets.budgetMs,
+    fileBudgetMs: budgets.fileBudgetMs,
+    overBudget,
+  }
+}
+
+function checkFile(file: DiscoveredFile, fileBudgetMs: number | undefined): CheckedFile {
+  const importMs = file.cached ? (file.manifest?.importMs ?? file.durationMs) : file.durationMs
+  const passing = PASSING_STATUSES.has(file.status)
+  const slow = passing && fileBudgetMs !== undefined && importMs > fileBudgetMs
+  let error: CheckedFile['error']
+  if (!passing) {
+    const message = file.error?.message || describeStatus(file)
+    error = file.error?.stack ? { message, stack: file.error.stack } : { message }
+  }
+  return {
+    path: file.relativePath.split('\\').join('/'),
+    absolutePath: file.path,
+    status: file.status,
+    cached: file.cached,
+    durationMs: file.durationMs,
+    importMs,
+    workflows: [...file.workflows],
+    models: [...file.models],
+    error,
+    slow,
+    failed: !passing || slow,
+    loadingModule: file.loadingModule,
+  }
+}
+
+/** A one-line description of a failing status, for results that carry no error of their own. */
+export function describeStatus(file: Pick<DiscoveredFile, 'status' | 'durationMs' | 'loadingModule' | 'exitCode'>): string {
+  const loading = file.loadingModule === undefined ? '' : ` while loading ${file.loadingModule}`
+  const ms = Math.round(file.durationMs)
+  switch (file.status) {
+    case 'ok':
+      return 'imported'
+    case 'empty':
+      return 'imported; exports no workflows or models'
+    case 'error':
+      return 'the import threw'
+    case 'timeout':
+      return `the import did not finish within its deadline (killed after ${ms} ms${loading})`
+    case 'stuck':
+      return `blocked in a native call past its deadline (${ms} ms${loading}); the thread was abandoned`
+    case 'oom':
+      return `exceeded the worker memory limit${loading}`
+    case 'exited':
+      return `called process.exit(${file.exitCode ?? ''}) during import`
+    case 'crashed':
+      return `the worker crashed during import${loading}`
+    case 'invalid':
+      return 'the worker sent a malformed manifest'
+    case 'conflict':
+      return 'produces a workflow name another file also produces'
+  }
+}
+
+/** Why a file fails the check, in one line (its error's first line, or the budget it broke). */
+export function failureReason(file: CheckedFile, fileBudgetMs: number | undefined): string {
+  if (file.slow) return `took ${Math.round(file.importMs)} ms to import, over the ${fileBudgetMs ?? 0} ms file budget (--file-budget-ms)`
+  return firstLine(file.error?.message ?? file.status)
+}
+
+/** The whole-run budget breach, in one line. */
+export function budgetReason(report: CheckReport): string {
+  return `the run took ${Math.round(report.durationMs)} ms, over the ${report.budgetMs ?? 0} ms budget (--budget-ms)`
+}
+
+export function firstLine(text: string): string {
+  return text.split(/\r?\n/).find((line) => line.trim() !== '') ?? ''
+}
+
+/** Counts by outcome, for summaries; `byStatus` in the order of `FILE_STATUSES`. */
+export function tally(report: CheckReport): { total: number; passed: number; failed: number; slow: number; cached: number; byStatus: Map<FileStatus, number> } {
+  const byStatus = new Map<FileStatus, number>()
+  for (const status of FILE_STATUSES) {
+    const n = report.files.filter((f) => f.status === status).length
+    if (n > 0) byStatus.set(status, n)
+  }
+  return {
+    total: report.files.length,
+    passed: report.files.filter((f) => !f.failed).length,
+    failed: report.files.filter((f) => f.failed).length,
+    slow: report.files.filter((f) => f.slow).length,
+    cached: report.files.filter((f) => f.cached).length,
+    byStatus,
+  }
+}
+
+// Code-unit order: stable across locales, so reports diff cleanly between machines.
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0
+}

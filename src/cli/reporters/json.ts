@@ -1,0 +1,47 @@
+import type { FileStatus } from '../../protocol/discovery.js'
+import type { CheckReport } from '../check-report.js'
+
+/** The `--json` document. Keys beyond the documented shape appear only when true (`slow`, `overBudget`). */
+export interface CheckJson {
+  ok: boolean
+  durationMs: number
+  files: CheckJsonFile[]
+  workflows: string[]
+  overBudget?: true
+}
+
+export interface CheckJsonFile {
+  /** Relative to the checked root. */
+  path: string
+  status: FileStatus
+  cached: boolean
+  durationMs: number
+  workflows: string[]
+  models: string[]
+  error?: { message: string; stack?: string }
+  slow?: true
+}
+
+export function toCheckJson(report: CheckReport): CheckJson {
+  const json: CheckJson = {
+    ok: report.ok,
+    durationMs: Math.round(report.durationMs),
+    files: report.files.map((f) => ({
+      path: f.path,
+      status: f.status,
+      cached: f.cached,
+      durationMs: Math.round(f.durationMs),
+      workflows: f.workflows,
+      models: f.models,
+      ...(f.error === undefined ? {} : { error: f.error }),
+      ...(f.slow ? { slow: true as const } : {}),
+    })),
+    workflows: report.workflows,
+  }
+  if (report.overBudget) json.overBudget = true
+  return json
+}
+
+export function renderJson(report: CheckReport): string {
+  return `${JSON.stringify(toCheckJson(report), null, 2)}\n`
+}

@@ -1,0 +1,122 @@
+import { mkdtempSync, mkdirSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
+import { CHECK_DEFAULTS, CheckUsageError, parseCheckArgs } from '../../src/cli/check-options.js'
+
+const cwd = mkdtempSync(join(tmpdir(), 'nexflow-check-options-'))
+mkdirSync(join(cwd, 'app'))
+afterAll(() => rmSync(cwd, { recursive: true, force: true }))
+
+const parse = (...args: string[]) => parseCheckArgs(args, cwd)
+const problem = (...args: string[]): string => {
+  try {
+    parse(...args)
+  } catch (error) {
+    expect(error).toBeInstanceOf(CheckUsageError)
+    expect((error as CheckUsageError).code).toBe('CONFIG_INVALID')
+    return (error as Error).message
+  }
+  throw new Error(`expected ${args.join(' ')} to be rejected`)
+}
+
+describe('nexflow check flags', () => {
+  it('defaults to the current folder, the cache on, and discovery settings unset', () => {
+    expect(parse()).toEqual({
+      help: false,
+      root: cwd,
+      json: undefined,
+      junit: undefined,
+      github: CHECK_DEFAULTS.github,
+      timeoutMs: undefined,
+      budgetMs: undefined,
+      fileBudgetMs: undefined,
+      isolation: undefined,
+      concurrency: undefined,
+      cache: true,
+      cacheDir: undefined,
+      patterns: undefined,
+      ignore: undefined,
+    })
+  })
+
+  it('resolves every flag', () => {
+    const options = parse(
+      'app',
+      '--junit', 'out/junit.xml',
+      '--github',
+      '--timeout-ms', '1500',
+      '--budget-ms=20000',
+      '--file-budget-ms', '300',
+      '--isolation', 'process',
+      '--concurrency', '3',
+      '--no-cache',
+      '--cache-dir', 'tmp/cache',
+      '--pattern', 'jobs/**/*.ts',
+      '--pattern', 'more/*.ts',
+      '--ignore', '**/legacy/**',
+      '--json', 'out/report.json',
+    )
+    expect(options).toEqual({
+      help: false,
+      root: join(cwd, 'app'),
+      json: join(cwd, 'out/report.json'),
+      junit: join(cwd, 'out/junit.xml'),
+      github: true,
+      timeoutMs: 1500,
+      budgetMs: 20000,
+      fileBudgetMs: 300,
+      isolation: 'process',
+      concurrency: 3,
+      cache: false,
+      cacheDir: join(cwd, 'tmp/cache'),
+      patterns: ['jobs/**/*.ts', 'more/*.ts'],
+      ignore: ['**/legacy/**'],
+    })
+  })
+
+  it('sends --json to stdout when it has no file: last, before another flag, or given -', () => {
+    expect(parse('app', '--json').json).toBe('-')
+    expect(parse('--json', '--no-cache', 'app')).toMatchObject({ json: '-', root: join(cwd, 'app'), cache: false })
+    expect(parse('--json', '-', 'app')).toMatchObject({ json: '-', root: join(cwd, 'app') })
+    expect(parse('--json=r.json').json).toBe(join(cwd, 'r.json'))
+  })
+
+  it('rejects bad numbers naming the flag and an example', () => {
+    expect(problem('--timeout-ms', 'soon')).toBe('--timeout-ms: expected a whole number of milliseconds from 1 to 2147483647, got "soon"; for example --timeout-ms 5000')
+    expect(problem('--budget-ms', '0')).toContain('--budget-ms: expected a whole number of milliseconds from 1')
+    expect(problem('--file-budget-ms', '1.5')).toContain('--file-budget-ms:')
+    expect(problem('--timeout-ms', '9999999999')).toContain('--timeout-ms:')
+    expect(problem('--concurrency', '-2')).toMatch(/concurrency/)
+    expect(problem('--concurrency', '1000')).toBe('--concurrency: expected a whole number of workers from 1 to 256, got "1000"; for example --concurrency 4')
+  })
+
+  it('reports every bad flag at once', () => {
+    expect(problem('--timeout-ms', 'x', '--isolation', 'fork').split('\n')).toEqual([
+      '--timeout-ms: expected a whole number of milliseconds from 1 to 2147483647, got "x"; for example --timeout-ms 5000',
+      '--isolation: expected "thread" or "process", got "fork"; for example --isolation process',
+    ])
+  })
+
+  it('rejects unknown flags, missing values and extra arguments', () => {
+    expect(problem('--frobnicate')).toContain("'--frobnicate'")
+    expect(problem('--junit')).toContain('--junit')
+    expect(problem('app', 'other')).toBe('unexpected extra argument "other": nexflow check takes one root folder (put globs after --pattern)')
+    expect(problem('--pattern', '')).toContain('--pattern: expected a value')
+  })
+
+  it('rejects a root that is missing or not a folder', () => {
+    expect(problem('nope')).toBe(`root "${join(cwd, 'nope')}" does not exist; pass the folder of the app to check, e.g. nexflow check ./my-app`)
+    expect(problem('--json', 'app')).toContain('--json: "app" is a folder. To print JSON while checking it, put the root first (nexflow check app --json)')
+    expect(problem('--junit', 'app')).toContain('--junit:')
+  })
+
+  it('refuses JSON and GitHub annotations both on stdout', () => {
+    expect(problem('--json', '--github')).toContain('--json and --github both want stdout')
+    expect(parse('--json', 'r.json', '--github').github).toBe(true)
+  })
+
+  it('skips path checks for --help', () => {
+    expect(parse('nope', '--help').help).toBe(true)
+  })
+})
