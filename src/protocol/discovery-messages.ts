@@ -1,0 +1,70 @@
+import { z } from 'zod'
+import { fileManifestSchema, serializedErrorSchema } from './discovery.js'
+
+/**
+ * The messages discovery's main thread and its isolated workers (threads or child processes)
+ * exchange. Both sides parse what they receive with these schemas; the main thread treats a
+ * worker as untrusted, so a message that fails to parse makes the file `invalid`.
+ */
+
+/**
+ * Query parameter that gives each candidate file its own copy of the local modules it imports
+ * (`file:///app/lib/models.ts?nexflow-discovery=7`). `workers/discovery/loader-hooks.mjs` spells
+ * the same string: it is plain JavaScript and cannot import this module.
+ */
+export const DISCOVERY_NAMESPACE_PARAM = 'nexflow-discovery'
+
+/** What a worker is started with (`workerData.init` for a thread, `argv[3]` for a child process). */
+export const workerInitSchema = z.object({
+  /** Absolute, real path of the discovery root: "local" files live under it, outside node_modules. */
+  root: z.string().min(1),
+  /** file: URL of the module.register() hooks that namespace local modules and report them. */
+  hooksUrl: z.string().min(1),
+  /** The tsconfig.json tsx should use for user files, if one was found. */
+  tsconfig: z.string().optional(),
+  /** A manifest whose JSON is longer than this is reported `invalid` instead of being sent. */
+  maxManifestBytes: z.number().int().positive(),
+})
+
+/** Main to worker: import one candidate file. A worker runs one import at a time. */
+export const importRequestSchema = z.object({
+  type: z.literal('import'),
+  taskId: z.number().int().nonnegative(),
+  file: z.string().min(1),
+})
+
+export const mainToWorkerMessageSchema = z.discriminatedUnion('type', [importRequestSchema])
+
+const taskId = z.number().int().nonnegative()
+
+/** Why a worker asks to be replaced after a file: state the import left behind could leak into the next file. */
+const retire = z.string().optional()
+
+export const workerToMainMessageSchema = z.discriminatedUnion('type', [
+  /** The worker has registered its loaders and waits for work. */
+  z.object({ type: z.literal('ready'), pid: z.number().int(), threadId: z.number().int() }),
+  /** The import of `taskId` begins now: the per-file deadline counts from here. */
+  z.object({ type: z.literal('started'), taskId }),
+  /** A local module of `taskId` began evaluating; the last one is what a hang is blamed on. */
+  z.object({ type: z.literal('loading'), taskId, module: z.string().min(1) }),
+  /** The import finished; everything found is in the manifest. */
+  z.object({ type: z.literal('imported'), taskId, manifest: fileManifestSchema, retire }),
+  /** The import (or collecting its exports) failed: `error` for a throw, `invalid` for an oversized manifest. */
+  z.object({
+    type: z.literal('failed'),
+    taskId,
+    status: z.enum(['error', 'invalid']),
+    error: serializedErrorSchema,
+    importMs: z.number().nonnegative(),
+    /** Local files the import had loaded when it failed (absolute paths). */
+    imports: z.array(z.string()),
+    retire,
+  }),
+  /** Child processes only: an uncaught exception is about to end the process. */
+  z.object({ type: z.literal('crash'), error: serializedErrorSchema }),
+])
+
+export type WorkerInit = z.infer<typeof workerInitSchema>
+export type ImportRequest = z.infer<typeof importRequestSchema>
+export type MainToWorkerMessage = z.infer<typeof mainToWorkerMessageSchema>
+export type WorkerToMainMessage = z.infer<typeof workerToMainMessageSchema>
