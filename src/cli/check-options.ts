@@ -1,5 +1,5 @@
 import { statSync } from 'node:fs'
-import { resolve } from 'node:path'
+import { isAbsolute, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { z } from 'zod'
 import { NexflowError } from '../errors.js'
@@ -67,7 +67,13 @@ const flagsSchema = z.object({
   concurrency: wholeNumber('--concurrency', 4, MAX_CONCURRENCY, 'workers').optional(),
   cache: z.boolean().default(CHECK_DEFAULTS.cache),
   'cache-dir': nonEmpty('--cache-dir', '.nexflow').optional(),
-  pattern: z.array(nonEmpty('--pattern', "'jobs/**/*.ts'")).optional(),
+  pattern: z
+    .array(
+      nonEmpty('--pattern', "'jobs/**/*.ts'").refine((p) => !isAbsolute(p) && !p.split(/[\\/]/).includes('..'), {
+        error: (issue) => `--pattern: ${shown(issue.input)} reaches outside the root; patterns are relative to the root, e.g. --pattern 'jobs/**/*.ts' (to check another folder, pass it as the root)`,
+      }),
+    )
+    .optional(),
   ignore: z.array(nonEmpty('--ignore', "'**/legacy/**'")).optional(),
   positionals: z.array(z.string()).max(1, {
     error: (issue) => `unexpected extra argument ${shown((issue.input as string[])[1])}: nexflow check takes one root folder (put globs after --pattern)`,

@@ -103,6 +103,10 @@ describe('nexflow check flags', () => {
     expect(problem('--junit')).toContain('--junit')
     expect(problem('app', 'other')).toBe('unexpected extra argument "other": nexflow check takes one root folder (put globs after --pattern)')
     expect(problem('--pattern', '')).toContain('--pattern: expected a value')
+    expect(problem('--pattern', '../other/**/*.ts')).toBe(
+      `--pattern: "../other/**/*.ts" reaches outside the root; patterns are relative to the root, e.g. --pattern 'jobs/**/*.ts' (to check another folder, pass it as the root)`,
+    )
+    expect(problem('--pattern', '/abs/*.ts')).toContain('reaches outside the root')
   })
 
   it('rejects a root that is missing or not a folder', () => {
