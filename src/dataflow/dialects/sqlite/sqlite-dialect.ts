@@ -1,0 +1,90 @@
+import type { FieldKind } from '../../../protocol/dataflow-manifest.js'
+import type { FieldSpec } from '../../model.js'
+import type { Codec, ErrorClass, SqlDialect } from '../dialect.js'
+import { jsonEncode, toBuffer, toDate } from '../values.js'
+
+const TYPES: Record<FieldKind, string> = {
+  string: 'TEXT',
+  enum: 'TEXT',
+  // ISO-8601 text in UTC sorts and compares like the instant it names, and stays readable.
+  date: 'TEXT',
+  json: 'TEXT',
+  number: 'REAL',
+  integer: 'INTEGER',
+  boolean: 'INTEGER',
+  bigint: 'INTEGER',
+  bytes: 'BLOB',
+}
+
+const ENCODERS: Record<FieldKind, Codec> = {
+  string: (v) => v,
+  enum: (v) => v,
+  number: (v) => v,
+  integer: (v) => v,
+  boolean: (v) => (v == null ? null : v ? 1 : 0),
+  date: (v) => (v == null ? null : toDate(v).toISOString()),
+  json: jsonEncode,
+  bigint: (v) => (v == null ? null : BigInt(v as bigint)),
+  bytes: (v) => (v == null ? null : toBuffer(v)),
+}
+
+// Reads run with safeIntegers, so every INTEGER arrives as a bigint and nothing past 2^53 is
+// rounded; each kind converts back to its JS type here.
+const DECODERS: Record<FieldKind, Codec> = {
+  string: (v) => v,
+  enum: (v) => v,
+  number: (v) => (typeof v === 'bigint' ? Number(v) : v),
+  integer: (v) => (typeof v === 'bigint' ? Number(v) : v),
+  boolean: (v) => (v == null ? v : Number(v) !== 0),
+  date: (v) => (v == null ? v : new Date(v as string)),
+  json: (v): unknown => (typeof v === 'string' ? JSON.parse(v) : v),
+  bigint: (v) => (v == null || typeof v === 'bigint' ? v : BigInt(v as number)),
+  bytes: (v) => v,
+}
+
+/** LIKE pattern -> GLOB pattern: GLOB is SQLite's case-sensitive matcher, as LIKE is elsewhere. */
+function likeToGlob(pattern: string): string {
+  let out = ''
+  for (const ch of pattern) {
+    if (ch === '%') out += '*'
+    else if (ch === '_') out += '?'
+    else if (ch === '*' || ch === '?' || ch === '[') out += `[${ch}]`
+    else out += ch
+  }
+  return out
+}
+
+export const sqliteDialect: SqlDialect = {
+  name: 'sqlite',
+  // SQLITE_MAX_VARIABLE_NUMBER's default since 3.32.
+  maxParams: 32766,
+  quote: (identifier) => `"${identifier}"`,
+  placeholder: () => '?',
+  columnDefinition: (field: FieldSpec) => `${TYPES[field.kind]}${field.optional ? '' : ' NOT NULL'}`,
+  // Plain INTEGER PRIMARY KEY is the rowid: the fastest key SQLite has.
+  primaryKeyDefinition: (field) => (field.kind === 'string' ? `"${field.column}" TEXT NOT NULL PRIMARY KEY` : `"${field.column}" INTEGER PRIMARY KEY`),
+  tableSuffix: '',
+  encoder: (kind) => ENCODERS[kind],
+  decoder: (kind) => DECODERS[kind],
+  like: (column, placeholder, pattern) => ({ sql: `${column} GLOB ${placeholder}`, value: likeToGlob(pattern) }),
+  ilike: (column, placeholder) => `LOWER(${column}) LIKE LOWER(${placeholder})`,
+  // `x REGEXP y` calls the regexp() function the driver registers (JavaScript RegExp).
+  regex: (column, placeholder) => `${column} REGEXP ${placeholder}`,
+  nullsOrder: () => '',
+  forUpdate: '',
+  upsertClause: (conflict, update) =>
+    update.length === 0 ? ` ON CONFLICT (${conflict.map((c) => `"${c}"`).join(', ')}) DO NOTHING` : ` ON CONFLICT (${conflict.map((c) => `"${c}"`).join(', ')}) DO UPDATE SET ${update.map((c) => `"${c}" = excluded."${c}"`).join(', ')}`,
+  ignoreClause: () => ' ON CONFLICT DO NOTHING',
+  columnsQuery: (table) => ({ sql: 'SELECT name FROM pragma_table_info(?)', params: [table] }),
+  indexesQuery: (table) => ({ sql: 'SELECT name FROM pragma_index_list(?)', params: [table] }),
+  classifyError(error): ErrorClass {
+    const raw = (error as { code?: unknown }).code
+    const code = typeof raw === 'string' ? raw : ''
+    const message = error instanceof Error ? error.message : ''
+    if (code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY') return 'unique'
+    if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) return 'busy'
+    if (/no such table/i.test(message)) return 'missing_table'
+    if (/no such column|has no column named/i.test(message)) return 'missing_column'
+    return 'other'
+  },
+}

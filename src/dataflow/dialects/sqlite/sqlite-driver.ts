@@ -1,0 +1,177 @@
+import { mkdirSync } from 'node:fs'
+import { dirname } from 'node:path'
+import type BetterSqlite3 from 'better-sqlite3'
+import { NexflowError } from '../../../errors.js'
+import type { Driver, Executor, RawRow, RunResult } from '../dialect.js'
+import { retryUntil } from '../retry.js'
+import { sqliteDialect } from './sqlite-dialect.js'
+
+/**
+ * The native busy wait per attempt. Kept tiny on purpose: while SQLite waits inside its busy
+ * handler the thread is stuck in native code, where `worker.terminate()` cannot reach it (and a
+ * worker that wakes up after its isolate was torn down can abort the process). Longer waits happen
+ * in JavaScript, in {@link retryUntil}.
+ */
+export const SQLITE_NATIVE_BUSY_MS = 10
+
+/** How long an ordinary statement keeps retrying while another connection holds the write lock. */
+export const SQLITE_BUSY_RETRY_MS = 10_000
+
+const STATEMENT_CACHE = 256
+
+const isBusy = (error: unknown) => sqliteDialect.classifyError(error) === 'busy'
+
+/** Runs synchronous driver work as a promise, so its throws become rejections. */
+const settle = <T>(fn: () => T): Promise<T> => new Promise<T>((resolve) => resolve(fn()))
+
+/**
+ * One better-sqlite3 connection, opened lazily in the thread that first uses it, in WAL mode with
+ * `synchronous=NORMAL`. better-sqlite3 is synchronous, so statements on this connection are
+ * serialized by an async mutex: an open transaction spans awaits, and another caller's statement
+ * must not land inside it.
+ */
+export class SqliteDriver implements Driver {
+  readonly sql = sqliteDialect
+  readonly supportsReturning = true
+  readonly #path: string
+  #db: BetterSqlite3.Database | undefined
+  #opening: Promise<void> | undefined
+  readonly #statements = new Map<string, BetterSqlite3.Statement>()
+  readonly #regexCache = new Map<string, RegExp>()
+  #queue: Promise<unknown> = Promise.resolve()
+  readonly #direct: Executor
+
+  constructor(path: string) {
+    this.#path = path
+    this.#direct = { all: (sql, params) => settle(() => this.#all(sql, params)), run: (sql, params) => settle(() => this.#run(sql, params)) }
+  }
+
+  open(): Promise<void> {
+    this.#opening ??= this.#open().catch((error: unknown) => {
+      this.#opening = undefined
+      throw error
+    })
+    return this.#opening
+  }
+
+  async #open(): Promise<void> {
+    // Loaded here, not at import: apps on PostgreSQL never load the native addon, and importing
+    // DataFlow stays free of native work.
+    const { default: Database } = await import('better-sqlite3')
+    const memory = this.#path === ':memory:'
+    if (!memory) mkdirSync(dirname(this.#path), { recursive: true })
+    const db = new Database(this.#path, { timeout: SQLITE_NATIVE_BUSY_MS })
+    try {
+      // Switching to WAL needs a moment of exclusive access; another connection may be busy.
+      if (!memory) await this.#retryBusy(() => db.pragma('journal_mode = WAL'))
+      db.pragma('synchronous = NORMAL')
+      db.function('regexp', { deterministic: true }, (pattern: string | null, value: string | number | bigint | null) => {
+        if (value == null || pattern == null) return null
+        return this.#regex(pattern).test(String(value)) ? 1 : 0
+      })
+    } catch (error) {
+      db.close()
+      throw error
+    }
+    this.#db = db
+  }
+
+  #regex(pattern: string): RegExp {
+    let regex = this.#regexCache.get(pattern)
+    if (regex === undefined) {
+      regex = new RegExp(pattern)
+      if (this.#regexCache.size >= 100) this.#regexCache.clear()
+      this.#regexCache.set(pattern, regex)
+    }
+    return regex
+  }
+
+  #connection(): BetterSqlite3.Database {
+    if (this.#db === undefined) throw new NexflowError('DATABASE_ERROR', 'SQLite connection used before open() or after close()')
+    return this.#db
+  }
+
+  #prepare(sql: string): BetterSqlite3.Statement {
+    let statement = this.#statements.get(sql)
+    if (statement === undefined) {
+      statement = this.#connection().prepare(sql)
+      if (statement.reader) statement.safeIntegers(true)
+      if (this.#statements.size >= STATEMENT_CACHE) this.#statements.delete(this.#statements.keys().next().value as string)
+      this.#statements.set(sql, statement)
+    }
+    return statement
+  }
+
+  #all(sql: string, params: readonly unknown[] = []): RawRow[] {
+    return this.#prepare(sql).all(params) as RawRow[]
+  }
+
+  #run(sql: string, params: readonly unknown[] = []): RunResult {
+    const statement = this.#prepare(sql)
+    if (statement.reader) {
+      const rows = statement.all(params)
+      return { changes: rows.length }
+    }
+    const info = statement.run(params)
+    return { changes: info.changes, insertId: info.lastInsertRowid }
+  }
+
+  #retryBusy<T>(attempt: () => T, timeoutMs = SQLITE_BUSY_RETRY_MS): Promise<T> {
+    return retryUntil(attempt, isBusy, timeoutMs, (last) => new NexflowError('DATABASE_ERROR', `SQLite database ${this.#path} stayed locked by another connection for ${timeoutMs} ms`, { cause: last }))
+  }
+
+  /** Runs `fn` when every earlier caller on this connection is done. */
+  #exclusive<T>(fn: () => T | Promise<T>): Promise<T> {
+    const result = this.#queue.then(fn)
+    this.#queue = result.catch(() => undefined)
+    return result
+  }
+
+  all(sql: string, params?: readonly unknown[]): Promise<RawRow[]> {
+    return this.#exclusive(() => this.#retryBusy(() => this.#all(sql, params)))
+  }
+
+  run(sql: string, params?: readonly unknown[]): Promise<RunResult> {
+    return this.#exclusive(() => this.#retryBusy(() => this.#run(sql, params)))
+  }
+
+  transaction<T>(fn: (tx: Executor) => Promise<T>): Promise<T> {
+    return this.#exclusive(() => this.#inTransaction(fn, () => this.#retryBusy(() => this.#connection().exec('BEGIN IMMEDIATE'))))
+  }
+
+  withMigrationLock<T>(timeoutMs: number, fn: (tx: Executor) => Promise<T>): Promise<T> {
+    // BEGIN IMMEDIATE takes SQLite's one write lock, and SQLite DDL is transactional: the whole
+    // migration commits or none of it does.
+    const begin = () =>
+      retryUntil(
+        () => this.#connection().exec('BEGIN IMMEDIATE'),
+        isBusy,
+        timeoutMs,
+        (last) => new NexflowError('MIGRATION_LOCK_TIMEOUT', `Another migrator held the SQLite write lock on ${this.#path} for more than ${timeoutMs} ms (migrationLockTimeoutMs)`, { cause: last, details: { timeoutMs } }),
+      )
+    return this.#exclusive(() => this.#inTransaction(fn, begin))
+  }
+
+  async #inTransaction<T>(fn: (tx: Executor) => Promise<T>, begin: () => Promise<unknown>): Promise<T> {
+    await begin()
+    const db = this.#connection()
+    try {
+      const result = await fn(this.#direct)
+      db.exec('COMMIT')
+      return result
+    } catch (error) {
+      if (db.inTransaction) db.exec('ROLLBACK')
+      throw error
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.#opening?.catch(() => undefined)
+    await this.#exclusive(() => {
+      this.#statements.clear()
+      this.#db?.close()
+      this.#db = undefined
+      this.#opening = undefined
+    })
+  }
+}

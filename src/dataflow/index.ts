@@ -1,0 +1,12 @@
+// The public DataFlow API. Internals (drivers, SQL building, schemas) stay unexported.
+export { DataFlow } from './dataflow.js'
+export { Model } from './model-handle.js'
+export { DATAFLOW_DEFAULTS, dataflowOptionsSchema, type DataFlowOptions, type DataFlowLogger } from './options.js'
+export { parseDatabaseUrl, redactDatabaseUrl, defaultSqlitePath, ACCEPTED_DATABASE_URLS, type DatabaseTarget } from './database-url.js'
+export { defaultTableName, toSnakeCase } from './naming.js'
+export { NODE_OPERATIONS, nodeTypeNames, type ModelShape, type ModelOptions, type IndexOptions, type NodeOperation } from './model.js'
+export { FILTER_OPERATORS, type Filter, type FieldCondition, type FilterOperator } from './filter.js'
+export type { MigrationPlan, ModelMigration } from './migrations.js'
+export type { DataFlowMetrics, NodeMetrics, SlowQuery } from './metrics.js'
+export type { OrderBy, ConflictResolution } from './operations.js'
+export type * from './types.js'

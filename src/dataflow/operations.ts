@@ -1,0 +1,508 @@
+import { NexflowError } from '../errors.js'
+import type { TableCodec } from './codec.js'
+import { Params, type Driver, type Executor, type SqlDialect } from './dialects/dialect.js'
+import { compileFilter } from './filter.js'
+
+/** What an operation needs: the model's columns for this dialect and a connection. */
+export interface OperationContext {
+  readonly codec: TableCodec
+  readonly driver: Driver
+}
+
+type Data = Record<string, unknown>
+type Id = string | number
+
+export type OrderBy = string | (string | Record<string, 1 | -1 | 'asc' | 'desc'>)[]
+
+export type ConflictResolution = 'error' | 'skip' | 'update'
+
+function invalid(message: string, details: Record<string, unknown> = {}): NexflowError {
+  return new NexflowError('VALIDATION_FAILED', message, { details })
+}
+
+/** `{ id }` combined with an optional filter. */
+function withId(id: Id | undefined, filter: Data | undefined, idField: string): Data | undefined {
+  if (id === undefined) return filter
+  return filter === undefined || Object.keys(filter).length === 0 ? { [idField]: id } : { $and: [filter, { [idField]: id }] }
+}
+
+/** ` WHERE ...` for a filter, adding the soft-delete condition; `''` when nothing filters. */
+function where(codec: TableCodec, params: Params, filter: unknown, includeDeleted: boolean): string {
+  const parts: string[] = []
+  const compiled = compileFilter(filter, codec, params)
+  if (compiled !== '') parts.push(compiled)
+  if (codec.model.softDelete && !includeDeleted) parts.push(`${codec.sql.quote('deleted_at')} IS NULL`)
+  return parts.length === 0 ? '' : ` WHERE ${parts.join(' AND ')}`
+}
+
+function isEmptyFilter(filter: unknown): boolean {
+  return filter === undefined || filter === null || (typeof filter === 'object' && Object.keys(filter).length === 0)
+}
+
+/** Integers are inlined in LIMIT/OFFSET (MySQL's prepared statements reject them as parameters); zod already made them safe integers. */
+function integer(value: number, name: string): number {
+  if (!Number.isSafeInteger(value) || value < 0) throw invalid(`${name} must be a non-negative integer`)
+  return value
+}
+
+function orderByClause(codec: TableCodec, orderBy: OrderBy | undefined): string {
+  const terms: [string, 'ASC' | 'DESC', string][] = []
+  const add = (name: string, direction: 'ASC' | 'DESC') => {
+    const column = codec.column(name)
+    if (column === undefined) throw invalid(`orderBy: model "${codec.model.name}" has no field ${JSON.stringify(name)}`, { field: name })
+    terms.push([column.quoted, direction, column.field.optional ? codec.sql.nullsOrder(direction) : ''])
+  }
+  const items = orderBy === undefined ? [] : typeof orderBy === 'string' ? orderBy.split(',').map((s) => s.trim()).filter(Boolean) : orderBy
+  for (const item of items) {
+    if (typeof item === 'string') {
+      if (item.startsWith('-')) add(item.slice(1), 'DESC')
+      else add(item.replace(/^\+/, ''), 'ASC')
+    } else {
+      for (const [name, direction] of Object.entries(item)) add(name, direction === -1 || direction === 'desc' ? 'DESC' : 'ASC')
+    }
+  }
+  // The key breaks ties, so pages do not overlap or skip rows.
+  const key = codec.sql.quote(codec.model.id.column)
+  if (!terms.some(([column]) => column === key)) terms.push([key, 'ASC', ''])
+  return ` ORDER BY ${terms.map(([column, direction, nulls]) => `${column} ${direction}${nulls}`).join(', ')}`
+}
+
+/** `(?, ?), (?, ?)` or `($1, $2), ($3, $4)` for `rows` rows of `columns` values. */
+function valuesList(sql: SqlDialect, rows: number, columns: number, first = 1): string {
+  const numbered = sql.placeholder(1) !== sql.placeholder(2)
+  if (!numbered) {
+    const one = `(${new Array<string>(columns).fill('?').join(', ')})`
+    return new Array<string>(rows).fill(one).join(', ')
+  }
+  const out: string[] = []
+  let n = first
+  for (let r = 0; r < rows; r++) {
+    const row: string[] = []
+    for (let c = 0; c < columns; c++) row.push(`$${n++}`)
+    out.push(`(${row.join(', ')})`)
+  }
+  return out.join(', ')
+}
+
+async function selectOne(ex: Executor, codec: TableCodec, filter: unknown, includeDeleted: boolean, lock: boolean): Promise<Data | undefined> {
+  const params = new Params(codec.sql)
+  const sql = `SELECT ${codec.selectList} FROM ${codec.table}${where(codec, params, filter, includeDeleted)}${orderByClause(codec, undefined)} LIMIT 1${lock ? codec.sql.forUpdate : ''}`
+  const rows = await ex.all(sql, params.values)
+  return rows[0] === undefined ? undefined : codec.decodeRow(rows[0])
+}
+
+async function selectById(ex: Executor, codec: TableCodec, id: unknown): Promise<Data> {
+  const row = await selectOne(ex, codec, { [codec.model.id.name]: id }, true, false)
+  if (row === undefined) throw new NexflowError('DATABASE_ERROR', `${codec.model.name}: the row with id ${String(id)} vanished right after it was written`)
+  return row
+}
+
+/** Columns an INSERT of these rows writes: the key only when it is caller-supplied. */
+function insertColumns(codec: TableCodec, rows: readonly Data[]) {
+  const idName = codec.model.id.name
+  let withId = 0
+  for (const row of rows) if (row[idName] !== undefined) withId++
+  if (codec.model.primaryKey === 'integer' && withId !== 0 && withId !== rows.length) {
+    throw invalid(`${codec.model.name}: either every row gives "${idName}" or none does (${withId} of ${rows.length} do)`)
+  }
+  const includeId = codec.model.primaryKey === 'text' || withId > 0
+  return codec.columns.filter((c) => c.field.role !== 'deleted_at' && (c.field.role !== 'id' || includeId))
+}
+
+type InsertColumns = ReturnType<typeof insertColumns>
+/** Per insert column, what a missing value becomes: `now` for timestamps, the zod default, else NULL. */
+type Fallbacks = readonly ((() => unknown) | undefined)[]
+
+function fallbacks(codec: TableCodec, columns: InsertColumns, now: Date): Fallbacks {
+  return columns.map((c) => {
+    if (c.field.role === 'created_at' || c.field.role === 'updated_at') {
+      const encoded = c.encode(now)
+      return () => encoded
+    }
+    const makeDefault = codec.defaultOf(c.field)
+    return makeDefault === undefined ? undefined : () => c.encode(makeDefault())
+  })
+}
+
+/** Appends one row's encoded values. */
+function pushRow(out: unknown[], columns: InsertColumns, row: Data, missing: Fallbacks): void {
+  for (let i = 0; i < columns.length; i++) {
+    const column = columns[i] as InsertColumns[number]
+    const value = row[column.field.name]
+    if (value == null) {
+      const fallback = missing[i]
+      out.push(fallback === undefined || (value === null && column.field.role === 'field') ? null : fallback())
+    } else {
+      out.push(column.encode(value))
+    }
+  }
+}
+
+async function insertOne(ex: Executor, ctx: OperationContext, data: Data): Promise<Data> {
+  const { codec, driver } = ctx
+  const columns = insertColumns(codec, [data])
+  const values: unknown[] = []
+  pushRow(values, columns, data, fallbacks(codec, columns, new Date()))
+  const head = `INSERT INTO ${codec.table} (${columns.map((c) => c.quoted).join(', ')}) VALUES ${valuesList(codec.sql, 1, columns.length)}`
+  if (driver.supportsReturning) {
+    const rows = await ex.all(`${head} RETURNING ${codec.selectList}`, values)
+    return codec.decodeRow(rows[0] as Data)
+  }
+  const result = await ex.run(head, values)
+  return selectById(ex, codec, data[codec.model.id.name] ?? Number(result.insertId))
+}
+
+/** `SET a = ?, b = ?, updated_at = ?` for the given fields. */
+function setClause(codec: TableCodec, params: Params, fields: Data, now: Date): string {
+  const parts: string[] = []
+  for (const [name, value] of Object.entries(fields)) {
+    if (value === undefined) continue
+    const column = codec.column(name)
+    if (column === undefined || column.field.role !== 'field') throw invalid(`${codec.model.name}: cannot set ${JSON.stringify(name)}`, { field: name })
+    parts.push(`${column.quoted} = ${params.bind(value === null ? null : column.encode(value))}`)
+  }
+  const updatedAt = codec.column('updated_at')
+  if (updatedAt !== undefined) parts.push(`${updatedAt.quoted} = ${params.bind(updatedAt.encode(now))}`)
+  return parts.join(', ')
+}
+
+export async function create(ctx: OperationContext, data: Data): Promise<Data> {
+  return insertOne(ctx.driver, ctx, data)
+}
+
+export interface ReadParams {
+  id?: Id | undefined
+  conditions?: Data | undefined
+  raiseOnNotFound: boolean
+  includeDeleted: boolean
+}
+
+export async function read(ctx: OperationContext, p: ReadParams): Promise<Data> {
+  const { codec } = ctx
+  if (p.id === undefined && isEmptyFilter(p.conditions)) throw invalid(`${codec.model.name}ReadNode needs "id" or "conditions"`)
+  const row = await selectOne(ctx.driver, codec, withId(p.id, p.conditions, codec.model.id.name), p.includeDeleted, false)
+  if (row !== undefined) return { ...row, found: true }
+  if (p.raiseOnNotFound) {
+    const what = p.id !== undefined ? `id ${JSON.stringify(p.id)}` : 'the given conditions'
+    throw new NexflowError('RECORD_NOT_FOUND', `${codec.model.name} with ${what} was not found`, { details: { model: codec.model.name, ...(p.id === undefined ? {} : { id: p.id }) } })
+  }
+  return { id: p.id ?? null, found: false }
+}
+
+export interface UpdateParams {
+  id?: Id | undefined
+  filter?: Data | undefined
+  fields: Data
+}
+
+export async function update(ctx: OperationContext, p: UpdateParams): Promise<Data> {
+  const { codec } = ctx
+  const filter = withId(p.id, p.filter, codec.model.id.name)
+  if (isEmptyFilter(filter)) throw invalid(`${codec.model.name}UpdateNode needs "filter" (or "id"): it updates one record; use ${codec.model.name}BulkUpdateNode for many`)
+  return ctx.driver.transaction(async (tx) => {
+    const existing = await selectOne(tx, codec, filter, false, true)
+    if (existing === undefined) return { ...(p.id === undefined ? {} : { id: p.id }), updated: false }
+    const id = existing[codec.model.id.name]
+    const params = new Params(codec.sql)
+    const set = setClause(codec, params, p.fields, new Date())
+    await tx.run(`UPDATE ${codec.table} SET ${set} WHERE ${codec.sql.quote(codec.model.id.column)} = ${params.bind(id)}`, params.values)
+    return { ...(await selectById(tx, codec, id)), updated: true }
+  })
+}
+
+export interface DeleteParams {
+  id?: Id | undefined
+  filter?: Data | undefined
+}
+
+export async function remove(ctx: OperationContext, p: DeleteParams): Promise<Data> {
+  const { codec } = ctx
+  const idColumn = codec.sql.quote(codec.model.id.column)
+  if (p.id === undefined && isEmptyFilter(p.filter)) throw invalid(`${codec.model.name}DeleteNode needs "id" or "filter": it deletes one record; use ${codec.model.name}BulkDeleteNode for many`)
+  const deleteById = async (ex: Executor, id: unknown): Promise<boolean> => {
+    const params = new Params(codec.sql)
+    const sql = codec.model.softDelete
+      ? `UPDATE ${codec.table} SET ${codec.sql.quote('deleted_at')} = ${params.bind(codec.sql.encoder('date')(new Date()))} WHERE ${idColumn} = ${params.bind(id)} AND ${codec.sql.quote('deleted_at')} IS NULL`
+      : `DELETE FROM ${codec.table} WHERE ${idColumn} = ${params.bind(id)}`
+    return (await ex.run(sql, params.values)).changes > 0
+  }
+  // By key alone: one statement, no transaction needed.
+  if (isEmptyFilter(p.filter)) return { id: p.id, deleted: await deleteById(ctx.driver, p.id) }
+  return ctx.driver.transaction(async (tx) => {
+    const existing = await selectOne(tx, codec, withId(p.id, p.filter, codec.model.id.name), false, true)
+    if (existing === undefined) return { id: p.id ?? null, deleted: false }
+    const id = existing[codec.model.id.name]
+    return { id, deleted: await deleteById(tx, id) }
+  })
+}
+
+export interface ListParams {
+  filter?: Data | undefined
+  limit: number
+  offset: number
+  orderBy?: OrderBy | undefined
+  countOnly: boolean
+  includeDeleted: boolean
+}
+
+export async function list(ctx: OperationContext, p: ListParams): Promise<Data> {
+  const { codec } = ctx
+  const params = new Params(codec.sql)
+  const whereSql = where(codec, params, p.filter, p.includeDeleted)
+  if (p.countOnly) {
+    const rows = await ctx.driver.all(`SELECT COUNT(*) AS n FROM ${codec.table}${whereSql}`, params.values)
+    return { records: [], count: Number(rows[0]?.n ?? 0), limit: p.limit }
+  }
+  const sql = `SELECT ${codec.selectList} FROM ${codec.table}${whereSql}${orderByClause(codec, p.orderBy)} LIMIT ${integer(p.limit, 'limit')} OFFSET ${integer(p.offset, 'offset')}`
+  const records = (await ctx.driver.all(sql, params.values)).map((row) => codec.decodeRow(row))
+  // As in the source system: `count` is the number of records returned (countOnly gives the total).
+  return { records, count: records.length, limit: p.limit }
+}
+
+export interface CountParams {
+  filter?: Data | undefined
+  includeDeleted: boolean
+}
+
+export async function count(ctx: OperationContext, p: CountParams): Promise<Data> {
+  const { codec } = ctx
+  const params = new Params(codec.sql)
+  const rows = await ctx.driver.all(`SELECT COUNT(*) AS n FROM ${codec.table}${where(codec, params, p.filter, p.includeDeleted)}`, params.values)
+  return { count: Number(rows[0]?.n ?? 0) }
+}
+
+export interface UpsertParams {
+  /** How to find the record. */
+  lookup: Data
+  update: Data
+  /** Complete, validated data for a new record. */
+  create: Data
+}
+
+export async function upsert(ctx: OperationContext, p: UpsertParams): Promise<Data> {
+  const { codec } = ctx
+  if (isEmptyFilter(p.lookup)) throw invalid(`${codec.model.name}UpsertNode needs a non-empty "where" (or "conflictOn" fields present in the data)`)
+  const attempt = () =>
+    ctx.driver.transaction(async (tx) => {
+      const existing = await selectOne(tx, codec, p.lookup, false, true)
+      if (existing === undefined) return { created: true, action: 'created', record: await insertOne(tx, ctx, p.create) }
+      const id = existing[codec.model.id.name]
+      const params = new Params(codec.sql)
+      await tx.run(`UPDATE ${codec.table} SET ${setClause(codec, params, p.update, new Date())} WHERE ${codec.sql.quote(codec.model.id.column)} = ${params.bind(id)}`, params.values)
+      return { created: false, action: 'updated', record: await selectById(tx, codec, id) }
+    })
+  for (let tries = 1; ; tries++) {
+    try {
+      return await attempt()
+    } catch (error) {
+      // Another caller created the record between our lookup and our insert: PostgreSQL reports
+      // the duplicate key, InnoDB often a deadlock between the two gap locks. Either way the
+      // transaction rolled back; look again, and this time find the record and update it.
+      const kind = codec.sql.classifyError(error)
+      if ((kind !== 'unique' && kind !== 'busy') || tries >= UPSERT_ATTEMPTS) throw error
+    }
+  }
+}
+
+const UPSERT_ATTEMPTS = 5
+
+export interface BulkCreateParams {
+  data: Data[]
+  batchSize: number
+  conflictResolution: ConflictResolution
+  /** Conflict target for `conflictResolution: 'update'`. */
+  conflictOn: string[]
+  returnIds: boolean
+}
+
+/** Rows per INSERT: the batch size, or fewer when the statement would carry too many parameters. */
+function rowsPerStatement(sql: SqlDialect, batchSize: number, columns: number): number {
+  return Math.max(1, Math.min(batchSize, Math.floor(sql.maxParams / columns)))
+}
+
+/** Keys of `conflictColumns` already present among `rows`, for counting inserts against updates. */
+async function existingKeys(tx: Executor, codec: TableCodec, conflict: InsertColumns, rows: readonly Data[]): Promise<number> {
+  const params = new Params(codec.sql)
+  const tuples = rows.map((row) => {
+    const values = conflict.map((c) => params.bind(c.encode(row[c.field.name])))
+    return conflict.length === 1 ? (values[0] as string) : `(${values.join(', ')})`
+  })
+  const left = conflict.length === 1 ? (conflict[0] as (typeof conflict)[number]).quoted : `(${conflict.map((c) => c.quoted).join(', ')})`
+  const result = await tx.all(`SELECT COUNT(*) AS n FROM ${codec.table} WHERE ${left} IN (${tuples.join(', ')})`, params.values)
+  return Number(result[0]?.n ?? 0)
+}
+
+/** Checks that conflict fields name the key or a unique index, and returns their columns. */
+export function conflictColumns(codec: TableCodec, fields: readonly string[]) {
+  const columns = fields.map((name) => {
+    const column = codec.column(name)
+    if (column === undefined) throw invalid(`conflictOn: model "${codec.model.name}" has no field ${JSON.stringify(name)}`, { field: name })
+    return column
+  })
+  const names = new Set(columns.map((c) => c.field.column))
+  const same = (cols: readonly string[]) => cols.length === names.size && cols.every((c) => names.has(c))
+  if (!same([codec.model.id.column]) && !codec.model.indexes.some((i) => i.unique && same(i.columns))) {
+    const uniques = codec.model.indexes.filter((i) => i.unique).map((i) => `[${i.fields.join(', ')}]`)
+    throw invalid(`conflictOn [${fields.join(', ')}] of model "${codec.model.name}" must be the key ("${codec.model.id.name}") or a unique index (${uniques.join(', ') || 'none declared'})`, { conflictOn: fields })
+  }
+  return columns
+}
+
+/**
+ * Inserts `data` in batches inside ONE transaction: if any batch fails, no row of any batch is
+ * kept. With `conflictResolution`: `error` fails on a duplicate key, `skip` leaves the existing row,
+ * `update` overwrites, on the existing row, the fields each input row gives (an upsert on
+ * `conflictOn`); fields a row leaves out keep their stored values (and get their defaults on insert).
+ */
+export async function bulkInsert(ctx: OperationContext, p: BulkCreateParams): Promise<{ processed: number; inserted: number; updated: number; ids?: unknown[] }> {
+  const { codec, driver } = ctx
+  const sql = codec.sql
+  const rows = dedupe(codec, p)
+  if (rows.length === 0) return { processed: 0, inserted: 0, updated: 0, ...(p.returnIds ? { ids: [] } : {}) }
+  const columns = insertColumns(codec, rows)
+  const conflict = p.conflictResolution === 'update' ? conflictColumns(codec, p.conflictOn) : []
+  const groups = p.conflictResolution === 'update' ? groupByGivenFields(columns, rows) : [{ given: columns, rows }]
+  const idName = codec.model.id.name
+  const returning = p.returnIds && driver.supportsReturning ? ` RETURNING ${sql.quote(codec.model.id.column)}` : ''
+  const head = `INSERT INTO ${codec.table} (${columns.map((c) => c.quoted).join(', ')}) VALUES `
+  const per = rowsPerStatement(sql, p.batchSize, columns.length)
+  const missing = fallbacks(codec, columns, new Date())
+
+  return driver.transaction(async (tx) => {
+    let changed = 0
+    let existing = 0
+    const ids: unknown[] = []
+    for (const group of groups) {
+      let clause = ''
+      if (p.conflictResolution === 'skip') clause = sql.ignoreClause(codec.model.id.column)
+      if (p.conflictResolution === 'update') {
+        const keys = new Set(conflict.map((c) => c.field.column))
+        const set = group.given.filter((c) => !keys.has(c.field.column) && c.field.role !== 'id' && c.field.role !== 'created_at').map((c) => c.field.column)
+        clause = sql.upsertClause([...keys], set)
+      }
+      // Two statement texts at most per group: full batches and the remainder.
+      const statements = new Map<number, string>()
+      const statement = (n: number) => {
+        let text = statements.get(n)
+        if (text === undefined) statements.set(n, (text = `${head}${valuesList(sql, n, columns.length)}${clause}${returning}`))
+        return text
+      }
+      for (let start = 0; start < group.rows.length; start += per) {
+        const chunk = group.rows.slice(start, start + per)
+        if (p.conflictResolution === 'update') existing += await existingKeys(tx, codec, conflict, chunk)
+        const values: unknown[] = []
+        for (const row of chunk) pushRow(values, columns, row, missing)
+        if (returning !== '') {
+          const out = await tx.all(statement(chunk.length), values)
+          for (const row of out) ids.push(codec.decodeRow(row)[idName])
+          changed += out.length
+        } else {
+          const result = await tx.run(statement(chunk.length), values)
+          changed += result.changes
+          if (p.returnIds) {
+            // MySQL without RETURNING: a multi-row INSERT reports its first generated key, and the
+            // rest follow it (innodb_autoinc_lock_mode 0 or 1; see the report on mode 2).
+            if (codec.model.primaryKey === 'text' || chunk[0]?.[idName] !== undefined) for (const row of chunk) ids.push(row[idName])
+            else for (let i = 0; i < chunk.length; i++) ids.push(Number(result.insertId) + i)
+          }
+        }
+      }
+    }
+    const counts = p.conflictResolution === 'update' ? { inserted: rows.length - existing, updated: existing } : { inserted: changed, updated: 0 }
+    return { processed: rows.length, ...counts, ...(p.returnIds ? { ids } : {}) }
+  })
+}
+
+/** Rows grouped by which fields they give, so an upsert only overwrites what each row says. */
+function groupByGivenFields(columns: InsertColumns, rows: readonly Data[]): { given: InsertColumns; rows: Data[] }[] {
+  const groups = new Map<string, { given: InsertColumns; rows: Data[] }>()
+  for (const row of rows) {
+    let signature = ''
+    for (const column of columns) signature += row[column.field.name] === undefined ? '0' : '1'
+    let group = groups.get(signature)
+    if (group === undefined) {
+      // Timestamps count as given: updated_at is always set, created_at never overwritten.
+      const given = columns.filter((c, i) => signature[i] === '1' || c.field.role === 'updated_at')
+      groups.set(signature, (group = { given, rows: [] }))
+    }
+    group.rows.push(row)
+  }
+  return [...groups.values()]
+}
+
+function keyPart(value: unknown): unknown {
+  if (typeof value === 'bigint') return `${value}n`
+  return value instanceof Date ? value.toISOString() : value
+}
+
+/** For upserts, a key given twice keeps its last row (PostgreSQL refuses to touch a row twice in one statement). */
+function dedupe(codec: TableCodec, p: BulkCreateParams): Data[] {
+  if (p.conflictResolution !== 'update') return p.data
+  const columns = conflictColumns(codec, p.conflictOn)
+  const byKey = new Map<string, Data>()
+  for (const row of p.data) {
+    const key = JSON.stringify(columns.map((c) => keyPart(row[c.field.name])))
+    byKey.delete(key)
+    byKey.set(key, row)
+  }
+  return byKey.size === p.data.length ? p.data : [...byKey.values()]
+}
+
+export interface BulkUpdateParams {
+  filter?: Data | undefined
+  fields?: Data | undefined
+  /** Per-record updates: each item has the key and the fields to set. */
+  data?: Data[] | undefined
+  confirmed: boolean
+}
+
+export async function bulkUpdate(ctx: OperationContext, p: BulkUpdateParams): Promise<Data> {
+  const { codec } = ctx
+  const idName = codec.model.id.name
+  if (p.data !== undefined) {
+    const now = new Date()
+    return ctx.driver.transaction(async (tx) => {
+      let updated = 0
+      for (const item of p.data as Data[]) {
+        const { [idName]: id, ...fields } = item
+        if (id === undefined) throw invalid(`${codec.model.name}BulkUpdateNode: every item of "data" needs "${idName}"`)
+        const params = new Params(codec.sql)
+        const set = setClause(codec, params, fields, now)
+        const whereSql = where(codec, params, { [idName]: id }, false)
+        updated += (await tx.run(`UPDATE ${codec.table} SET ${set}${whereSql}`, params.values)).changes
+      }
+      return { processed: (p.data as Data[]).length, updated, success: true }
+    })
+  }
+  if (isEmptyFilter(p.filter) && !p.confirmed) {
+    throw invalid(`${codec.model.name}BulkUpdateNode: an empty filter would update every record; pass confirmed: true to do that`)
+  }
+  const params = new Params(codec.sql)
+  const set = setClause(codec, params, p.fields ?? {}, new Date())
+  const result = await ctx.driver.run(`UPDATE ${codec.table} SET ${set}${where(codec, params, p.filter, false)}`, params.values)
+  return { processed: result.changes, updated: result.changes, success: true }
+}
+
+export interface BulkDeleteParams {
+  filter?: Data | undefined
+  ids?: Id[] | undefined
+  confirmed: boolean
+}
+
+export async function bulkDelete(ctx: OperationContext, p: BulkDeleteParams): Promise<Data> {
+  const { codec } = ctx
+  const filter = p.ids === undefined ? p.filter : { $and: [p.filter ?? {}, { [codec.model.id.name]: { $in: p.ids } }] }
+  if (isEmptyFilter(filter) && !p.confirmed) {
+    throw invalid(`${codec.model.name}BulkDeleteNode: an empty filter would delete every record; pass confirmed: true to do that`)
+  }
+  const params = new Params(codec.sql)
+  let sql: string
+  if (codec.model.softDelete) {
+    const set = `${codec.sql.quote('deleted_at')} = ${params.bind(codec.sql.encoder('date')(new Date()))}`
+    sql = `UPDATE ${codec.table} SET ${set}${where(codec, params, filter, false)}`
+  } else {
+    sql = `DELETE FROM ${codec.table}${where(codec, params, filter, false)}`
+  }
+  const result = await ctx.driver.run(sql, params.values)
+  return { processed: result.changes, deleted: result.changes, success: true }
+}
