@@ -40,7 +40,7 @@ export class Progress {
     const failed = failing > 0 ? `, ${failing} failing` : ''
     const counts = `${this.#latest.size} checked${failed}, ${seconds} s`
     // A line longer than the terminal wraps, and `\r` would then only rewind its last row.
-    const room = ((this.#stream as { columns?: number }).columns ?? 80) - 'nexflow check '.length - counts.length - 3
+    const room = ((this.#stream as { columns?: number }).columns || 80) - 'nexflow check '.length - counts.length - 3
     let last = safe(this.#last)
     if (last.length > room) last = room > 1 ? `…${last.slice(last.length - room + 1)}` : ''
     const painted = failed === '' ? counts : counts.replace(failed, `, ${this.#paint.red(`${failing} failing`)}`)
