@@ -99,7 +99,7 @@ export class DataFlow implements DescribableDataFlow {
     const schemas = new ModelSchemas(spec)
     // The state object is created first so the nodes' run functions can close over it.
     const state = { spec, schemas, ready: undefined, context: undefined, generation: 0 } as Omit<ModelState, 'definitions' | 'handle'> as ModelState
-    const definitions = buildNodeDefinitions(spec, schemas, (op, params) => this.#invoke(state, op, params))
+    const definitions = buildNodeDefinitions(schemas, (op, params) => this.#invoke(state, op, params))
     const handle = new Model<S>({ spec, definitions, call: (op, input) => this.#invoke(state, op, parseParams(schemas, op, input)) })
     Object.assign(state, { definitions, handle })
     let signature: string | undefined

@@ -96,13 +96,33 @@ interface Analysed {
   optional: boolean
   nullable: boolean
   hasDefault: boolean
-  values?: string[]
-  maxLength?: number
+  values: string[] | undefined
+  maxLength: number | undefined
 }
 
 const INT_FORMATS = new Set(['safeint', 'int32', 'uint32', 'int64', 'uint64'])
+/** zod types whose column kind needs no further look. */
+const DIRECT_KINDS: Record<string, FieldKind> = {
+  boolean: 'boolean',
+  date: 'date',
+  bigint: 'bigint',
+  object: 'json',
+  array: 'json',
+  record: 'json',
+  tuple: 'json',
+  any: 'json',
+  unknown: 'json',
+  union: 'json',
+  intersection: 'json',
+  null: 'json',
+}
 
-/** Reads a zod schema's definition (no parsing) to find its column kind and nullability. */
+type Def = ZodInternals['_zod']['def']
+
+/**
+ * Reads a zod schema's definition (no parsing) to find its column kind and nullability. Written as
+ * a tight loop because it runs for every field of every model at import time.
+ */
 export function analyseSchema(schema: z.ZodType): Analysed | string {
   let current: unknown = schema
   let optional = false
@@ -110,7 +130,14 @@ export function analyseSchema(schema: z.ZodType): Analysed | string {
   let hasDefault = false
   for (let depth = 0; depth < 32; depth++) {
     const def = defOf(current)
-    switch (def.type) {
+    const type = def.type
+    const direct = DIRECT_KINDS[type]
+    if (direct !== undefined) {
+      // z.any() / z.unknown() accept a missing value, so their column must accept NULL.
+      const open = type === 'any' || type === 'unknown'
+      return { kind: direct, optional: optional || nullable || open, nullable: nullable || open, hasDefault, values: undefined, maxLength: undefined }
+    }
+    switch (type) {
       case 'optional':
         optional = true
         current = def.innerType
@@ -129,42 +156,42 @@ export function analyseSchema(schema: z.ZodType): Analysed | string {
       case 'nonoptional':
         current = def.innerType
         continue
-      case 'pipe': {
+      case 'pipe':
         // A transform's output type is unknown; otherwise the output schema says what is stored.
-        const out = defOf(def.out)
-        current = out.type === 'transform' ? def.in : def.out
+        current = defOf(def.out).type === 'transform' ? def.in : def.out
         continue
-      }
       case 'lazy':
         current = (def.getter as () => unknown)()
         continue
       default: {
         const base = baseKind(current, def)
         if (typeof base === 'string') return base
-        // z.any() / z.unknown() accept a missing value, so their column must accept NULL.
-        const open = def.type === 'any' || def.type === 'unknown'
-        return { ...base, optional: optional || nullable || open, nullable: nullable || open, hasDefault }
+        return { kind: base.kind, optional: optional || nullable, nullable, hasDefault, values: base.values, maxLength: base.maxLength }
       }
     }
   }
   return 'is nested too deeply'
 }
 
-function baseKind(schema: unknown, def: ZodInternals['_zod']['def']): { kind: FieldKind; values?: string[]; maxLength?: number } | string {
+function baseKind(schema: unknown, def: Def): { kind: FieldKind; values?: string[]; maxLength?: number } | string {
   switch (def.type) {
     case 'string':
     case 'template_literal': {
-      const max = (schema as { maxLength?: number | null }).maxLength
-      return typeof max === 'number' ? { kind: 'string', maxLength: max } : { kind: 'string' }
+      // Read from the checks: zod's own `maxLength` getter costs microseconds per call.
+      let max: number | undefined
+      const checks = def.checks as { _zod: { def: { check: string; maximum?: number } } }[] | undefined
+      if (checks !== undefined) {
+        for (const check of checks) if (check._zod.def.check === 'max_length') max = Math.min(max ?? Infinity, check._zod.def.maximum as number)
+      }
+      return max === undefined ? { kind: 'string' } : { kind: 'string', maxLength: max }
     }
-    case 'number':
-      return INT_FORMATS.has(String((schema as { format?: unknown }).format)) ? { kind: 'integer' } : { kind: 'number' }
-    case 'boolean':
-      return { kind: 'boolean' }
-    case 'date':
-      return { kind: 'date' }
-    case 'bigint':
-      return { kind: 'bigint' }
+    case 'number': {
+      // z.int() carries its format in the def, z.number().int() in a check. (zod's `format`
+      // getter would say the same, but builds JSON-schema metadata on first read.)
+      if (INT_FORMATS.has(def.format as string)) return { kind: 'integer' }
+      const checks = def.checks as { _zod: { def: { check: string; format?: string } } }[] | undefined
+      return checks?.some((c) => c._zod.def.check === 'number_format' && INT_FORMATS.has(c._zod.def.format as string)) ? { kind: 'integer' } : { kind: 'number' }
+    }
     case 'enum': {
       const values = Object.values(def.entries as Record<string, unknown>)
       return values.every((v): v is string => typeof v === 'string') ? { kind: 'enum', values } : { kind: 'json' }
@@ -176,16 +203,6 @@ function baseKind(schema: unknown, def: ZodInternals['_zod']['def']): { kind: Fi
       if (values.every((v) => typeof v === 'number')) return { kind: 'number' }
       return { kind: 'json' }
     }
-    case 'object':
-    case 'array':
-    case 'record':
-    case 'tuple':
-    case 'any':
-    case 'unknown':
-    case 'union':
-    case 'intersection':
-    case 'null':
-      return { kind: 'json' }
     case 'custom': {
       const cls = (schema as ZodInternals)._zod.bag.Class
       if (typeof cls === 'function' && (cls === Uint8Array || cls.prototype instanceof Uint8Array)) return { kind: 'bytes' }
@@ -200,8 +217,14 @@ const RESERVED_ROLE: Record<string, FieldRole> = { id: 'id', created_at: 'create
 
 function timestampSpec(role: 'created_at' | 'updated_at' | 'deleted_at'): FieldSpec {
   const optional = role === 'deleted_at'
-  return { name: role, column: role, kind: 'date', optional, nullable: optional, hasDefault: !optional, primaryKey: false, role }
+  return Object.freeze({ name: role, column: role, kind: 'date', optional, nullable: optional, hasDefault: !optional, primaryKey: false, role })
 }
+
+// Columns DataFlow adds itself are the same for every model: made once.
+const CREATED_AT = timestampSpec('created_at')
+const UPDATED_AT = timestampSpec('updated_at')
+const DELETED_AT = timestampSpec('deleted_at')
+const GENERATED_ID: FieldSpec = Object.freeze({ name: 'id', column: 'id', kind: 'integer', optional: false, nullable: false, hasDefault: true, primaryKey: true, role: 'id' })
 
 /**
  * Analyses a zod shape into a {@link ModelSpec}. Pure and cheap (no zod parsing, no schema
@@ -224,7 +247,19 @@ export function defineModelSpec(name: string, shape: ModelShape, options: ModelO
     if (typeof analysed === 'string') throw modelError(name, `field "${fieldName}" ${analysed}`, { field: fieldName })
     const column = toSnakeCase(fieldName)
     const role: FieldRole = RESERVED_ROLE[column] ?? 'field'
-    const spec: FieldSpec = { name: fieldName, column, ...analysed, primaryKey: role === 'id', role, schema }
+    const spec: FieldSpec = {
+      name: fieldName,
+      column,
+      kind: analysed.kind,
+      optional: analysed.optional,
+      nullable: analysed.nullable,
+      hasDefault: analysed.hasDefault,
+      primaryKey: role === 'id',
+      role,
+      values: analysed.values,
+      maxLength: analysed.maxLength,
+      schema,
+    }
     if (role === 'id') {
       if (analysed.kind !== 'string' && analysed.kind !== 'integer' && analysed.kind !== 'number') throw modelError(name, `"id" must be a string (a key the caller supplies) or a number (a generated integer key)`)
       id = { ...spec, kind: analysed.kind === 'string' ? 'string' : 'integer', optional: false, nullable: false, hasDefault: analysed.kind !== 'string' }
@@ -236,9 +271,9 @@ export function defineModelSpec(name: string, shape: ModelShape, options: ModelO
       fields.push(spec)
     }
   }
-  id ??= { name: 'id', column: 'id', kind: 'integer', optional: false, nullable: false, hasDefault: true, primaryKey: true, role: 'id' }
-  const columns: FieldSpec[] = [id, ...fields, timestamps.get('created_at') ?? timestampSpec('created_at'), timestamps.get('updated_at') ?? timestampSpec('updated_at')]
-  if (softDelete) columns.push(timestamps.get('deleted_at') ?? timestampSpec('deleted_at'))
+  id ??= GENERATED_ID
+  const columns: FieldSpec[] = [id, ...fields, timestamps.get('created_at') ?? CREATED_AT, timestamps.get('updated_at') ?? UPDATED_AT]
+  if (softDelete) columns.push(timestamps.get('deleted_at') ?? DELETED_AT)
 
   const lookup = new Map<string, FieldSpec>()
   const seenColumns = new Map<string, string>()

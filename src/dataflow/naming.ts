@@ -9,6 +9,7 @@ export const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/
 
 /** `fullName` -> `full_name`, `HTTPLog` -> `http_log`, `userV2` -> `user_v2`; snake_case stays as it is. */
 export function toSnakeCase(name: string): string {
+  if (!/[A-Z]/.test(name)) return name
   return name
     .replace(/([A-Z]+)([A-Z][a-z])/g, '$1_$2')
     .replace(/([a-z0-9])([A-Z])/g, '$1_$2')

@@ -1,5 +1,5 @@
 import { ValidationError } from '../errors.js'
-import type { NodeDefinition, NodeOutput } from '../workflow/node.js'
+import type { NodeDefinition, NodeOutput, ParamsSchema } from '../workflow/node.js'
 import { NODE_OPERATIONS, type ModelSpec, type NodeOperation } from './model.js'
 import * as ops from './operations.js'
 import type { ModelSchemas } from './param-schemas.js'
@@ -24,25 +24,46 @@ const DESCRIPTIONS: Record<NodeOperation, (model: string) => string> = {
   BulkUpsert: (m) => `Inserts or updates many ${m} records on conflictOn in one transaction; returns { processed, upserted, success }.`,
 }
 
+const NO_LITERAL_PARAMS: readonly string[] = Object.freeze([])
+
 /**
- * The 11 node definitions of a model. Built by hand rather than with `defineNode` so that `params`
- * is a lazy getter: defining a model must not pay for building 11 zod schemas (see
- * {@link ModelSchemas}). The objects are otherwise exactly what `defineNode` returns.
+ * One generated node. A class rather than `defineNode` so that `params` (and the description) are
+ * computed on first use: defining a model must not pay for building 11 zod schemas (see
+ * {@link ModelSchemas}); a model has to be definable in microseconds. Instances are otherwise
+ * exactly what `defineNode` returns, frozen.
  */
-export function buildNodeDefinitions(spec: ModelSpec, schemas: ModelSchemas, invoke: InvokeOperation): NodeDefinition[] {
-  return NODE_OPERATIONS.map((op) =>
-    Object.freeze({
-      kind: 'nexflow.node' as const,
-      type: `${spec.name}${op}Node`,
-      description: DESCRIPTIONS[op](spec.name),
-      get params() {
-        return schemas.params(op)
-      },
-      conditionalOutputs: false,
-      literalParams: Object.freeze<string[]>([]),
-      run: (params: Record<string, unknown>) => invoke(op, params),
-    }),
-  )
+class GeneratedNode implements NodeDefinition {
+  readonly kind = 'nexflow.node' as const
+  readonly type: string
+  readonly conditionalOutputs = false
+  readonly literalParams = NO_LITERAL_PARAMS
+  readonly #op: NodeOperation
+  readonly #schemas: ModelSchemas
+  readonly #invoke: InvokeOperation
+
+  constructor(op: NodeOperation, schemas: ModelSchemas, invoke: InvokeOperation) {
+    this.type = `${schemas.spec.name}${op}Node`
+    this.#op = op
+    this.#schemas = schemas
+    this.#invoke = invoke
+    Object.freeze(this)
+  }
+
+  get description(): string {
+    return DESCRIPTIONS[this.#op](this.#schemas.spec.name)
+  }
+
+  get params(): ParamsSchema {
+    return this.#schemas.params(this.#op)
+  }
+
+  // An arrow property, not a method: the runtime may call `run` detached from the definition.
+  readonly run = (params: Record<string, unknown>): Promise<NodeOutput> => this.#invoke(this.#op, params)
+}
+
+/** The 11 node definitions of a model, in the order of {@link NODE_OPERATIONS}. */
+export function buildNodeDefinitions(schemas: ModelSchemas, invoke: InvokeOperation): NodeDefinition[] {
+  return NODE_OPERATIONS.map((op) => new GeneratedNode(op, schemas, invoke))
 }
 
 /** Validates params for a direct call (`User.create(...)`), with the node's own schema. */
