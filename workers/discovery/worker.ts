@@ -1,0 +1,54 @@
+import { threadId } from 'node:worker_threads'
+import { serializeError } from '../../src/errors.js'
+import { mainToWorkerMessageSchema, workerInitSchema, type ImportRequest, type WorkerToMainMessage } from '../../src/protocol/discovery-messages.js'
+import { importModule } from './import-module.js'
+import { ModuleTracker } from './module-tracker.js'
+
+export interface DiscoveryWorker {
+  /** Hands the worker a message from the main side (anything: it is parsed here). */
+  receive(message: unknown): void
+}
+
+/**
+ * The discovery worker's logic, whatever carries its messages (a thread's port or a child
+ * process's IPC channel): it imports one file per `import` request and answers with data.
+ * `send` must deliver a message before returning control for long (postMessage and process.send
+ * both queue at once), so "started" and "loading" reach the main thread even if the import then
+ * blocks the worker for good.
+ */
+export function startDiscoveryWorker(init: unknown, send: (message: WorkerToMainMessage) => void): DiscoveryWorker {
+  const config = workerInitSchema.parse(init)
+  process.env.NEXFLOW_DISCOVERY = '1'
+  const tracker = new ModuleTracker(config.root, config.hooksUrl)
+  let busy = false
+
+  async function run(request: ImportRequest): Promise<void> {
+    const { taskId, file } = request
+    send({ type: 'started', taskId })
+    const outcome = await importModule(file, {
+      root: config.root,
+      tracker,
+      maxManifestBytes: config.maxManifestBytes,
+      onLoading: (module) => send({ type: 'loading', taskId, module }),
+    })
+    try {
+      send({ ...outcome, taskId })
+    } catch (error) {
+      // The manifest could not be sent (e.g. a value structured clone rejects): say so instead.
+      send({ type: 'failed', taskId, status: 'invalid', error: serializeError(error), importMs: 0, imports: [], retire: 'the manifest could not be sent' })
+    }
+  }
+
+  send({ type: 'ready', pid: process.pid, threadId })
+  return {
+    receive(message) {
+      const parsed = mainToWorkerMessageSchema.safeParse(message)
+      // One import at a time; the main thread never sends another before the answer.
+      if (!parsed.success || busy) return
+      busy = true
+      void run(parsed.data).finally(() => {
+        busy = false
+      })
+    },
+  }
+}
