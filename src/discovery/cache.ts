@@ -1,0 +1,161 @@
+import { mkdirSync, rmSync } from 'node:fs'
+import { join } from 'node:path'
+import Database from 'better-sqlite3'
+import { VERSION } from '../version.js'
+import { sha256, type FileHasher } from './hash.js'
+import type { ResolvedDiscoveryOptions } from './options.js'
+import { LIMIT_BOUND_STATUSES, settledOutcomeSchema, type SettledOutcome } from './outcome.js'
+
+/** Bumped when the stored form changes; older databases are emptied. */
+const SCHEMA_VERSION = '1'
+export const CACHE_FILE = 'discovery-cache.db'
+
+/**
+ * What an entry is keyed by besides its path, content hash and imports' hashes.
+ * - `base`: nexflow's version, Node's version, the root and the manifest size limit. Any change
+ *   invalidates every entry.
+ * - `limits`: deadline, memory limit, isolation and stuck grace. Only failures they can cause
+ *   (timeout, stuck, oom, exited, crashed) are bound to them: a file that timed out under 1 s is
+ *   tried again under 10 s. A file imported fine is reused while its import time is within the
+ *   deadline.
+ */
+export interface CacheKeys {
+  base: string
+  limits: string
+}
+
+export function cacheKeys(options: ResolvedDiscoveryOptions): CacheKeys {
+  const { root, maxManifestBytes, timeoutMs, maxMemoryMb, isolation, stuckGraceMs } = options
+  return {
+    base: sha256(JSON.stringify({ schema: SCHEMA_VERSION, nexflow: VERSION, node: process.version, root, maxManifestBytes })),
+    limits: sha256(JSON.stringify({ timeoutMs, maxMemoryMb, isolation, stuckGraceMs })),
+  }
+}
+
+interface Row {
+  path: string
+  hash: string
+  limits_key: string
+  imports: string
+  outcome: string
+}
+
+interface ImportHash {
+  path: string
+  hash: string
+}
+
+/**
+ * The manifest cache: one SQLite database under `.nexflow/`, written by the main thread (our
+ * code, never user code). An unchanged project re-imports nothing; a file that failed stays
+ * quarantined, reported from here with `cached: true`, until it or one of its imports changes.
+ */
+export class ManifestCache {
+  readonly #db: Database.Database
+  readonly #keys: CacheKeys
+  readonly #rows: Map<string, Row>
+  readonly #upsert: Database.Statement
+  #pending: Row[] = []
+  #flushScheduled = false
+  /** Problems met while writing; the run reports them as warnings. */
+  readonly warnings: string[] = []
+
+  private constructor(db: Database.Database, keys: CacheKeys) {
+    this.#db = db
+    this.#keys = keys
+    const rows = db.prepare('SELECT path, hash, limits_key, imports, outcome FROM files WHERE base_key = ?').all(keys.base) as Row[]
+    this.#rows = new Map(rows.map((row) => [row.path, row]))
+    this.#upsert = db.prepare(
+      `INSERT INTO files (path, base_key, limits_key, hash, imports, outcome, stored_at) VALUES (@path, @base_key, @limits_key, @hash, @imports, @outcome, @stored_at)
+       ON CONFLICT(path) DO UPDATE SET base_key = excluded.base_key, limits_key = excluded.limits_key, hash = excluded.hash, imports = excluded.imports, outcome = excluded.outcome, stored_at = excluded.stored_at`,
+    )
+  }
+
+  /** Opens (or creates) the cache in `dir`. A database that cannot be read is replaced once. */
+  static open(dir: string, keys: CacheKeys): ManifestCache {
+    mkdirSync(dir, { recursive: true })
+    const file = join(dir, CACHE_FILE)
+    try {
+      return new ManifestCache(ManifestCache.#connect(file), keys)
+    } catch {
+      for (const suffix of ['', '-wal', '-shm']) rmSync(file + suffix, { force: true })
+      return new ManifestCache(ManifestCache.#connect(file), keys)
+    }
+  }
+
+  static #connect(file: string): Database.Database {
+    const db = new Database(file)
+    try {
+      // Short busy timeout: this runs on the main thread, and the cache is only an optimisation.
+      db.pragma('busy_timeout = 250')
+      db.pragma('journal_mode = WAL')
+      db.pragma('synchronous = NORMAL')
+      db.exec(`CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, base_key TEXT NOT NULL, limits_key TEXT NOT NULL, hash TEXT NOT NULL, imports TEXT NOT NULL, outcome TEXT NOT NULL, stored_at INTEGER NOT NULL);`)
+      const stored = db.prepare("SELECT value FROM meta WHERE key = 'schema'").get() as { value: string } | undefined
+      if (stored?.value !== SCHEMA_VERSION) {
+        db.exec('DELETE FROM files')
+        db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema', ?)").run(SCHEMA_VERSION)
+      }
+      return db
+    } catch (error) {
+      db.close()
+      throw error
+    }
+  }
+
+  /**
+   * The stored outcome of `path`, if it still holds: same content hash, every import unchanged,
+   * and (see {@link CacheKeys}) the same limits for a limit-bound failure, or an import time
+   * within `timeoutMs` for a file that imported.
+   */
+  async lookup(path: string, hash: string, hasher: FileHasher, timeoutMs: number): Promise<SettledOutcome | undefined> {
+    const row = this.#rows.get(path)
+    if (row === undefined || row.hash !== hash) return undefined
+    let outcome: SettledOutcome
+    let imports: ImportHash[]
+    try {
+      imports = JSON.parse(row.imports) as ImportHash[]
+      const parsed = settledOutcomeSchema.safeParse(JSON.parse(row.outcome))
+      if (!parsed.success) return undefined
+      outcome = parsed.data
+    } catch {
+      return undefined
+    }
+    if (outcome.kind === 'imported' && outcome.durationMs > timeoutMs) return undefined
+    if (outcome.kind === 'failed' && LIMIT_BOUND_STATUSES.has(outcome.status) && row.limits_key !== this.#keys.limits) return undefined
+    const current = await Promise.all(imports.map((entry) => hasher.hash(entry.path)))
+    return imports.every((entry, index) => current[index] === entry.hash) ? outcome : undefined
+  }
+
+  /** Records a file's outcome; written in a batch shortly after (or on close). */
+  store(path: string, hash: string, imports: ImportHash[], outcome: SettledOutcome): void {
+    const row: Row = { path, hash, limits_key: this.#keys.limits, imports: JSON.stringify(imports), outcome: JSON.stringify(outcome) }
+    this.#rows.set(path, row)
+    this.#pending.push(row)
+    if (this.#flushScheduled) return
+    this.#flushScheduled = true
+    setImmediate(() => this.flush())
+  }
+
+  flush(): void {
+    this.#flushScheduled = false
+    if (this.#pending.length === 0 || !this.#db.open) return
+    const rows = this.#pending
+    this.#pending = []
+    try {
+      const now = Date.now()
+      this.#db.transaction(() => {
+        for (const row of rows) this.#upsert.run({ ...row, base_key: this.#keys.base, stored_at: now })
+      })()
+    } catch (error) {
+      this.warnings.push(`the discovery cache could not be written (${(error as Error).message}); the next run imports those files again`)
+    }
+  }
+
+  close(): void {
+    if (!this.#db.open) return
+    this.flush()
+    this.#db.close()
+  }
+}

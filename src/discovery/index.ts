@@ -1,0 +1,7 @@
+export { discover, type DiscoveryReport, type DiscoveryRun } from './run.js'
+export { resolveDiscoveryOptions, type DiscoveryOptions, type Isolation, type ResolvedDiscoveryOptions } from './options.js'
+export { DEFAULT_IGNORE, DEFAULT_PATTERNS, DISCOVERY_DEFAULTS } from './defaults.js'
+export { findCandidates } from './candidates.js'
+export type { FileResult } from './results.js'
+export { CACHE_FILE } from './cache.js'
+export { DiscoveryPool, type PoolOptions, type TaskOutcome, type FailureStatus } from './pool/pool.js'

@@ -1,0 +1,502 @@
+import { availableParallelism } from 'node:os'
+import { relative } from 'node:path'
+import { performance } from 'node:perf_hooks'
+import type { ErrorCode, SerializedError } from '../../errors.js'
+import type { FileManifest, SerializedErrorData } from '../../protocol/discovery.js'
+import { workerToMainMessageSchema, type WorkerInit } from '../../protocol/discovery-messages.js'
+import { POOL_TUNING } from '../defaults.js'
+import type { Isolation } from '../options.js'
+import type { Isolate, IsolateExit, IsolateFactory } from './isolate.js'
+import { spawnProcess } from './process-isolate.js'
+import { spawnThread } from './thread-isolate.js'
+import { workerFiles, type WorkerFiles } from './worker-files.js'
+
+/** Statuses a single file can fail with (`conflict` is decided across files, later). */
+export type FailureStatus = 'error' | 'invalid' | 'timeout' | 'stuck' | 'oom' | 'exited' | 'crashed'
+
+/** What became of one file handed to the pool. */
+export type TaskOutcome =
+  | { kind: 'imported'; manifest: FileManifest; durationMs: number }
+  | {
+      kind: 'failed'
+      status: FailureStatus
+      /** As the worker sent it (its `code` may be any string) or as the pool made it. */
+      error: SerializedErrorData
+      durationMs: number
+      /** Local files loaded before it failed (absolute paths): a change to one lifts the quarantine. */
+      imports: string[]
+      loadingModule?: string
+      exitCode?: number
+    }
+  /** The pool was closed before the file was settled. */
+  | { kind: 'cancelled' }
+
+type FailedOutcome = Extract<TaskOutcome, { kind: 'failed' }>
+
+export interface PoolOptions {
+  isolation: Isolation
+  concurrency: number
+  timeoutMs: number
+  stuckGraceMs: number
+  maxMemoryMb: number
+  /** Everything but the hooks URL, which the pool knows. */
+  init: Omit<WorkerInit, 'hooksUrl'>
+  /** Replaces how isolates are started (tests). */
+  factory?: IsolateFactory
+  files?: WorkerFiles
+}
+
+type SlotState = 'booting' | 'idle' | 'busy' | 'stopping' | 'gone'
+type StopReason = 'timeout' | 'invalid' | 'retire' | 'close'
+
+interface Task {
+  id: number
+  file: string
+  resolve: (outcome: TaskOutcome) => void
+  settled: boolean
+  startedAt: number | undefined
+  deadline: NodeJS.Timeout | undefined
+  linger: NodeJS.Timeout | undefined
+  lingering: boolean
+  /** Local modules that started evaluating, in order, without repeats. */
+  loading: string[]
+  current: string | undefined
+  requeued: boolean
+}
+
+interface Slot {
+  id: number
+  isolate: Isolate
+  state: SlotState
+  task: Task | undefined
+  /** One timer at a time: boot deadline, start deadline, or the grace after a kill. */
+  timer: NodeJS.Timeout | undefined
+  stopReason: StopReason | undefined
+  /** A child process's last words (`crash` message) before it exits. */
+  crash: SerializedErrorData | undefined
+  imports: number
+  /** Resolves `exited`: on exit, or when the slot is abandoned. */
+  done: () => void
+  exited: Promise<void>
+  /** Resolves `gone`: only on the real exit event (an abandoned thread's may never come). */
+  ended: () => void
+}
+
+/** How long a worker may take to begin a file it was handed before it is replaced. */
+const START_TIMEOUT_MS = 5000
+const RECENT_DURATIONS = 32
+
+function failure(code: ErrorCode, message: string, details?: Record<string, unknown>): SerializedError {
+  return { name: 'NexflowError', code, message, ...(details === undefined ? {} : { details }) }
+}
+
+/**
+ * Runs imports in isolated workers with a deadline each, and turns whatever happens to them
+ * into a {@link TaskOutcome}. `run()` never rejects.
+ *
+ * Why raw `Worker`s and child processes instead of piscina's task API: the deadline starts at
+ * the worker's own "started" message (queue and boot time excluded), a timed-out task's worker
+ * must be killed and then watched to tell a thread that stopped (`timeout`) from one stuck in
+ * native code (`stuck`), stuck threads must be abandoned without anything ever awaiting their
+ * exit (piscina's `destroy()` awaits every worker's exit), a user's `process.exit(3)` must come
+ * back as exit code 3 (piscina folds it into an error message), and process isolation, which
+ * piscina does not have, must share all of that. So one small scheduler serves both isolations.
+ */
+export class DiscoveryPool {
+  readonly #options: PoolOptions
+  readonly #factory: IsolateFactory
+  readonly #files: WorkerFiles
+  readonly #slots = new Set<Slot>()
+  #queue: Task[] = []
+  readonly #durations: number[] = []
+  #nextTask = 0
+  #nextSlot = 0
+  #bootFailures = 0
+  #spawnScheduled = false
+  readonly #maxBooting: number
+  #broken: SerializedErrorData | undefined
+  #closing: Promise<void> | undefined
+  #spawned = 0
+  #abandoned = 0
+  readonly #ends: Promise<void>[] = []
+
+  constructor(options: PoolOptions) {
+    this.#options = options
+    this.#maxBooting = Math.max(1, Math.min(options.concurrency, availableParallelism()))
+    this.#factory = options.factory ?? (options.isolation === 'process' ? spawnProcess : spawnThread)
+    this.#files = options.files ?? workerFiles(options.isolation)
+  }
+
+  /** Workers started so far, and threads abandoned while stuck in native code. */
+  get stats(): { spawned: number; abandoned: number; live: number } {
+    return { spawned: this.#spawned, abandoned: this.#abandoned, live: this.#slots.size }
+  }
+
+  /** Imports `file` (absolute) in a worker. Resolves once the file is settled; never rejects. */
+  run(file: string): Promise<TaskOutcome> {
+    return new Promise((resolve) => {
+      const task: Task = { id: this.#nextTask++, file, resolve, settled: false, startedAt: undefined, deadline: undefined, linger: undefined, lingering: false, loading: [], current: undefined, requeued: false }
+      if (this.#closing !== undefined) return this.#finish(task, { kind: 'cancelled' })
+      if (this.#broken !== undefined) return this.#finish(task, this.#failed(task, 'crashed', this.#broken, undefined))
+      this.#queue.push(task)
+      this.#pump()
+    })
+  }
+
+  /**
+   * Resolves once every worker this pool started has really exited, including threads abandoned
+   * while stuck in native code, which exit only when their call returns (maybe never).
+   */
+  drained(): Promise<void> {
+    return Promise.all(this.#ends).then(() => undefined)
+  }
+
+  /** Kills every worker; unsettled files resolve `cancelled`. Resolves once all have exited or been abandoned. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      for (const task of this.#queue) this.#finish(task, { kind: 'cancelled' })
+      this.#queue = []
+      const slots = [...this.#slots]
+      for (const slot of slots) {
+        if (slot.task !== undefined) this.#finish(slot.task, { kind: 'cancelled' })
+        slot.task = undefined
+        if (slot.state !== 'stopping') this.#stop(slot, 'close')
+      }
+      await Promise.all(slots.map((slot) => slot.exited))
+    })()
+    return this.#closing
+  }
+
+  #relative(path: string): string {
+    return relative(this.#options.init.root, path) || path
+  }
+
+  // Scheduling ----------------------------------------------------------------------------------
+
+  #pump(): void {
+    if (this.#closing !== undefined) return
+    for (const slot of this.#slots) {
+      if (this.#queue.length === 0) break
+      if (slot.state === 'idle') this.#assign(slot, this.#queue.shift() as Task)
+    }
+    if (this.#spawnScheduled) return
+    const { concurrency } = this.#options
+    let booting = 0
+    let working = 0
+    let live = 0
+    for (const slot of this.#slots) {
+      if (slot.state === 'booting') booting++
+      if (slot.state === 'booting' || (slot.state === 'busy' && slot.task?.lingering !== true)) working++
+      if (slot.state !== 'stopping') live++
+    }
+    if (this.#queue.length <= booting) return
+    if (working >= concurrency || live >= concurrency + POOL_TUNING.overflowWorkers) return
+    // Booting costs CPU (tsx, nexflow, zod): more boots at once than cores only slows the imports
+    // already running against their deadlines. The next boot starts when one becomes ready.
+    if (booting >= this.#maxBooting) return
+    this.#spawn()
+    // One worker per turn of the event loop: `new Worker()` and `fork()` block the main thread
+    // for several milliseconds each, and sixteen in a row would stall it for a noticeable time.
+    this.#spawnScheduled = true
+    setImmediate(() => {
+      this.#spawnScheduled = false
+      this.#pump()
+    })
+  }
+
+  #spawn(): void {
+    let done = () => {}
+    const exited = new Promise<void>((resolve) => (done = resolve))
+    let ended = () => {}
+    this.#ends.push(new Promise<void>((resolve) => (ended = resolve)))
+    const slot = { id: this.#nextSlot++, state: 'booting', task: undefined, timer: undefined, stopReason: undefined, crash: undefined, imports: 0, done, exited, ended } as unknown as Slot
+    this.#slots.add(slot)
+    this.#spawned++
+    try {
+      slot.isolate = this.#factory(
+        {
+          bootstrap: this.#files.bootstrap,
+          entry: this.#files.entry,
+          init: { ...this.#options.init, hooksUrl: this.#files.hooks },
+          maxMemoryMb: this.#options.maxMemoryMb,
+          outputTailBytes: POOL_TUNING.outputTailBytes,
+        },
+        { message: (raw) => this.#onMessage(slot, raw), exit: (exit) => this.#onExit(slot, exit) },
+      )
+    } catch (error) {
+      this.#slots.delete(slot)
+      slot.state = 'gone'
+      done()
+      ended()
+      this.#bootFailed(failure('DISCOVERY_CRASHED', `discovery could not start a worker: ${(error as Error).message}`))
+      return
+    }
+    slot.timer = setTimeout(() => this.#stop(slot, 'retire'), POOL_TUNING.bootTimeoutMs)
+  }
+
+  #assign(slot: Slot, task: Task): void {
+    slot.state = 'busy'
+    slot.task = task
+    clearTimeout(slot.timer)
+    // The worker answers "started" at once unless something the last file left behind blocks it.
+    slot.timer = setTimeout(() => this.#notStarted(slot, task), START_TIMEOUT_MS)
+    slot.isolate.send({ type: 'import', taskId: task.id, file: task.file })
+  }
+
+  #notStarted(slot: Slot, task: Task): void {
+    slot.task = undefined
+    this.#stop(slot, 'retire')
+    if (task.requeued) {
+      this.#finish(task, this.#failed(task, 'crashed', failure('DISCOVERY_CRASHED', `two workers in a row did not begin importing ${this.#relative(task.file)} within ${START_TIMEOUT_MS} ms of receiving it`), slot))
+    } else {
+      // Not the file's fault: its worker was unresponsive. Try once more on a fresh one.
+      task.requeued = true
+      this.#queue.unshift(task)
+    }
+    this.#pump()
+  }
+
+  /** The time a task may run before it stops counting toward `concurrency` (see POOL_TUNING). */
+  #lingerMs(): number {
+    const { lingerMinMs, lingerMaxMs, lingerFactor } = POOL_TUNING
+    const cap = Math.min(lingerMaxMs, this.#options.timeoutMs / 4)
+    if (this.#durations.length < 3) return cap
+    const sorted = [...this.#durations].sort((a, b) => a - b)
+    const median = sorted[Math.floor(sorted.length / 2)] as number
+    return Math.min(cap, Math.max(lingerMinMs, median * lingerFactor))
+  }
+
+  // Messages --------------------------------------------------------------------------------------
+
+  #onMessage(slot: Slot, raw: unknown): void {
+    if (slot.state === 'gone' || slot.state === 'stopping') return
+    const parsed = workerToMainMessageSchema.safeParse(raw)
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]
+      return this.#malformed(slot, issue === undefined ? 'unreadable' : `${issue.path.join('.') || '(message)'}: ${issue.message}`)
+    }
+    const message = parsed.data
+    if (message.type === 'ready') {
+      if (slot.state !== 'booting') return this.#malformed(slot, 'a second "ready"')
+      clearTimeout(slot.timer)
+      slot.state = 'idle'
+      this.#bootFailures = 0
+      return this.#pump()
+    }
+    if (message.type === 'crash') {
+      slot.crash = message.error
+      return
+    }
+    const task = slot.task
+    if (task === undefined || slot.state !== 'busy' || message.taskId !== task.id) return this.#malformed(slot, `a "${message.type}" message for a file it was not importing`)
+    switch (message.type) {
+      case 'started': {
+        if (task.startedAt !== undefined) return this.#malformed(slot, 'a second "started"')
+        clearTimeout(slot.timer)
+        slot.timer = undefined
+        task.startedAt = performance.now()
+        // The deadline is the main thread's timer: nothing the user's module does to its own
+        // thread's timers or event loop can delay it.
+        task.deadline = setTimeout(() => this.#stop(slot, 'timeout'), this.#options.timeoutMs)
+        task.linger = setTimeout(() => {
+          task.lingering = true
+          this.#pump()
+        }, this.#lingerMs())
+        return
+      }
+      case 'loading': {
+        if (task.startedAt === undefined) return this.#malformed(slot, '"loading" before "started"')
+        task.current = message.module
+        if (!task.loading.includes(message.module)) task.loading.push(message.module)
+        return
+      }
+      case 'imported': {
+        const { manifest } = message
+        if (manifest.file !== task.file) return this.#malformed(slot, `a manifest for ${JSON.stringify(manifest.file)} instead of the file it was importing`)
+        const size = JSON.stringify(manifest).length
+        if (size > this.#options.init.maxManifestBytes) return this.#malformed(slot, `a manifest of ${size} bytes, over the ${this.#options.init.maxManifestBytes}-byte limit`)
+        this.#recordDuration(slot, task)
+        this.#finish(task, { kind: 'imported', manifest, durationMs: manifest.importMs })
+        return this.#release(slot, message.retire)
+      }
+      case 'failed': {
+        this.#recordDuration(slot, task)
+        const error: SerializedErrorData = { ...message.error, ...this.#withOutput(slot, message.error.details) }
+        this.#finish(task, {
+          kind: 'failed',
+          status: message.status,
+          error,
+          durationMs: message.importMs,
+          imports: message.imports,
+          ...(error.stack === undefined && task.current !== undefined ? { loadingModule: task.current } : {}),
+        })
+        return this.#release(slot, message.retire)
+      }
+    }
+  }
+
+  #recordDuration(slot: Slot, task: Task): void {
+    // A worker's first import also loads nexflow and its dependencies: not typical of a file.
+    if (slot.imports++ === 0 || task.startedAt === undefined) return
+    this.#durations.push(performance.now() - task.startedAt)
+    if (this.#durations.length > RECENT_DURATIONS) this.#durations.shift()
+  }
+
+  #release(slot: Slot, retire: string | undefined): void {
+    slot.task = undefined
+    if (retire !== undefined) this.#stop(slot, 'retire')
+    else slot.state = 'idle'
+    this.#pump()
+  }
+
+  /** A worker is untrusted: a message that does not parse fails its file and ends the worker. */
+  #malformed(slot: Slot, why: string): void {
+    const task = slot.task
+    if (task !== undefined) {
+      this.#finish(task, this.#failed(task, 'invalid', failure('DISCOVERY_MANIFEST_INVALID', `the worker importing ${this.#relative(task.file)} sent a malformed message (${why}); nothing it reported is trusted`), slot))
+    }
+    this.#stop(slot, 'invalid')
+  }
+
+  // Stopping and exits ----------------------------------------------------------------------------
+
+  #stop(slot: Slot, reason: StopReason): void {
+    if (slot.state === 'stopping' || slot.state === 'gone') return
+    const wasBooting = slot.state === 'booting'
+    slot.state = 'stopping'
+    slot.stopReason = reason
+    clearTimeout(slot.timer)
+    if (wasBooting && reason === 'retire') this.#bootFailed(failure('DISCOVERY_CRASHED', `a discovery worker did not start within ${POOL_TUNING.bootTimeoutMs} ms`))
+    slot.isolate.kill()
+    // terminate() stops JavaScript in milliseconds; a thread still running after the grace is
+    // blocked in native code and will not stop until that call returns.
+    slot.timer = setTimeout(() => this.#abandon(slot), this.#options.stuckGraceMs)
+    this.#pump()
+  }
+
+  #abandon(slot: Slot): void {
+    if (slot.state === 'gone') return
+    slot.state = 'gone'
+    this.#slots.delete(slot)
+    this.#abandoned++
+    // It may never exit; it must not keep the process's event loop alive.
+    slot.isolate.unref()
+    const task = slot.task
+    if (task !== undefined && !task.settled && slot.stopReason === 'timeout') {
+      const elapsed = this.#elapsed(task)
+      const { timeoutMs, stuckGraceMs, isolation } = this.#options
+      const hint = isolation === 'thread' ? "; isolation: 'process' contains such files" : ''
+      this.#finish(
+        task,
+        this.#failed(
+          task,
+          'stuck',
+          failure(
+            'DISCOVERY_STUCK',
+            `${this.#relative(task.file)} did not finish importing within ${timeoutMs} ms, and its ${isolation} did not stop within ${stuckGraceMs} ms of being killed: it is blocked in native code (a synchronous child process, a blocking read, a database busy wait)${this.#loadingText(task)}. The ${isolation} was abandoned${hint}`,
+            { timeoutMs, elapsedMs: Math.round(elapsed) },
+          ),
+          slot,
+          elapsed,
+        ),
+      )
+    }
+    slot.done()
+    this.#pump()
+  }
+
+  #onExit(slot: Slot, exit: IsolateExit): void {
+    slot.ended()
+    if (slot.state === 'gone') return // abandoned earlier; its late exit changes nothing
+    const wasBooting = slot.state === 'booting'
+    clearTimeout(slot.timer)
+    slot.state = 'gone'
+    this.#slots.delete(slot)
+    const task = slot.task
+    if (task !== undefined && !task.settled) this.#finish(task, this.#classifyExit(slot, task, exit))
+    if (wasBooting) this.#bootFailed(exit.error ?? slot.crash ?? failure('DISCOVERY_CRASHED', `a discovery worker ended while starting (${exitText(exit)})${outputText(slot.isolate.takeOutput())}`))
+    slot.done()
+    this.#pump()
+  }
+
+  #classifyExit(slot: Slot, task: Task, exit: IsolateExit): TaskOutcome {
+    const file = this.#relative(task.file)
+    const { isolation, timeoutMs, maxMemoryMb } = this.#options
+    const elapsed = this.#elapsed(task)
+    if (slot.stopReason === 'timeout') {
+      return this.#failed(
+        task,
+        'timeout',
+        failure('DISCOVERY_TIMEOUT', `${file} did not finish importing within ${timeoutMs} ms; its ${isolation} was killed after ${Math.round(elapsed)} ms${this.#loadingText(task)}`, { timeoutMs, elapsedMs: Math.round(elapsed) }),
+        slot,
+        elapsed,
+      )
+    }
+    if (exit.oom) {
+      return this.#failed(task, 'oom', failure('DISCOVERY_OUT_OF_MEMORY', `${file} ran out of memory while importing (heap limit ${maxMemoryMb} MB per worker, maxMemoryMb)${this.#loadingText(task)}`, { maxMemoryMb }), slot, elapsed)
+    }
+    const thrown = exit.error ?? slot.crash
+    if (thrown !== undefined) {
+      return this.#failed(task, 'crashed', { ...thrown, message: `the ${isolation} importing ${file} crashed: ${thrown.message}` }, slot, elapsed)
+    }
+    if (exit.signal !== null || exit.code === null) {
+      return this.#failed(task, 'crashed', failure('DISCOVERY_CRASHED', `the ${isolation} importing ${file} died (${exitText(exit)})${this.#loadingText(task)}`, { signal: exit.signal }), slot, elapsed)
+    }
+    return {
+      ...this.#failed(task, 'exited', failure('DISCOVERY_EXITED', `${file} ended its ${isolation} while importing: process.exit(${exit.code})${this.#loadingText(task)}`, { exitCode: exit.code }), slot, elapsed),
+      exitCode: exit.code,
+    }
+  }
+
+  #bootFailed(error: SerializedErrorData): void {
+    if (this.#closing !== undefined) return
+    if (++this.#bootFailures < POOL_TUNING.maxBootFailures) return
+    // Workers cannot start at all (a broken install): fail what is queued instead of retrying forever.
+    this.#broken = { ...error, message: `discovery workers fail to start: ${error.message}` }
+    for (const task of this.#queue) this.#finish(task, this.#failed(task, 'crashed', this.#broken, undefined))
+    this.#queue = []
+  }
+
+  // Outcomes --------------------------------------------------------------------------------------
+
+  #elapsed(task: Task): number {
+    return task.startedAt === undefined ? 0 : performance.now() - task.startedAt
+  }
+
+  #loadingText(task: Task): string {
+    return task.current === undefined ? '' : `; it was loading ${this.#relative(task.current)}`
+  }
+
+  #withOutput(slot: Slot | undefined, details: Record<string, unknown> | undefined): { details?: Record<string, unknown> } {
+    const output = slot?.isolate.takeOutput() ?? ''
+    if (output === '' && details === undefined) return {}
+    return { details: { ...details, ...(output === '' ? {} : { output }) } }
+  }
+
+  #failed(task: Task, status: FailureStatus, error: SerializedErrorData, slot: Slot | undefined, elapsed = this.#elapsed(task)): FailedOutcome {
+    return {
+      kind: 'failed',
+      status,
+      error: { ...error, ...this.#withOutput(slot, error.details) },
+      durationMs: elapsed,
+      imports: task.loading.filter((path) => path !== task.file),
+      ...(task.current === undefined ? {} : { loadingModule: task.current }),
+    }
+  }
+
+  #finish(task: Task, outcome: TaskOutcome): void {
+    if (task.settled) return
+    task.settled = true
+    clearTimeout(task.deadline)
+    clearTimeout(task.linger)
+    task.resolve(outcome)
+  }
+}
+
+function exitText(exit: IsolateExit): string {
+  return exit.signal !== null ? `signal ${exit.signal}` : `exit code ${exit.code ?? 'unknown'}`
+}
+
+function outputText(output: string): string {
+  return output.trim() === '' ? '' : `; it printed: ${output.trim().slice(-500)}`
+}

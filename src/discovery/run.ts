@@ -1,0 +1,199 @@
+import { existsSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { performance } from 'node:perf_hooks'
+import { NexflowError, toNexflowError } from '../errors.js'
+import { cacheKeys, ManifestCache } from './cache.js'
+import { listCandidates, relativeToRoot } from './candidates.js'
+import { ConflictTracker } from './conflicts.js'
+import { FileHasher } from './hash.js'
+import { resolveDiscoveryOptions, type DiscoveryOptions, type ResolvedDiscoveryOptions } from './options.js'
+import type { SettledOutcome } from './outcome.js'
+import { DiscoveryPool } from './pool/pool.js'
+import { resultFromOutcome, type FileResult } from './results.js'
+import { ReplayStream } from './stream.js'
+
+export interface DiscoveryReport {
+  /** The real, absolute root. */
+  root: string
+  /** True only if every file is `ok` or `empty`. */
+  ok: boolean
+  durationMs: number
+  /** The final result of every candidate, sorted by relative path. */
+  files: FileResult[]
+  /** Every workflow name produced, sorted, each once. */
+  workflows: string[]
+  /** Problems with discovery itself (an unwritable cache, abandoned threads); not with the files. */
+  warnings: string[]
+}
+
+/**
+ * A discovery in progress. Iterate it for each file's result as soon as it is known (a path is
+ * reported again if a later file conflicts with it; the last report wins); await `report` for
+ * the whole picture. Iterating is optional and may start at any time: every iterator replays
+ * from the first result.
+ */
+export interface DiscoveryRun extends AsyncIterable<FileResult> {
+  /** Resolves when every file is settled and every worker is stopped. Rejects with `DISCOVERY_ABORTED` if stopped first. */
+  readonly report: Promise<DiscoveryReport>
+  /**
+   * Resolves once every worker the run started has really exited, after `report` settles. In
+   * thread isolation a thread abandoned while stuck in native code exits only when its call
+   * returns, which may be never: race this against a deadline.
+   */
+  readonly drained: Promise<void>
+  /** Stops discovery if it is still running (killing its workers) and closes the cache. */
+  close(): Promise<void>
+}
+
+/**
+ * Discovers the workflows, DataFlow models and node types under a root without ever importing a
+ * user module on the calling thread: each candidate file is imported in an isolated worker
+ * (thread or child process) that reports a manifest. Throws `CONFIG_INVALID` at once for bad
+ * options; everything else is reported per file.
+ */
+export function discover(options: DiscoveryOptions = {}): DiscoveryRun {
+  return new Discovery(resolveDiscoveryOptions(options))
+}
+
+/** The tsconfig.json nearest to the root, for tsx to compile user files with. */
+function findTsconfig(root: string): string | undefined {
+  for (let dir = root; ; dir = dirname(dir)) {
+    const candidate = join(dir, 'tsconfig.json')
+    if (existsSync(candidate)) return candidate
+    if (dirname(dir) === dir) return undefined
+  }
+}
+
+class Discovery implements DiscoveryRun {
+  readonly report: Promise<DiscoveryReport>
+  readonly drained: Promise<void>
+  readonly #options: ResolvedDiscoveryOptions
+  readonly #stream = new ReplayStream<FileResult>()
+  readonly #stop = new AbortController()
+  readonly #hasher = new FileHasher()
+  readonly #conflicts = new ConflictTracker()
+  #pool: DiscoveryPool | undefined
+  #cache: ManifestCache | undefined
+  #settled = false
+
+  constructor(options: ResolvedDiscoveryOptions) {
+    this.#options = options
+    const { signal } = options
+    const onAbort = () => this.#abort('discovery was aborted')
+    if (signal?.aborted === true) onAbort()
+    else signal?.addEventListener('abort', onAbort, { once: true })
+    this.report = this.#run().finally(() => {
+      this.#settled = true
+      signal?.removeEventListener('abort', onAbort)
+    })
+    // Whoever awaits `report` sees a rejection; nobody awaiting it must not crash the process.
+    this.drained = this.report.then(
+      () => this.#pool?.drained(),
+      () => this.#pool?.drained(),
+    )
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<FileResult> {
+    return this.#stream[Symbol.asyncIterator]()
+  }
+
+  async close(): Promise<void> {
+    this.#abort('discovery was closed before it finished')
+    await this.report.catch(() => {})
+  }
+
+  #abort(message: string): void {
+    if (this.#settled || this.#stop.signal.aborted) return
+    this.#stop.abort(new NexflowError('DISCOVERY_ABORTED', message, { details: { root: this.#options.root } }))
+    void this.#pool?.close()
+  }
+
+  #throwIfAborted(): void {
+    if (this.#stop.signal.aborted) throw this.#stop.signal.reason
+  }
+
+  async #run(): Promise<DiscoveryReport> {
+    const started = performance.now()
+    const options = this.#options
+    const warnings: string[] = []
+    try {
+      const candidates = await listCandidates(options)
+      this.#throwIfAborted()
+      if (options.cache) {
+        try {
+          this.#cache = ManifestCache.open(options.cacheDir, cacheKeys(options))
+        } catch (error) {
+          warnings.push(`the discovery cache in ${options.cacheDir} cannot be opened (${(error as Error).message}); every file is imported`)
+        }
+      }
+      await Promise.all(candidates.map((path) => this.#discoverFile(path)))
+      this.#throwIfAborted()
+      const files = this.#conflicts.results()
+      if (this.#cache !== undefined) warnings.push(...this.#cache.warnings)
+      const abandoned = this.#pool?.stats.abandoned ?? 0
+      if (abandoned > 0 && options.isolation === 'thread') {
+        warnings.push(`${abandoned} worker thread(s) stuck in native code were abandoned; this process cannot exit normally until their calls return (use isolation: 'process' to contain such files)`)
+      }
+      this.#stream.end()
+      return {
+        root: options.root,
+        ok: files.every((file) => file.status === 'ok' || file.status === 'empty'),
+        durationMs: Math.round(performance.now() - started),
+        files,
+        workflows: [...new Set(files.flatMap((file) => (file.manifest === undefined ? [] : file.workflows)))].sort(),
+        warnings,
+      }
+    } catch (error) {
+      const failure = this.#stop.signal.aborted ? (this.#stop.signal.reason as NexflowError) : toNexflowError(error)
+      this.#stream.fail(failure)
+      throw failure
+    } finally {
+      await this.#pool?.close()
+      this.#cache?.close()
+    }
+  }
+
+  #emit(result: FileResult): void {
+    if (this.#stop.signal.aborted) return
+    for (const reported of this.#conflicts.add(result)) this.#stream.push(reported)
+  }
+
+  async #discoverFile(path: string): Promise<void> {
+    const { root, timeoutMs } = this.#options
+    const hash = await this.#hasher.hash(path)
+    if (this.#stop.signal.aborted) return
+    if (hash === undefined) {
+      const message = `${relativeToRoot(root, path)} cannot be read`
+      return this.#emit(resultFromOutcome(root, path, { kind: 'failed', status: 'error', error: { name: 'Error', message }, durationMs: 0, imports: [] }, false))
+    }
+    const cached = await this.#cache?.lookup(path, hash, this.#hasher, timeoutMs)
+    if (cached !== undefined) return this.#emit(resultFromOutcome(root, path, cached, true))
+    if (this.#stop.signal.aborted) return
+    const outcome = await this.#poolFor().run(path)
+    if (outcome.kind === 'cancelled' || this.#stop.signal.aborted) return
+    this.#emit(resultFromOutcome(root, path, outcome, false))
+    await this.#remember(path, hash, outcome)
+  }
+
+  async #remember(path: string, hash: string, outcome: SettledOutcome): Promise<void> {
+    if (this.#cache === undefined) return
+    if (outcome.kind === 'imported') return this.#cache.store(path, outcome.manifest.hash, outcome.manifest.imports, outcome)
+    const imports = await Promise.all(outcome.imports.map(async (file) => ({ path: file, hash: (await this.#hasher.hash(file)) ?? '' })))
+    this.#cache.store(path, hash, imports, outcome)
+  }
+
+  #poolFor(): DiscoveryPool {
+    if (this.#pool !== undefined) return this.#pool
+    const { isolation, concurrency, timeoutMs, stuckGraceMs, maxMemoryMb, root, maxManifestBytes } = this.#options
+    const tsconfig = findTsconfig(root)
+    this.#pool = new DiscoveryPool({
+      isolation,
+      concurrency,
+      timeoutMs,
+      stuckGraceMs,
+      maxMemoryMb,
+      init: { root, maxManifestBytes, ...(tsconfig === undefined ? {} : { tsconfig }) },
+    })
+    return this.#pool
+  }
+}
