@@ -65,3 +65,19 @@ export {
   type BulkUpsertInput,
   type BulkUpsertResult,
 } from './dataflow/index.js'
+// Discovery: importing user files in isolated workers, never on the calling thread.
+export {
+  discover,
+  findCandidates,
+  resolveDiscoveryOptions,
+  DEFAULT_PATTERNS,
+  DEFAULT_IGNORE,
+  DISCOVERY_DEFAULTS,
+  type DiscoveryOptions,
+  type ResolvedDiscoveryOptions,
+  type Isolation,
+  type DiscoveryRun,
+  type DiscoveryReport,
+  type FileResult,
+} from './discovery/index.js'
+export { FILE_STATUSES, type FileStatus, type FileManifest, type DiscoveredWorkflow, type DiscoveredNodeType } from './protocol/discovery.js'
