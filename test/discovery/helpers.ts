@@ -1,8 +1,9 @@
 import { execFileSync } from 'node:child_process'
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { closeSync, constants, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import Database from 'better-sqlite3'
 import type { DiscoveryReport, FileResult } from '../../src/discovery/index.js'
 
 export const REPO = fileURLToPath(new URL('../../', import.meta.url))
@@ -69,4 +70,41 @@ export function killDescendants(text: string): number {
 /** Discovery worker processes still running under this process. */
 export function liveWorkerProcesses(): ProcessRow[] {
   return descendants().filter((row) => row.args.includes('workers/bootstrap.mjs'))
+}
+
+/** The FIFO nobody writes to and the locked database two fixtures block on, and how to let them go. */
+export function blockers() {
+  const dir = mkdtempSync(join(tmpdir(), 'nexflow-hostile-'))
+  const fifo = join(dir, 'fifo')
+  execFileSync('mkfifo', [fifo])
+  const dbFile = join(dir, 'locked.db')
+  const holder = new Database(dbFile)
+  holder.exec('CREATE TABLE t (x INTEGER)')
+  holder.exec('BEGIN EXCLUSIVE')
+  process.env.NEXFLOW_HOSTILE_FIFO = fifo
+  process.env.NEXFLOW_HOSTILE_SQLITE = dbFile
+  let released = false
+  return {
+    /** Ends the native calls a stuck thread is in, so it can finally exit. */
+    release() {
+      if (released) return
+      released = true
+      killDescendants('sleep 30')
+      try {
+        // Non-blocking: with no reader left (process isolation), this fails instead of waiting.
+        closeSync(openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK))
+      } catch {
+        // ENXIO: nobody is reading
+      }
+      // Well before the 30 s busy timeout: the waiting insert then succeeds. (A busy timeout that
+      // runs out in a terminated thread aborts the process.)
+      if (holder.open) holder.exec('COMMIT')
+    },
+    remove() {
+      if (holder.open) holder.close()
+      delete process.env.NEXFLOW_HOSTILE_FIFO
+      delete process.env.NEXFLOW_HOSTILE_SQLITE
+      rmSync(dir, { recursive: true, force: true })
+    },
+  }
 }

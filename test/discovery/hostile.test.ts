@@ -1,12 +1,8 @@
-import { execFileSync } from 'node:child_process'
-import { closeSync, constants, mkdtempSync, openSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import Database from 'better-sqlite3'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { discover, type DiscoveryReport, type FileResult, type Isolation } from '../../src/discovery/index.js'
 import type { FileStatus } from '../../src/protocol/discovery.js'
-import { byPath, FIXTURES, killDescendants, liveWorkerProcesses } from './helpers.js'
+import { blockers, byPath, FIXTURES, killDescendants, liveWorkerProcesses } from './helpers.js'
 
 const ROOT = join(FIXTURES, 'hostile')
 const TIMEOUT_MS = 2000
@@ -30,40 +26,6 @@ const EXPECTED: Record<string, Record<Isolation, FileStatus>> = {
   'huge-manifest.ts': { thread: 'invalid', process: 'invalid' },
   'malformed-manifest.ts': { thread: 'invalid', process: 'invalid' },
   'async-crash.ts': { thread: 'crashed', process: 'crashed' },
-}
-
-/** The FIFO nobody writes to and the locked database two fixtures block on, and how to let them go. */
-function blockers() {
-  const dir = mkdtempSync(join(tmpdir(), 'nexflow-hostile-'))
-  const fifo = join(dir, 'fifo')
-  execFileSync('mkfifo', [fifo])
-  const dbFile = join(dir, 'locked.db')
-  const holder = new Database(dbFile)
-  holder.exec('CREATE TABLE t (x INTEGER)')
-  holder.exec('BEGIN EXCLUSIVE')
-  process.env.NEXFLOW_HOSTILE_FIFO = fifo
-  process.env.NEXFLOW_HOSTILE_SQLITE = dbFile
-  return {
-    /** Ends the native calls a stuck thread is in, so it can finally exit. */
-    release() {
-      killDescendants('sleep 30')
-      try {
-        // Non-blocking: with no reader left (process isolation), this fails instead of waiting.
-        closeSync(openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK))
-      } catch {
-        // ENXIO: nobody is reading
-      }
-      // Well before the 30 s busy timeout: the waiting insert then succeeds. (A busy timeout that
-      // runs out in a terminated thread aborts the process.)
-      if (holder.open) holder.exec('COMMIT')
-    },
-    remove() {
-      if (holder.open) holder.close()
-      delete process.env.NEXFLOW_HOSTILE_FIFO
-      delete process.env.NEXFLOW_HOSTILE_SQLITE
-      rmSync(dir, { recursive: true, force: true })
-    },
-  }
 }
 
 for (const isolation of ['thread', 'process'] as const) {

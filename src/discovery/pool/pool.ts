@@ -82,8 +82,8 @@ interface Slot {
   ended: () => void
 }
 
-/** How long a worker may take to begin a file it was handed before it is replaced. */
-const START_TIMEOUT_MS = 5000
+/** How long a worker may take to begin a file it was handed before it is replaced: the deadline, within 1-5 s. */
+const startTimeoutMs = (timeoutMs: number) => Math.min(5000, Math.max(1000, timeoutMs))
 const RECENT_DURATIONS = 32
 
 function failure(code: ErrorCode, message: string, details?: Record<string, unknown>): SerializedError {
@@ -113,6 +113,8 @@ export class DiscoveryPool {
   #nextSlot = 0
   #bootFailures = 0
   #spawnScheduled = false
+  /** A file has run past the linger threshold in this pool. */
+  #lingered = false
   readonly #maxBooting: number
   #broken: SerializedErrorData | undefined
   #closing: Promise<void> | undefined
@@ -175,22 +177,20 @@ export class DiscoveryPool {
 
   #pump(): void {
     if (this.#closing !== undefined) return
+    const { concurrency } = this.#options
+    // Hand out work: at most `concurrency` files run at once, not counting lingering ones.
     for (const slot of this.#slots) {
       if (this.#queue.length === 0) break
-      if (slot.state === 'idle') this.#assign(slot, this.#queue.shift() as Task)
+      if (slot.state === 'idle' && this.#count().running < concurrency) this.#assign(slot, this.#queue.shift() as Task)
     }
-    if (this.#spawnScheduled) return
-    const { concurrency } = this.#options
-    let booting = 0
-    let working = 0
-    let live = 0
-    for (const slot of this.#slots) {
-      if (slot.state === 'booting') booting++
-      if (slot.state === 'booting' || (slot.state === 'busy' && slot.task?.lingering !== true)) working++
-      if (slot.state !== 'stopping') live++
-    }
-    if (this.#queue.length <= booting) return
-    if (working >= concurrency || live >= concurrency + POOL_TUNING.overflowWorkers) return
+    if (this.#spawnScheduled || this.#queue.length === 0) return
+    const { booting, idle, lingering, live } = this.#count()
+    // Workers wanted: enough for `concurrency` running files and, once a file has lingered (a
+    // sign that more may hang), as many spares booted ahead, so the next lingering file hands its
+    // place over at once instead of after a boot. Lingering ones come on top, up to the overflow.
+    const spares = this.#lingered ? concurrency : 0
+    const wanted = Math.min(lingering + concurrency + spares, concurrency + POOL_TUNING.overflowWorkers)
+    if (live >= wanted || idle + booting >= this.#queue.length) return
     // Booting costs CPU (tsx, nexflow, zod): more boots at once than cores only slows the imports
     // already running against their deadlines. The next boot starts when one becomes ready.
     if (booting >= this.#maxBooting) return
@@ -202,6 +202,19 @@ export class DiscoveryPool {
       this.#spawnScheduled = false
       this.#pump()
     })
+  }
+
+  #count(): { booting: number; idle: number; running: number; lingering: number; live: number } {
+    const counts = { booting: 0, idle: 0, running: 0, lingering: 0, live: 0 }
+    for (const slot of this.#slots) {
+      if (slot.state === 'stopping' || slot.state === 'gone') continue
+      counts.live++
+      if (slot.state === 'booting') counts.booting++
+      else if (slot.state === 'idle') counts.idle++
+      else if (slot.task?.lingering === true) counts.lingering++
+      else counts.running++
+    }
+    return counts
   }
 
   #spawn(): void {
@@ -239,7 +252,7 @@ export class DiscoveryPool {
     slot.task = task
     clearTimeout(slot.timer)
     // The worker answers "started" at once unless something the last file left behind blocks it.
-    slot.timer = setTimeout(() => this.#notStarted(slot, task), START_TIMEOUT_MS)
+    slot.timer = setTimeout(() => this.#notStarted(slot, task), startTimeoutMs(this.#options.timeoutMs))
     slot.isolate.send({ type: 'import', taskId: task.id, file: task.file })
   }
 
@@ -247,7 +260,7 @@ export class DiscoveryPool {
     slot.task = undefined
     this.#stop(slot, 'retire')
     if (task.requeued) {
-      this.#finish(task, this.#failed(task, 'crashed', failure('DISCOVERY_CRASHED', `two workers in a row did not begin importing ${this.#relative(task.file)} within ${START_TIMEOUT_MS} ms of receiving it`), slot))
+      this.#finish(task, this.#failed(task, 'crashed', failure('DISCOVERY_CRASHED', `two workers in a row did not begin importing ${this.#relative(task.file)} within ${startTimeoutMs(this.#options.timeoutMs)} ms of receiving it`), slot))
     } else {
       // Not the file's fault: its worker was unresponsive. Try once more on a fresh one.
       task.requeued = true
@@ -260,7 +273,7 @@ export class DiscoveryPool {
   #lingerMs(): number {
     const { lingerMinMs, lingerMaxMs, lingerFactor } = POOL_TUNING
     const cap = Math.min(lingerMaxMs, this.#options.timeoutMs / 4)
-    if (this.#durations.length < 3) return cap
+    if (this.#durations.length === 0) return cap
     const sorted = [...this.#durations].sort((a, b) => a - b)
     const median = sorted[Math.floor(sorted.length / 2)] as number
     return Math.min(cap, Math.max(lingerMinMs, median * lingerFactor))
@@ -300,6 +313,7 @@ export class DiscoveryPool {
         task.deadline = setTimeout(() => this.#stop(slot, 'timeout'), this.#options.timeoutMs)
         task.linger = setTimeout(() => {
           task.lingering = true
+          this.#lingered = true
           this.#pump()
         }, this.#lingerMs())
         return

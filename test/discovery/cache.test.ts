@@ -1,0 +1,112 @@
+import { existsSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { CACHE_FILE } from '../../src/discovery/cache.js'
+import { discover, type DiscoveryOptions, type DiscoveryReport } from '../../src/discovery/index.js'
+import { byPath, SRC_INDEX, tempProject } from './helpers.js'
+
+const TIMEOUT_MS = 1000
+
+/** A file that appends its name to NEXFLOW_EVAL_LOG whenever it is evaluated. */
+const logged = (name: string, body: string) => `import { appendFileSync } from 'node:fs'
+appendFileSync(process.env.NEXFLOW_EVAL_LOG as string, ${JSON.stringify(name)} + '\\n')
+${body}
+`
+
+const builder = (imports = '') => `${imports}
+import { WorkflowBuilder } from ${JSON.stringify(SRC_INDEX)}
+export default new WorkflowBuilder().addNode('Function', 'n', { code: '() => ({})' })
+`
+
+describe('manifest cache', () => {
+  const project = tempProject({
+    'package.json': '{ "type": "module" }',
+    'lib/shared.ts': logged('shared', 'export const shared = 1'),
+    'workflows/a.ts': logged('a', builder("import { shared } from '../lib/shared.js'\nexport const uses = shared")),
+    'workflows/b.ts': logged('b', builder()),
+    'workflows/hang.ts': logged('hang', 'await new Promise(() => {})'),
+    'workflows/broken.ts': logged('broken', "import '../lib/shared.js'\nthrow new Error('broken at import')"),
+  })
+  const log = join(project.root, 'evaluations.log')
+  const options: DiscoveryOptions = { root: project.root, timeoutMs: TIMEOUT_MS, stuckGraceMs: 200 }
+  const evaluated = () => (existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n').filter(Boolean) : [])
+  const run = async (extra: DiscoveryOptions = {}) => {
+    const before = evaluated().length
+    const report = await discover({ ...options, ...extra }).report
+    return { report, files: byPath(report), evaluated: evaluated().slice(before).sort() }
+  }
+  let cold: DiscoveryReport
+
+  beforeAll(async () => {
+    process.env.NEXFLOW_EVAL_LOG = log
+    cold = (await run()).report
+  })
+  afterAll(() => {
+    delete process.env.NEXFLOW_EVAL_LOG
+    project.remove()
+  })
+
+  it('imports everything on a cold start and keeps the cache under .nexflow/', () => {
+    expect(cold.files.map((file) => [file.relativePath, file.status, file.cached])).toEqual([
+      ['workflows/a.ts', 'ok', false],
+      ['workflows/b.ts', 'ok', false],
+      ['workflows/broken.ts', 'error', false],
+      ['workflows/hang.ts', 'timeout', false],
+    ])
+    expect(existsSync(join(project.root, '.nexflow', CACHE_FILE))).toBe(true)
+  })
+
+  it('re-imports nothing on a warm restart of an unchanged project', async () => {
+    const warm = await run()
+    expect(warm.evaluated).toEqual([])
+    expect(warm.report.files.every((file) => file.cached)).toBe(true)
+    // Cached results keep the time measured when the file was imported.
+    expect(warm.report.files.map((file) => [file.status, file.durationMs, file.workflows])).toEqual(cold.files.map((file) => [file.status, file.durationMs, file.workflows]))
+    expect(warm.files['workflows/a.ts']?.manifest).toEqual(byPath(cold)['workflows/a.ts']?.manifest)
+    // The quarantined file is reported from the cache, not waited for again.
+    expect(warm.report.durationMs).toBeLessThan(TIMEOUT_MS)
+  })
+
+  it('re-imports exactly the files whose imports changed', async () => {
+    project.write('lib/shared.ts', logged('shared', 'export const shared = 2'))
+    const next = await run()
+    expect(next.evaluated).toEqual(['a', 'broken', 'shared', 'shared'])
+    expect(next.files['workflows/a.ts']).toMatchObject({ status: 'ok', cached: false })
+    expect(next.files['workflows/broken.ts']).toMatchObject({ status: 'error', cached: false })
+    expect(next.files['workflows/b.ts']).toMatchObject({ cached: true })
+    expect(next.files['workflows/hang.ts']).toMatchObject({ status: 'timeout', cached: true })
+  })
+
+  it('keeps a failed file quarantined until it changes', async () => {
+    const quarantined = await run()
+    expect(quarantined.files['workflows/hang.ts']).toMatchObject({ status: 'timeout', cached: true, error: { code: 'DISCOVERY_TIMEOUT' } })
+    expect(quarantined.files['workflows/broken.ts']).toMatchObject({ status: 'error', cached: true, error: { message: 'broken at import' } })
+    expect(quarantined.evaluated).toEqual([])
+
+    project.write('workflows/hang.ts', logged('hang', builder()))
+    const fixed = await run()
+    expect(fixed.evaluated).toEqual(['hang'])
+    expect(fixed.files['workflows/hang.ts']).toMatchObject({ status: 'ok', cached: false, workflows: ['hang'] })
+  })
+
+  it('tries a timed-out file again under a longer deadline, but keeps files that imported', async () => {
+    project.write('workflows/slow.ts', logged('slow', 'await new Promise(() => {})'))
+    expect((await run()).files['workflows/slow.ts']).toMatchObject({ status: 'timeout', cached: false })
+    const longer = await run({ timeoutMs: TIMEOUT_MS + 500 })
+    expect(longer.evaluated).toEqual(['slow'])
+    expect(longer.files['workflows/b.ts']).toMatchObject({ cached: true })
+  })
+
+  it('ignores the cache with cache: false', async () => {
+    const fresh = await run({ cache: false })
+    expect(fresh.report.files.every((file) => !file.cached)).toBe(true)
+    expect(fresh.evaluated).toEqual(['a', 'b', 'broken', 'hang', 'shared', 'shared', 'slow'])
+  })
+
+  it('survives a corrupt cache file by starting a new one', async () => {
+    project.write(`.nexflow/${CACHE_FILE}`, 'this is not a database')
+    const rebuilt = await run()
+    expect(rebuilt.report.files.every((file) => !file.cached)).toBe(true)
+    expect((await run()).report.files.every((file) => file.cached)).toBe(true)
+  })
+})

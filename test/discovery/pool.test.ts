@@ -1,0 +1,146 @@
+import { describe, expect, it } from 'vitest'
+import type { IsolateEvents, IsolateFactory } from '../../src/discovery/pool/isolate.js'
+import { DiscoveryPool, type TaskOutcome } from '../../src/discovery/pool/pool.js'
+import type { FileManifest } from '../../src/protocol/discovery.js'
+import type { MainToWorkerMessage } from '../../src/protocol/discovery-messages.js'
+
+const ROOT = '/project'
+
+function manifestFor(file: string): FileManifest {
+  return { file, hash: 'h', imports: [], importMs: 1, workflows: [], dataflows: [], nodeTypes: [], warnings: [] }
+}
+
+interface FakeWorker {
+  index: number
+  say(message: unknown): void
+  die(code: number): void
+}
+
+/**
+ * Isolates that answer as `script` says, to test how the pool treats each kind of message
+ * without starting real workers.
+ */
+function fakes(script: (request: Extract<MainToWorkerMessage, { type: 'import' }>, worker: FakeWorker) => void, options: { ready?: (index: number) => boolean } = {}) {
+  let spawned = 0
+  const factory: IsolateFactory = (_spec, events: IsolateEvents) => {
+    const index = spawned++
+    let alive = true
+    const worker: FakeWorker = {
+      index,
+      say: (message) => setImmediate(() => alive && events.message(message)),
+      die: (code) =>
+        setImmediate(() => {
+          if (!alive) return
+          alive = false
+          events.exit({ code, signal: null, oom: false })
+        }),
+    }
+    if (options.ready?.(index) ?? true) worker.say({ type: 'ready', pid: 1000 + index, threadId: index })
+    else worker.die(1)
+    return {
+      description: `fake ${index}`,
+      send: (message) => script(message, worker),
+      kill: () => worker.die(1),
+      unref: () => {},
+      takeOutput: () => '',
+    }
+  }
+  return { factory, spawned: () => spawned }
+}
+
+function pool(factory: IsolateFactory, overrides: Partial<ConstructorParameters<typeof DiscoveryPool>[0]> = {}) {
+  return new DiscoveryPool({ isolation: 'thread', concurrency: 1, timeoutMs: 1000, stuckGraceMs: 100, maxMemoryMb: 64, init: { root: ROOT, maxManifestBytes: 1 << 20 }, factory, ...overrides })
+}
+
+const failed = (outcome: TaskOutcome) => (outcome.kind === 'failed' ? outcome : undefined)
+
+describe('the discovery pool trusts no worker', () => {
+  it('accepts a well-formed manifest for the file it asked for', async () => {
+    const { factory } = fakes((request, worker) => {
+      worker.say({ type: 'started', taskId: request.taskId })
+      worker.say({ type: 'imported', taskId: request.taskId, manifest: manifestFor(request.file) })
+    })
+    const p = pool(factory)
+    expect(await p.run(`${ROOT}/a.ts`)).toMatchObject({ kind: 'imported', manifest: { file: `${ROOT}/a.ts` } })
+    await p.close()
+  })
+
+  it('reports a manifest for another file as invalid and replaces the worker', async () => {
+    const { factory, spawned } = fakes((request, worker) => {
+      worker.say({ type: 'started', taskId: request.taskId })
+      worker.say({ type: 'imported', taskId: request.taskId, manifest: manifestFor(request.file.endsWith('a.ts') ? '/etc/passwd' : request.file) })
+    })
+    const p = pool(factory)
+    expect(failed(await p.run(`${ROOT}/a.ts`))).toMatchObject({ status: 'invalid', error: { code: 'DISCOVERY_MANIFEST_INVALID', message: expect.stringContaining('a manifest for "/etc/passwd"') } })
+    expect(await p.run(`${ROOT}/b.ts`)).toMatchObject({ kind: 'imported' })
+    expect(spawned()).toBe(2)
+    await p.close()
+  })
+
+  it('reports a message that fails the schema as invalid', async () => {
+    const { factory } = fakes((request, worker) => {
+      worker.say({ type: 'started', taskId: request.taskId })
+      worker.say({ type: 'imported', taskId: request.taskId, manifest: { ...manifestFor(request.file), workflows: [{ name: '', exportName: 'x', workflow: {} }] } })
+    })
+    const p = pool(factory)
+    expect(failed(await p.run(`${ROOT}/a.ts`))).toMatchObject({ status: 'invalid', error: { message: expect.stringContaining('manifest.workflows.0') } })
+    await p.close()
+  })
+
+  it('reports an answer for another task, or a second "started", as invalid', async () => {
+    const { factory } = fakes((request, worker) => {
+      worker.say({ type: 'started', taskId: request.taskId })
+      worker.say(request.file.endsWith('a.ts') ? { type: 'started', taskId: request.taskId } : { type: 'imported', taskId: request.taskId + 1, manifest: manifestFor(request.file) })
+    })
+    const p = pool(factory)
+    expect(failed(await p.run(`${ROOT}/a.ts`))?.error.message).toContain('a second "started"')
+    expect(failed(await p.run(`${ROOT}/b.ts`))?.error.message).toContain('for a file it was not importing')
+    await p.close()
+  })
+
+  it('blames a manifest larger than the limit, even if the worker did not', async () => {
+    const { factory } = fakes((request, worker) => {
+      worker.say({ type: 'started', taskId: request.taskId })
+      worker.say({ type: 'imported', taskId: request.taskId, manifest: { ...manifestFor(request.file), warnings: ['x'.repeat(2 << 20)] } })
+    })
+    const p = pool(factory)
+    expect(failed(await p.run(`${ROOT}/a.ts`))?.error.message).toMatch(/a manifest of \d+ bytes, over the 1048576-byte limit/)
+    await p.close()
+  })
+
+  it('hands a file to a fresh worker once if its worker never begins it', async () => {
+    const { factory, spawned } = fakes((request, worker) => {
+      if (worker.index === 0) return // silent: never says "started"
+      worker.say({ type: 'started', taskId: request.taskId })
+      worker.say({ type: 'imported', taskId: request.taskId, manifest: manifestFor(request.file) })
+    })
+    const p = pool(factory)
+    expect(await p.run(`${ROOT}/a.ts`)).toMatchObject({ kind: 'imported' })
+    expect(spawned()).toBe(2)
+    await p.close()
+  }, 15_000)
+
+  it('gives up with "crashed" when workers cannot start at all', async () => {
+    const { factory, spawned } = fakes(() => {}, { ready: () => false })
+    const p = pool(factory)
+    expect(failed(await p.run(`${ROOT}/a.ts`))).toMatchObject({ status: 'crashed', error: { message: expect.stringContaining('discovery workers fail to start') } })
+    expect(failed(await p.run(`${ROOT}/b.ts`))).toMatchObject({ status: 'crashed' })
+    expect(spawned()).toBe(3)
+    await p.close()
+  })
+
+  it('resolves pending files as cancelled when closed', async () => {
+    let began = () => {}
+    const handedOut = new Promise<void>((resolve) => (began = resolve))
+    const { factory } = fakes((request, worker) => {
+      worker.say({ type: 'started', taskId: request.taskId })
+      began()
+    })
+    const p = pool(factory)
+    const pending = [p.run(`${ROOT}/a.ts`), p.run(`${ROOT}/b.ts`)]
+    await handedOut
+    await p.close()
+    expect(await Promise.all(pending)).toEqual([{ kind: 'cancelled' }, { kind: 'cancelled' }])
+    expect(await p.run(`${ROOT}/c.ts`)).toEqual({ kind: 'cancelled' })
+  })
+})
