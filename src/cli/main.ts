@@ -1,12 +1,16 @@
 import { parseArgs } from 'node:util'
 import { NexflowError } from '../errors.js'
 import { VERSION } from '../version.js'
+import { runCheck } from './commands/check.js'
+import type { CommandIo } from './commands/io.js'
 
 const HELP = `nexflow ${VERSION}: workflows, data models, and a server whose discovery can never hang startup
 
 Usage: nexflow <command> [options]
 
 Commands (more arrive as they are built):
+  check [root]      Discover the workflow files under root in isolated workers and fail when any
+                    cannot be loaded cleanly and fast (the CI startup check). See: nexflow check --help
   help              Show this help
 
 Options:
@@ -14,9 +18,24 @@ Options:
   -v, --version     Print the version
 `
 
-/** Exit codes: 0 success, 1 a check failed, 2 bad usage or config. */
-// eslint-disable-next-line @typescript-eslint/require-await -- commands to come are async
+/** Commands that take over their own arguments. */
+const COMMANDS: ReadonlyMap<string, (args: readonly string[], io: CommandIo) => Promise<number>> = new Map([['check', runCheck]])
+
+/**
+ * Runs the CLI and returns its exit code: 0 success, 1 a check failed, 2 bad usage or config.
+ * When it writes to the process's own stdout and stderr it is the process's entry point, and a
+ * command that may leave threads stuck in native code (check) ends the process itself.
+ */
 export async function main(argv: readonly string[], out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): Promise<number> {
+  const [first, ...rest] = argv
+  const run = first === undefined ? undefined : COMMANDS.get(first)
+  if (run !== undefined) {
+    try {
+      return await run(rest, { out, err, cwd: process.cwd(), env: process.env, ownsProcess: out === process.stdout && err === process.stderr })
+    } catch (error) {
+      return reportFatal(error, err)
+    }
+  }
   let parsed
   try {
     parsed = parseArgs({
