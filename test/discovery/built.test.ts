@@ -1,0 +1,38 @@
+import { execFile } from 'node:child_process'
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { FIXTURES, REPO } from './helpers.js'
+
+const run = promisify(execFile)
+
+// The same compiler settings as `npm run build`, into a throwaway package: dist/ in the checkout
+// would make bin/nexflow.mjs prefer stale compiled code for everyone working here.
+describe('discovery from the built package', () => {
+  const pkg = mkdtempSync(join(tmpdir(), 'nexflow-built-'))
+
+  beforeAll(async () => {
+    const tsc = join(REPO, 'node_modules', 'typescript', 'bin', 'tsc')
+    // Type errors elsewhere in the tree do not stop emitting; what matters is that these exist.
+    await run(process.execPath, [tsc, '-p', join(REPO, 'tsconfig.build.json'), '--outDir', join(pkg, 'dist')]).catch(() => undefined)
+    copyFileSync(join(REPO, 'package.json'), join(pkg, 'package.json'))
+    mkdirSync(join(pkg, 'workers', 'discovery'), { recursive: true })
+    // The two plain-JavaScript worker files are not compiled; they ship as they are.
+    copyFileSync(join(REPO, 'workers', 'bootstrap.mjs'), join(pkg, 'workers', 'bootstrap.mjs'))
+    copyFileSync(join(REPO, 'workers', 'discovery', 'loader-hooks.mjs'), join(pkg, 'workers', 'discovery', 'loader-hooks.mjs'))
+    symlinkSync(join(REPO, 'node_modules'), join(pkg, 'node_modules'))
+  }, 120_000)
+  afterAll(() => rmSync(pkg, { recursive: true, force: true }))
+
+  it.each(['thread', 'process'])('runs its compiled worker entry in %s isolation', async (isolation) => {
+    expect(existsSync(join(pkg, 'dist', 'workers', `discovery-${isolation}.js`))).toBe(true)
+    const script = `
+      const { discover } = await import(${JSON.stringify(join(pkg, 'dist', 'src', 'discovery', 'index.js'))})
+      const report = await discover({ root: ${JSON.stringify(join(FIXTURES, 'discovery', 'basic'))}, cache: false, isolation: ${JSON.stringify(isolation)} }).report
+      console.log(JSON.stringify({ ok: report.ok, workflows: report.workflows, statuses: report.files.map((file) => file.status) }))`
+    const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], { cwd: pkg })
+    expect(JSON.parse(stdout)).toEqual({ ok: true, workflows: ['billing.workflow', 'greet', 'nodes', 'orders.refund', 'place-order'], statuses: ['ok', 'ok', 'ok', 'ok', 'ok', 'empty', 'empty'] })
+  })
+})
