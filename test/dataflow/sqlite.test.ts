@@ -45,7 +45,7 @@ function startWorker(task: Task): { worker: Worker; messages: AsyncIterator<Work
 }
 
 describe('SQLite driver', () => {
-  it('opens lazily, creating the folder, in WAL mode with synchronous=NORMAL and a short busy timeout', async () => {
+  it('opens lazily, creating the folder, in WAL mode with synchronous=NORMAL and no native busy wait', async () => {
     const path = join(dir, 'nested', 'deeper', 'app.db')
     const driver = new SqliteDriver(path)
     expect(existsSync(path)).toBe(false)
@@ -55,7 +55,7 @@ describe('SQLite driver', () => {
     expect(await driver.all('PRAGMA synchronous')).toEqual([{ synchronous: 1n }]) // NORMAL
     const [{ timeout }] = (await driver.all('PRAGMA busy_timeout')) as [{ timeout: bigint }]
     expect(Number(timeout)).toBe(SQLITE_NATIVE_BUSY_MS)
-    expect(SQLITE_NATIVE_BUSY_MS).toBeLessThanOrEqual(50)
+    expect(SQLITE_NATIVE_BUSY_MS).toBe(0)
     await driver.close()
   })
 
@@ -68,10 +68,13 @@ describe('SQLite driver', () => {
     other.exec('BEGIN IMMEDIATE')
     let ticks = 0
     const ticker = setInterval(() => ticks++, 5)
-    const write = Item.create({ tag: 'after-lock', n: 1 })
-    // The write is retrying; the event loop keeps running meanwhile.
+    let settled = false
+    const write = Item.create({ tag: 'after-lock', n: 1 }).finally(() => (settled = true))
+    // The write is retrying, and the event loop keeps running meanwhile (a native busy wait
+    // would hold the thread: no timer could fire until it ended).
     await new Promise((resolve) => setTimeout(resolve, 200))
-    expect(ticks).toBeGreaterThan(10)
+    expect(settled).toBe(false)
+    expect(ticks).toBeGreaterThanOrEqual(2)
     other.exec('COMMIT')
     other.close()
     await expect(write).resolves.toMatchObject({ tag: 'after-lock' })
@@ -119,7 +122,7 @@ describe('DataFlow in worker threads', () => {
     await db.close()
   })
 
-  it('a worker waiting on a locked database can be terminated at once (no long native busy wait)', async () => {
+  it('workers waiting on a locked database can be terminated at once, without aborting the process', async () => {
     const path = join(dir, 'locked.db')
     const url = `sqlite:${path}`
     const setup = new DataFlow({ databaseUrl: url, registry: new NodeRegistry() })
@@ -129,13 +132,18 @@ describe('DataFlow in worker threads', () => {
     const holder = new Database(path)
     holder.exec('BEGIN IMMEDIATE')
     try {
-      const { worker, messages } = startWorker({ kind: 'blocked-write', url })
-      expect((await messages.next()).value).toEqual({ type: 'writing' })
-      // Let it spin on the lock for a while.
-      await new Promise((resolve) => setTimeout(resolve, 300))
-      const started = performance.now()
-      await worker.terminate()
-      expect(performance.now() - started).toBeLessThan(1000)
+      // Several workers, terminated at staggered moments of their retry loops: with any native
+      // busy wait, one of them is eventually terminated inside it and the process aborts.
+      const blocked = Array.from({ length: 4 }, () => startWorker({ kind: 'blocked-write', url }))
+      for (const { messages } of blocked) expect((await messages.next()).value).toEqual({ type: 'writing' })
+      await Promise.all(
+        blocked.map(async ({ worker }, i) => {
+          await new Promise((resolve) => setTimeout(resolve, 100 + i * 37))
+          const started = performance.now()
+          await worker.terminate()
+          expect(performance.now() - started).toBeLessThan(1000)
+        }),
+      )
     } finally {
       holder.exec('ROLLBACK')
       holder.close()

@@ -7,12 +7,14 @@ import { retryUntil } from '../retry.js'
 import { sqliteDialect } from './sqlite-dialect.js'
 
 /**
- * The native busy wait per attempt. Kept tiny on purpose: while SQLite waits inside its busy
- * handler the thread is stuck in native code, where `worker.terminate()` cannot reach it (and a
- * worker that wakes up after its isolate was torn down can abort the process). Longer waits happen
- * in JavaScript, in {@link retryUntil}.
+ * SQLite's native busy wait: none. A statement that finds the database locked fails at once with
+ * SQLITE_BUSY and {@link retryUntil} waits in JavaScript before trying again. While SQLite waits in
+ * its busy handler the thread is inside native code, where `worker.terminate()` cannot reach it;
+ * and if termination is requested during that wait, better-sqlite3 wakes up to throw SQLITE_BUSY
+ * on an isolate that is shutting down, which aborts the whole process (FATAL ERROR:
+ * v8::ToLocalChecked Empty MaybeLocal). Our thread test hit that even with a 10 ms native wait.
  */
-export const SQLITE_NATIVE_BUSY_MS = 10
+export const SQLITE_NATIVE_BUSY_MS = 0
 
 /** How long an ordinary statement keeps retrying while another connection holds the write lock. */
 export const SQLITE_BUSY_RETRY_MS = 10_000
