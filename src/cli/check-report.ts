@@ -167,8 +167,11 @@ export function budgetReason(report: CheckReport): string {
   return `the run took ${Math.round(report.durationMs)} ms, over the ${report.budgetMs ?? 0} ms budget (--budget-ms)`
 }
 
+/** The first non-empty line; when it only introduces what follows (ends with `:`), the next one too. */
 export function firstLine(text: string): string {
-  return text.split(/\r?\n/).find((line) => line.trim() !== '') ?? ''
+  const lines = text.split(/\r?\n/).filter((line) => line.trim() !== '')
+  const [first = '', second] = lines
+  return first.trimEnd().endsWith(':') && second !== undefined ? `${first.trimEnd()} ${second.trim()}` : first
 }
 
 /** Counts by outcome, for summaries; `byStatus` in the order of `FILE_STATUSES`. */

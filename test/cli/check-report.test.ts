@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { buildCheckReport, describeStatus, tally } from '../../src/cli/check-report.js'
+import { buildCheckReport, describeStatus, firstLine, tally } from '../../src/cli/check-report.js'
 import { FILE_STATUSES } from '../../src/protocol/discovery.js'
 import { file, mixedRun, run } from './sample-report.js'
 
@@ -63,6 +63,12 @@ describe('buildCheckReport', () => {
   it('reports paths relative to the root with forward slashes', () => {
     const report = buildCheckReport(run([file('workflows\\win\\a.ts')]))
     expect(report.files[0]?.path).toBe('workflows/win/a.ts')
+  })
+
+  it('shortens a message to its first line, keeping the next when the first only introduces it', () => {
+    expect(firstLine('\nboom\n    at x')).toBe('boom')
+    expect(firstLine('Transform failed with 1 error:\n/app/a.ts:1:0: ERROR: Unexpected "}"\n')).toBe('Transform failed with 1 error: /app/a.ts:1:0: ERROR: Unexpected "}"')
+    expect(firstLine('ends with a colon:')).toBe('ends with a colon:')
   })
 
   it('counts outcomes', () => {
