@@ -115,17 +115,18 @@ export async function executeOperation(ctx: ops.OperationContext, schemas: Model
       const where = p.where as P
       // Plain values of `where` are part of a new record; operator conditions are not.
       const plain = Object.fromEntries(Object.entries(where).filter(([key, value]) => !key.startsWith('$') && !isOperatorObject(value)))
-      const create = parseParams(schemas, 'Create', { ...plain, ...(p.create as P) })
+      const merged = { ...plain, ...(p.create as P) }
       let lookup: P = where
       if (p.conflictOn !== undefined) {
         lookup = {}
         for (const name of p.conflictOn as string[]) {
           if (!spec.lookup.has(name)) throw new ValidationError(`${spec.name}UpsertNode: conflictOn names unknown field "${name}"`, [])
-          if (create[name] === undefined) throw new ValidationError(`${spec.name}UpsertNode: conflictOn field "${name}" has no value in where or create`, [])
-          lookup[name] = create[name]
+          if (merged[name] === undefined) throw new ValidationError(`${spec.name}UpsertNode: conflictOn field "${name}" has no value in where or create`, [])
+          lookup[name] = merged[name]
         }
       }
-      return ops.upsert(ctx, { lookup, update: p.update as P, create })
+      // The new record is validated only if one is created: updating needs no complete record.
+      return ops.upsert(ctx, { lookup, update: p.update as P, create: () => parseParams(schemas, 'Create', merged) })
     }
     case 'BulkCreate': {
       const resolution = p.conflictResolution as ops.ConflictResolution

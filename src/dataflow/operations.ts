@@ -275,8 +275,8 @@ export interface UpsertParams {
   /** How to find the record. */
   lookup: Data
   update: Data
-  /** Complete, validated data for a new record. */
-  create: Data
+  /** Validates and returns the complete data of a new record (called only when one is created). */
+  create: () => Data
 }
 
 export async function upsert(ctx: OperationContext, p: UpsertParams): Promise<Data> {
@@ -285,7 +285,7 @@ export async function upsert(ctx: OperationContext, p: UpsertParams): Promise<Da
   const attempt = () =>
     ctx.driver.transaction(async (tx) => {
       const existing = await selectOne(tx, codec, p.lookup, false, true)
-      if (existing === undefined) return { created: true, action: 'created', record: await insertOne(tx, ctx, p.create) }
+      if (existing === undefined) return { created: true, action: 'created', record: await insertOne(tx, ctx, p.create()) }
       const id = existing[codec.model.id.name]
       const params = new Params(codec.sql)
       await tx.run(`UPDATE ${codec.table} SET ${setClause(codec, params, p.update, new Date())} WHERE ${codec.sql.quote(codec.model.id.column)} = ${params.bind(id)}`, params.values)
