@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { PassThrough } from 'node:stream'
@@ -35,6 +35,15 @@ describe('main, embedded', () => {
     expect(err.text()).toBe(
       'nexflow check: --concurrency: expected a whole number of workers from 1 to 256, got "many"; for example --concurrency 4\nRun "nexflow check --help" for usage.\n',
     )
+  })
+
+  it('returns 2 naming the flag when a report cannot be written', async () => {
+    const notAFolder = join(tmp, 'plain-file')
+    writeFileSync(notAFolder, '')
+    const err = capture()
+    const code = await main(['check', 'fixtures/check/healthy', '--cache-dir', join(tmp, 'cache'), '--junit', join(notAFolder, 'junit.xml')], capture().stream, err.stream)
+    expect(code).toBe(2)
+    expect(err.text()).toMatch(/^nexflow check: --junit: cannot write ".*plain-file\/junit\.xml": .*; name a writable file\n$/)
   })
 
   it('lists check in the help, and does not take inherited object keys for commands', async () => {

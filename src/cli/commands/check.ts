@@ -79,8 +79,8 @@ export async function runCheck(args: readonly string[], io: CommandIo): Promise<
   const color = tty && io.env.NO_COLOR === undefined
 
   const controller = new AbortController()
-  const stopForwarding = io.ownsProcess ? forwardSignals(controller) : () => {}
   const run = discover(discoveryOptions(options, controller.signal))
+  const stopForwarding = io.ownsProcess ? forwardSignals(controller) : () => {}
   const progress = tty ? new Progress(human, { color }) : undefined
   let discovered: DiscoveryReport | undefined
   try {
@@ -103,7 +103,13 @@ export async function runCheck(args: readonly string[], io: CommandIo): Promise<
 
   // Problems with discovery itself (an unwritable cache, abandoned threads), not with the files.
   for (const warning of discovered.warnings) io.err.write(`nexflow check: warning: ${warning}\n`)
-  await writeReports(report, options, io, human, color)
+  try {
+    await writeReports(report, options, io, human, color)
+  } catch (error) {
+    if (!(error instanceof CheckUsageError)) throw error
+    io.err.write(`nexflow check: ${error.message}\n`)
+    return finish(2, io)
+  }
   return finish(report.ok ? 0 : 1, io)
 }
 
