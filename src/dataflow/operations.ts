@@ -110,39 +110,60 @@ function insertColumns(codec: TableCodec, rows: readonly Data[]) {
 }
 
 type InsertColumns = ReturnType<typeof insertColumns>
-/** Per insert column, what a missing value becomes: `now` for timestamps, the zod default, else NULL. */
-type Fallbacks = readonly ((() => unknown) | undefined)[]
 
-function fallbacks(codec: TableCodec, columns: InsertColumns, now: Date): Fallbacks {
-  return columns.map((c) => {
-    if (c.field.role === 'created_at' || c.field.role === 'updated_at') {
-      const encoded = c.encode(now)
-      return () => encoded
-    }
-    const makeDefault = codec.defaultOf(c.field)
-    return makeDefault === undefined ? undefined : () => c.encode(makeDefault())
-  })
-}
+/**
+ * Encodes rows for an INSERT, column by column, into a flat parameter array. Everything per column
+ * (name, encoder, what a missing value becomes) is looked up once per call, not once per cell:
+ * BulkCreate runs this for every cell of every row.
+ */
+class RowEncoder {
+  readonly #names: string[]
+  readonly #encoders: ((value: unknown) => unknown)[]
+  /** What a missing value becomes: `now` for timestamps, the zod default, else NULL. */
+  readonly #missing: ((() => unknown) | undefined)[]
+  /** An explicit null stays NULL (declared fields), or falls back like a missing value (timestamps). */
+  readonly #nullIsNull: boolean[]
 
-/** Appends one row's encoded values. */
-function pushRow(out: unknown[], columns: InsertColumns, row: Data, missing: Fallbacks): void {
-  for (let i = 0; i < columns.length; i++) {
-    const column = columns[i] as InsertColumns[number]
-    const value = row[column.field.name]
-    if (value == null) {
-      const fallback = missing[i]
-      out.push(fallback === undefined || (value === null && column.field.role === 'field') ? null : fallback())
-    } else {
-      out.push(column.encode(value))
+  constructor(codec: TableCodec, columns: InsertColumns, now: Date) {
+    this.#names = columns.map((c) => c.field.name)
+    this.#encoders = columns.map((c) => c.encode)
+    this.#nullIsNull = columns.map((c) => c.field.role === 'field')
+    this.#missing = columns.map((c) => {
+      if (c.field.role === 'created_at' || c.field.role === 'updated_at') {
+        const encoded = c.encode(now)
+        return () => encoded
+      }
+      const makeDefault = codec.defaultOf(c.field)
+      return makeDefault === undefined ? undefined : () => c.encode(makeDefault())
+    })
+  }
+
+  /** Encodes `rows` into one parameter array. */
+  encode(rows: readonly Data[]): unknown[] {
+    const names = this.#names
+    const encoders = this.#encoders
+    const width = names.length
+    const out = new Array<unknown>(rows.length * width)
+    let at = 0
+    for (const row of rows) {
+      for (let i = 0; i < width; i++) {
+        const value = row[names[i] as string]
+        if (value == null) {
+          const fallback = this.#missing[i]
+          out[at++] = fallback === undefined || (value === null && this.#nullIsNull[i]) ? null : fallback()
+        } else {
+          out[at++] = (encoders[i] as (value: unknown) => unknown)(value)
+        }
+      }
     }
+    return out
   }
 }
 
 async function insertOne(ex: Executor, ctx: OperationContext, data: Data): Promise<Data> {
   const { codec, driver } = ctx
   const columns = insertColumns(codec, [data])
-  const values: unknown[] = []
-  pushRow(values, columns, data, fallbacks(codec, columns, new Date()))
+  const values = new RowEncoder(codec, columns, new Date()).encode([data])
   const head = `INSERT INTO ${codec.table} (${columns.map((c) => c.quoted).join(', ')}) VALUES ${valuesList(codec.sql, 1, columns.length)}`
   if (driver.supportsReturning) {
     const rows = await ex.all(`${head} RETURNING ${codec.selectList}`, values)
@@ -366,7 +387,7 @@ export async function bulkInsert(ctx: OperationContext, p: BulkCreateParams): Pr
   const returning = p.returnIds && driver.supportsReturning ? ` RETURNING ${sql.quote(codec.model.id.column)}` : ''
   const head = `INSERT INTO ${codec.table} (${columns.map((c) => c.quoted).join(', ')}) VALUES `
   const per = rowsPerStatement(sql, p.batchSize, columns.length)
-  const missing = fallbacks(codec, columns, new Date())
+  const encoder = new RowEncoder(codec, columns, new Date())
 
   return driver.transaction(async (tx) => {
     let changed = 0
@@ -390,8 +411,7 @@ export async function bulkInsert(ctx: OperationContext, p: BulkCreateParams): Pr
       for (let start = 0; start < group.rows.length; start += per) {
         const chunk = group.rows.slice(start, start + per)
         if (p.conflictResolution === 'update') existing += await existingKeys(tx, codec, conflict, chunk)
-        const values: unknown[] = []
-        for (const row of chunk) pushRow(values, columns, row, missing)
+        const values = encoder.encode(chunk)
         if (returning !== '') {
           const out = await tx.all(statement(chunk.length), values)
           for (const row of out) ids.push(codec.decodeRow(row)[idName])
