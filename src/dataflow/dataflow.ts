@@ -97,8 +97,8 @@ export class DataFlow implements DescribableDataFlow {
     this.#assertOpen()
     const spec = defineModelSpec(name, shape, options)
     const schemas = new ModelSchemas(spec)
-    // The state object is created first so the nodes' run functions can close over it.
-    const state = { spec, schemas, ready: undefined, context: undefined, generation: 0 } as Omit<ModelState, 'definitions' | 'handle'> as ModelState
+    // The nodes and the handle call back into `state`, so it exists first and gets them after.
+    const state = { spec, schemas, ready: undefined, context: undefined, generation: 0 } as ModelState
     const definitions = buildNodeDefinitions(schemas, (op, params) => this.#invoke(state, op, params))
     const handle = new Model<S>({ spec, definitions, call: (op, input) => this.#invoke(state, op, parseParams(schemas, op, input)) })
     Object.assign(state, { definitions, handle })

@@ -12,6 +12,7 @@ export interface NodeMetrics {
   histogram: { boundsMs: number[]; counts: number[] }
 }
 
+/** A statement slower than `slowQueryMs`: its SQL (values are bound, never recorded) and duration. */
 export interface SlowQuery {
   sql: string
   ms: number

@@ -33,10 +33,12 @@ export interface MigrationPlan {
   statements: string[]
 }
 
+/** Hex sha256, the checksum recorded with each migration and stored model. */
 export function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex')
 }
 
+/** Reads a table's columns and index names from the catalog; `undefined` when the table does not exist. */
 export async function inspectTable(ex: Executor, sql: SqlDialect, table: string): Promise<TableState | undefined> {
   const columnsQuery = sql.columnsQuery(table)
   const columns = await ex.all(columnsQuery.sql, columnsQuery.params)

@@ -6,6 +6,7 @@ import { defaultTableName, IDENTIFIER, toSnakeCase } from './naming.js'
 /** A model's zod shape: field name -> schema. */
 export type ModelShape = Record<string, z.ZodType>
 
+/** An index a model asks for; created by migrations, used by upserts as a conflict target when unique. */
 export interface IndexOptions {
   fields: string[]
   unique?: boolean
@@ -13,6 +14,7 @@ export interface IndexOptions {
   name?: string
 }
 
+/** The third argument of `db.model()`. */
 export interface ModelOptions {
   /** Default: the snake_case plural of the model name (`Person` -> `people`). */
   tableName?: string
@@ -44,6 +46,7 @@ export interface FieldSpec {
   readonly schema?: z.ZodType
 }
 
+/** An index with its resolved name and columns. */
 export interface IndexSpec {
   readonly name: string
   readonly fields: readonly string[]
@@ -68,7 +71,9 @@ export interface ModelSpec {
   readonly lookup: ReadonlyMap<string, FieldSpec>
 }
 
+/** The 11 operations every model gets a node for, in the order their node types are listed. */
 export const NODE_OPERATIONS = ['Create', 'Read', 'Update', 'Delete', 'List', 'Count', 'Upsert', 'BulkCreate', 'BulkUpdate', 'BulkDelete', 'BulkUpsert'] as const
+/** `Create`, `Read`, ..., `BulkUpsert`. */
 export type NodeOperation = (typeof NODE_OPERATIONS)[number]
 
 /** `User` -> `UserCreateNode`, ... in the order the issue lists them. */

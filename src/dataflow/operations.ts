@@ -12,8 +12,10 @@ export interface OperationContext {
 type Data = Record<string, unknown>
 type Id = string | number
 
+/** `"field"`, `"-field"` (descending), or `[{ field: 1 | -1 }]`; a list sorts by each in turn. */
 export type OrderBy = string | (string | Record<string, 1 | -1 | 'asc' | 'desc'>)[]
 
+/** What BulkCreate does with a row whose key already exists. */
 export type ConflictResolution = 'error' | 'skip' | 'update'
 
 function invalid(message: string, details: Record<string, unknown> = {}): NexflowError {
@@ -187,10 +189,12 @@ function setClause(codec: TableCodec, params: Params, fields: Data, now: Date): 
   return parts.join(', ')
 }
 
+/** Create: inserts one validated record and returns it as stored. */
 export async function create(ctx: OperationContext, data: Data): Promise<Data> {
   return insertOne(ctx.driver, ctx, data)
 }
 
+/** Validated params of the operation. */
 export interface ReadParams {
   id?: Id | undefined
   conditions?: Data | undefined
@@ -198,6 +202,7 @@ export interface ReadParams {
   includeDeleted: boolean
 }
 
+/** Read: one record by key or conditions (the first by key order). */
 export async function read(ctx: OperationContext, p: ReadParams): Promise<Data> {
   const { codec } = ctx
   if (p.id === undefined && isEmptyFilter(p.conditions)) throw invalid(`${codec.model.name}ReadNode needs "id" or "conditions"`)
@@ -210,12 +215,14 @@ export async function read(ctx: OperationContext, p: ReadParams): Promise<Data> 
   return { id: p.id ?? null, found: false }
 }
 
+/** Validated params of the operation. */
 export interface UpdateParams {
   id?: Id | undefined
   filter?: Data | undefined
   fields: Data
 }
 
+/** Update: the first record matching the filter, in a transaction with a row lock. */
 export async function update(ctx: OperationContext, p: UpdateParams): Promise<Data> {
   const { codec } = ctx
   const filter = withId(p.id, p.filter, codec.model.id.name)
@@ -231,11 +238,13 @@ export async function update(ctx: OperationContext, p: UpdateParams): Promise<Da
   })
 }
 
+/** Validated params of the operation. */
 export interface DeleteParams {
   id?: Id | undefined
   filter?: Data | undefined
 }
 
+/** Delete: one record by key or filter; soft-delete models set `deleted_at`. */
 export async function remove(ctx: OperationContext, p: DeleteParams): Promise<Data> {
   const { codec } = ctx
   const idColumn = codec.sql.quote(codec.model.id.column)
@@ -257,6 +266,7 @@ export async function remove(ctx: OperationContext, p: DeleteParams): Promise<Da
   })
 }
 
+/** Validated params of the operation. */
 export interface ListParams {
   filter?: Data | undefined
   limit: number
@@ -266,6 +276,7 @@ export interface ListParams {
   includeDeleted: boolean
 }
 
+/** List: a page of records by filter and order. */
 export async function list(ctx: OperationContext, p: ListParams): Promise<Data> {
   const { codec } = ctx
   const params = new Params(codec.sql)
@@ -280,11 +291,13 @@ export async function list(ctx: OperationContext, p: ListParams): Promise<Data> 
   return { records, count: records.length, limit: p.limit }
 }
 
+/** Validated params of the operation. */
 export interface CountParams {
   filter?: Data | undefined
   includeDeleted: boolean
 }
 
+/** Count: records matching the filter. */
 export async function count(ctx: OperationContext, p: CountParams): Promise<Data> {
   const { codec } = ctx
   const params = new Params(codec.sql)
@@ -292,6 +305,7 @@ export async function count(ctx: OperationContext, p: CountParams): Promise<Data
   return { count: Number(rows[0]?.n ?? 0) }
 }
 
+/** Validated params of the operation. */
 export interface UpsertParams {
   /** How to find the record. */
   lookup: Data
@@ -300,6 +314,7 @@ export interface UpsertParams {
   create: () => Data
 }
 
+/** Upsert: updates the record found by `lookup`, or creates one, in a transaction; retried when a concurrent creator wins. */
 export async function upsert(ctx: OperationContext, p: UpsertParams): Promise<Data> {
   const { codec } = ctx
   if (isEmptyFilter(p.lookup)) throw invalid(`${codec.model.name}UpsertNode needs a non-empty "where" (or "conflictOn" fields present in the data)`)
@@ -327,6 +342,7 @@ export async function upsert(ctx: OperationContext, p: UpsertParams): Promise<Da
 
 const UPSERT_ATTEMPTS = 5
 
+/** Validated params of the operation. */
 export interface BulkCreateParams {
   data: Data[]
   batchSize: number
@@ -468,6 +484,7 @@ function dedupe(codec: TableCodec, p: BulkCreateParams): Data[] {
   return byKey.size === p.data.length ? p.data : [...byKey.values()]
 }
 
+/** Validated params of the operation. */
 export interface BulkUpdateParams {
   filter?: Data | undefined
   fields?: Data | undefined
@@ -476,6 +493,7 @@ export interface BulkUpdateParams {
   confirmed: boolean
 }
 
+/** BulkUpdate: one UPDATE for a filter, or per-record updates in one transaction. */
 export async function bulkUpdate(ctx: OperationContext, p: BulkUpdateParams): Promise<Data> {
   const { codec } = ctx
   const idName = codec.model.id.name
@@ -503,12 +521,14 @@ export async function bulkUpdate(ctx: OperationContext, p: BulkUpdateParams): Pr
   return { processed: result.changes, updated: result.changes, success: true }
 }
 
+/** Validated params of the operation. */
 export interface BulkDeleteParams {
   filter?: Data | undefined
   ids?: Id[] | undefined
   confirmed: boolean
 }
 
+/** BulkDelete: one DELETE (or soft-delete UPDATE) for a filter or a list of keys. */
 export async function bulkDelete(ctx: OperationContext, p: BulkDeleteParams): Promise<Data> {
   const { codec } = ctx
   const filter = p.ids === undefined ? p.filter : { $and: [p.filter ?? {}, { [codec.model.id.name]: { $in: p.ids } }] }

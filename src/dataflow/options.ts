@@ -66,6 +66,7 @@ export const dataflowOptionsSchema = z.strictObject({
   logger: loggerSchema.optional(),
 })
 
+/** What `new DataFlow(options)` accepts (see {@link dataflowOptionsSchema} for each option). */
 export type DataFlowOptions = z.input<typeof dataflowOptionsSchema>
 
 /** Options after validation and defaults: what the rest of DataFlow reads. */

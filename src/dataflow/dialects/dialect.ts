@@ -4,6 +4,7 @@ import type { FieldSpec } from '../model.js'
 /** A row as the driver returns it: column name -> raw value. */
 export type RawRow = Record<string, unknown>
 
+/** The outcome of a statement run for its effect. */
 export interface RunResult {
   /** Rows inserted, updated or deleted. */
   changes: number

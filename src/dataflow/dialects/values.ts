@@ -1,5 +1,6 @@
 /** Value conversions every dialect shares. Input was validated by zod first, so these only convert. */
 
+/** A Date from a Date or an ISO-8601 string. */
 export function toDate(value: unknown): Date {
   return value instanceof Date ? value : new Date(value as string)
 }

@@ -52,6 +52,7 @@ const DECODERS: Record<FieldKind, Codec> = {
 
 const q = (identifier: string) => `\`${identifier}\``
 
+/** MySQL / MariaDB SQL: backticks, DATETIME(3) in UTC, utf8mb4_bin tables, ON DUPLICATE KEY upserts. */
 export const mysqlDialect: SqlDialect = {
   name: 'mysql',
   maxParams: 65535,

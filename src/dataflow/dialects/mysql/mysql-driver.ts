@@ -4,6 +4,7 @@ import type { Driver, Executor, RawRow, RunResult } from '../dialect.js'
 import { retryUntil } from '../retry.js'
 import { mysqlDialect } from './mysql-dialect.js'
 
+/** From the parsed URL and `connectionPoolSize`. */
 export interface MysqlDriverOptions {
   uri: string
   database: string

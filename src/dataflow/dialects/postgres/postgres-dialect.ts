@@ -44,6 +44,7 @@ const DECODERS: Record<FieldKind, Codec> = {
 
 const q = (identifier: string) => `"${identifier}"`
 
+/** PostgreSQL's SQL: `$n` placeholders, TIMESTAMPTZ, JSONB, BYTEA, identity keys. */
 export const postgresDialect: SqlDialect = {
   name: 'postgres',
   maxParams: 65535,

@@ -5,6 +5,7 @@ import type { Driver, Executor, RawRow, RunResult } from '../dialect.js'
 import { retryUntil } from '../retry.js'
 import { postgresDialect } from './postgres-dialect.js'
 
+/** From the parsed URL and `connectionPoolSize`. */
 export interface PostgresDriverOptions {
   connectionString: string
   schema: string | undefined

@@ -54,6 +54,7 @@ function likeToGlob(pattern: string): string {
   return out
 }
 
+/** SQLite's SQL: TEXT dates in ISO-8601 UTC, INTEGER booleans, JSON as TEXT, GLOB for a case-sensitive $like. */
 export const sqliteDialect: SqlDialect = {
   name: 'sqlite',
   // SQLITE_MAX_VARIABLE_NUMBER's default since 3.32.
