@@ -1,5 +1,6 @@
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
+import { z } from 'zod'
 import { DataFlow, NexflowError, NodeRegistry, parseDatabaseUrl, redactDatabaseUrl } from '../../src/index.js'
 import { resolveDataFlowOptions } from '../../src/dataflow/options.js'
 
@@ -68,6 +69,21 @@ describe('DataFlow options', () => {
     expect(resolveDataFlowOptions({}, { DATABASE_URL: '  ' }, '/srv/app').target.dialect).toBe('sqlite')
     expect(resolveDataFlowOptions({ databaseUrl: 'sqlite::memory:' }, { DATABASE_URL: 'postgres://db/x' }).target.dialect).toBe('sqlite')
     expect(resolveDataFlowOptions({}, {}, '/srv/my-app').applicationId).toBe('my-app')
+  })
+
+  it('reports an unreachable server at first use as DATABASE_ERROR, with the password redacted', async () => {
+    for (const url of ['postgresql://user:secret@127.0.0.1:1/none', 'mysql://user:secret@127.0.0.1:1/none']) {
+      const db = new DataFlow({ databaseUrl: url, registry: new NodeRegistry() })
+      const Thing = db.model('Thing', { a: z.string() })
+      const error = await Thing.count().then(
+        () => undefined,
+        (e: unknown) => e as NexflowError,
+      )
+      expect(error?.code, url).toBe('DATABASE_ERROR')
+      expect(error?.message).toContain('user:***@127.0.0.1:1')
+      expect(error?.message).not.toContain('secret')
+      await db.close()
+    }
   })
 
   it('does no I/O: a DataFlow on an unreachable server is created, described and closed without connecting', async () => {
