@@ -8,8 +8,10 @@ const MAX_INDEXED_VARCHAR = 768
 
 function stringType(field: FieldSpec, indexed: boolean): string {
   if (field.maxLength !== undefined && field.maxLength <= MAX_INDEXED_VARCHAR) return `VARCHAR(${Math.max(field.maxLength, 1)})`
-  // TEXT cannot be indexed without a prefix length; keys and indexed strings get VARCHAR(255).
-  return indexed || field.primaryKey ? 'VARCHAR(255)' : 'TEXT'
+  // A text column cannot be indexed without a prefix length: keys and indexed strings get
+  // VARCHAR(255). Others get LONGTEXT, not TEXT: TEXT stops at 64 KB, and a string that fits in
+  // PostgreSQL or SQLite must fit here too.
+  return indexed || field.primaryKey ? 'VARCHAR(255)' : 'LONGTEXT'
 }
 
 const TYPES: Record<Exclude<FieldKind, 'string'>, string> = {
