@@ -7,13 +7,6 @@ import { fileManifestSchema, serializedErrorSchema } from './discovery.js'
  * worker as untrusted, so a message that fails to parse makes the file `invalid`.
  */
 
-/**
- * Query parameter that gives each candidate file its own copy of the local modules it imports
- * (`file:///app/lib/models.ts?nexflow-discovery=7`). `workers/discovery/loader-hooks.mjs` spells
- * the same string: it is plain JavaScript and cannot import this module.
- */
-export const DISCOVERY_NAMESPACE_PARAM = 'nexflow-discovery'
-
 /** What a worker is started with (`workerData.init` for a thread, `argv[3]` for a child process). */
 export const workerInitSchema = z.object({
   /** Absolute, real path of the discovery root: "local" files live under it, outside node_modules. */
@@ -26,14 +19,23 @@ export const workerInitSchema = z.object({
   maxManifestBytes: z.number().int().positive(),
 })
 
-/** Main to worker: import one candidate file. A worker runs one import at a time. */
+/** Main to worker: import one candidate file. A worker runs one import at a time, in the order asked. */
 export const importRequestSchema = z.object({
   type: z.literal('import'),
   taskId: z.number().int().nonnegative(),
   file: z.string().min(1),
 })
 
-export const mainToWorkerMessageSchema = z.discriminatedUnion('type', [importRequestSchema])
+/**
+ * Main to worker: drop an import request not yet begun. A worker may be handed its next file
+ * before it finishes the current one; if the current one lingers, the next goes elsewhere.
+ */
+export const cancelRequestSchema = z.object({
+  type: z.literal('cancel'),
+  taskId: z.number().int().nonnegative(),
+})
+
+export const mainToWorkerMessageSchema = z.discriminatedUnion('type', [importRequestSchema, cancelRequestSchema])
 
 const taskId = z.number().int().nonnegative()
 

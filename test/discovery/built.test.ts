@@ -33,6 +33,6 @@ describe('discovery from the built package', () => {
       const report = await discover({ root: ${JSON.stringify(join(FIXTURES, 'discovery', 'basic'))}, cache: false, isolation: ${JSON.stringify(isolation)} }).report
       console.log(JSON.stringify({ ok: report.ok, workflows: report.workflows, statuses: report.files.map((file) => file.status) }))`
     const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], { cwd: pkg })
-    expect(JSON.parse(stdout)).toEqual({ ok: true, workflows: ['billing.workflow', 'greet', 'nodes', 'orders.refund', 'place-order'], statuses: ['ok', 'ok', 'ok', 'ok', 'ok', 'empty', 'empty'] })
+    expect(JSON.parse(stdout)).toEqual({ ok: true, workflows: ['billing.workflow', 'greet', 'nodes', 'orders.refund', 'place-order', 'uses-models'], statuses: ['ok', 'ok', 'ok', 'ok', 'ok', 'empty', 'empty', 'empty', 'ok'] })
   })
 })

@@ -20,8 +20,10 @@ describe('what discovery collects from a healthy app', () => {
       'workflows/models.ts',
       'workflows/nodes.ts',
       'workflows/orders.ts',
+      'workflows/plain-too.cjs',
       'workflows/plain.cjs',
       'workflows/typed.cts',
+      'workflows/uses-models.ts',
     ])
     expect(report.ok).toBe(true)
   })
@@ -31,7 +33,7 @@ describe('what discovery collects from a healthy app', () => {
     expect(files['workflows/orders.ts']?.workflows).toEqual(['place-order', 'orders.refund'])
     expect(files['workflows/nodes.ts']?.workflows).toEqual(['nodes'])
     expect(files['src/billing.workflow.ts']?.workflows).toEqual(['billing.workflow'])
-    expect(report.workflows).toEqual(['billing.workflow', 'greet', 'nodes', 'orders.refund', 'place-order'])
+    expect(report.workflows).toEqual(['billing.workflow', 'greet', 'nodes', 'orders.refund', 'place-order', 'uses-models'])
   })
 
   it('never calls an exported function', () => {
@@ -52,9 +54,10 @@ describe('what discovery collects from a healthy app', () => {
     ])
   })
 
-  it('collects DataFlow instances created at import, also unexported ones', () => {
+  it('collects DataFlow instances created at import, also unexported ones, also by the modules a file imports', () => {
     expect(files['workflows/models.ts']).toMatchObject({ status: 'ok', models: ['User', 'Session'], workflows: [] })
     expect(files['workflows/models.ts']?.manifest?.dataflows).toHaveLength(1)
+    expect(files['workflows/uses-models.ts']).toMatchObject({ status: 'ok', models: ['User', 'Session'], workflows: ['uses-models'] })
   })
 
   it('lists the local files each import loaded, with their hashes, including CommonJS requires', () => {
@@ -62,6 +65,8 @@ describe('what discovery collects from a healthy app', () => {
     expect(imports('workflows/greet.ts')).toEqual([join(BASIC, 'lib', 'shared.ts')])
     expect(imports('workflows/orders.ts')).toEqual([join(BASIC, 'lib', 'shared.ts')])
     expect(imports('workflows/plain.cjs')).toEqual([join(BASIC, 'lib', 'helper.cjs')])
+    expect(imports('workflows/plain-too.cjs')).toEqual([join(BASIC, 'lib', 'helper.cjs')])
+    expect(imports('workflows/uses-models.ts')).toEqual([join(BASIC, 'lib', 'fake-dataflow.ts'), join(BASIC, 'workflows', 'models.ts')])
     expect(imports('workflows/models.ts')).toEqual([join(BASIC, 'lib', 'fake-dataflow.ts')])
     expect(files['workflows/greet.ts']?.manifest?.imports[0]?.hash).toMatch(/^[0-9a-f]{64}$/)
     expect(files['workflows/greet.ts']?.manifest?.hash).toMatch(/^[0-9a-f]{64}$/)
@@ -70,10 +75,12 @@ describe('what discovery collects from a healthy app', () => {
   it('reports files without workflows or models as empty', () => {
     expect(files['workflows/plain.cjs']?.status).toBe('empty')
     expect(files['workflows/typed.cts']?.status).toBe('empty')
+    expect(files['workflows/plain-too.cjs']?.status).toBe('empty')
   })
 
   it('describes each file by its own import graph, whatever the worker imported before', async () => {
-    // One worker imports every file in turn: each still lists the modules it imports itself.
+    // One worker imports every file in turn, evaluating each shared module once: each file still
+    // lists the modules it depends on, and the models they declare.
     const again = byPath(await discover({ root: BASIC, cache: false, concurrency: 1 }).report)
     for (const [path, result] of Object.entries(files)) {
       expect(again[path]?.manifest?.imports).toEqual(result.manifest?.imports)

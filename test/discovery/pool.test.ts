@@ -39,7 +39,9 @@ function fakes(script: (request: Extract<MainToWorkerMessage, { type: 'import' }
     else worker.die(1)
     return {
       description: `fake ${index}`,
-      send: (message) => script(message, worker),
+      send: (message) => {
+        if (message.type === 'import') script(message, worker)
+      },
       kill: () => worker.die(1),
       unref: () => {},
       takeOutput: () => '',

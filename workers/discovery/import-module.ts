@@ -2,9 +2,8 @@ import { createRequire } from 'node:module'
 import { relative } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { serializeError, type SerializedError } from '../../src/errors.js'
-import { dataflowInstances, type DescribableDataFlow } from '../../src/protocol/dataflow-manifest.js'
+import { dataflowInstances } from '../../src/protocol/dataflow-manifest.js'
 import type { FileManifest } from '../../src/protocol/discovery.js'
-import { DISCOVERY_NAMESPACE_PARAM } from '../../src/protocol/discovery-messages.js'
 import { collect, exportsOf } from './collect.js'
 import { heapPressure, leftovers, takeSnapshot } from './hygiene.js'
 import { hashFile, intrinsics } from './intrinsics.js'
@@ -23,14 +22,12 @@ export interface ImportContext {
 }
 
 const requireCache = createRequire(import.meta.url).cache
-const NAMESPACE_QUERY = new RegExp(`\\?${DISCOVERY_NAMESPACE_PARAM}=\\d+`, 'g')
 /** Messages and stacks are cut to this many characters: a thrown value is untrusted too. */
 const MAX_TEXT = 64 * 1024
 
 function clean(text: string | undefined): string | undefined {
   if (text === undefined) return undefined
-  const cleaned = text.replace(NAMESPACE_QUERY, '')
-  return cleaned.length > MAX_TEXT ? `${cleaned.slice(0, MAX_TEXT)}... (${cleaned.length - MAX_TEXT} more characters)` : cleaned
+  return text.length > MAX_TEXT ? `${text.slice(0, MAX_TEXT)}... (${text.length - MAX_TEXT} more characters)` : text
 }
 
 /** Serializes anything thrown, however hostile (a Proxy, a getter that throws), without throwing. */
@@ -49,33 +46,35 @@ function describeThrown(thrown: unknown): SerializedError {
 
 /**
  * Imports one candidate file in this worker and describes it. Never throws: a failure of the
- * user's code is returned as data. Local modules are namespaced per import (see loader-hooks.mjs),
- * so the file is described by its own import graph.
+ * user's code is returned as data. The file is described by its own import graph (see
+ * ModuleTracker), whatever else this worker imported before.
  */
 export async function importModule(file: string, context: ImportContext): Promise<ImportOutcome> {
   const registry = dataflowInstances()
-  const before = new Set<DescribableDataFlow>(registry)
   const snapshot = takeSnapshot()
-  const namespace = context.tracker.begin(context.onLoading)
+  context.tracker.begin(file, context.onLoading)
   const started = intrinsics.now()
 
   let thrown: { value: unknown } | undefined
-  let manifestParts: ReturnType<typeof collect> | undefined
+  let module: Record<string, unknown> | undefined
   try {
-    const url = `${pathToFileURL(file).href}?${DISCOVERY_NAMESPACE_PARAM}=${namespace}`
-    const module = (await import(url)) as Record<string, unknown>
-    const commonjs = requireCache[file]
-    const exported = exportsOf(module, commonjs === undefined ? undefined : { exports: commonjs.exports }, registry)
-    const created = [...registry].filter((instance) => !before.has(instance))
-    manifestParts = collect(file, exported, created, registry)
+    module = (await import(pathToFileURL(file).href)) as Record<string, unknown>
   } catch (error) {
     thrown = { value: error }
   }
+  const graph = await context.tracker.end(file)
+  let manifestParts: ReturnType<typeof collect> | undefined
+  if (module !== undefined) {
+    try {
+      const commonjs = requireCache[file]
+      const exported = exportsOf(module, commonjs === undefined ? undefined : { exports: commonjs.exports }, registry)
+      manifestParts = collect(file, exported, graph.dataflows, registry)
+    } catch (error) {
+      thrown = { value: error }
+    }
+  }
   const importMs = intrinsics.now() - started
-  const loaded = (await context.tracker.end(namespace)).filter((path) => path !== file)
-
-  // Instances described once are dropped from this thread's registry: the next file must not see them.
-  for (const instance of registry) if (!before.has(instance)) registry.delete(instance)
+  const loaded = graph.imports
 
   const problems = leftovers(snapshot)
   const retireReasons = [...problems, heapPressure()].filter((reason): reason is string => reason !== undefined)

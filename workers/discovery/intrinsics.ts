@@ -10,17 +10,28 @@ import { performance } from 'node:perf_hooks'
 export const intrinsics = Object.freeze({
   now: performance.now.bind(performance),
   stringify: JSON.stringify,
+  setImmediate,
   readFileSync,
   sha256(content: Buffer | string): string {
     return createHash('sha256').update(content).digest('hex')
   },
 })
 
-/** sha256 of a file's bytes, or `undefined` if it cannot be read. */
+const hashes = new Map<string, string | undefined>()
+
+/**
+ * sha256 of a file's bytes, or `undefined` if it cannot be read. Read once per worker: a worker
+ * evaluates each module once, so the first read is the content its manifests describe. (If the
+ * file changes later, the next run sees a different hash and imports again.)
+ */
 export function hashFile(path: string): string | undefined {
+  if (hashes.has(path)) return hashes.get(path)
+  let hash: string | undefined
   try {
-    return intrinsics.sha256(intrinsics.readFileSync(path))
+    hash = intrinsics.sha256(intrinsics.readFileSync(path))
   } catch {
-    return undefined
+    hash = undefined
   }
+  hashes.set(path, hash)
+  return hash
 }

@@ -3,49 +3,42 @@
 // tsx's hooks have resolved and compiled a module. Plain JavaScript: Node loads hooks modules
 // without the hooks registered before them, so TypeScript is not available here.
 //
-// 1. Namespacing. The worker imports candidate N as `file.ts?nexflow-discovery=N`. Every local
-//    module (inside the root, outside node_modules) resolved from a namespaced parent gets the
-//    same query, so each candidate evaluates its own copy of the local modules it imports: its
-//    manifest (workflows, DataFlow models) depends on its own import graph only, never on which
-//    file the same worker imported before. node_modules and files outside the root stay shared.
-// 2. Tracking. Each namespaced local file is recorded; the worker takes the list when the import
-//    is over (`{ type: 'take', namespace }` on the port from `initialize`).
-// 3. Blame. Each local ES module's source starts with a call (on its first line, so line numbers
+// 1. The import graph. Every resolution from a local module (inside the root, outside
+//    node_modules) to a local module is an edge. A worker imports many files and evaluates each
+//    local module once, so a file imported later finds its dependencies already loaded: the
+//    edges recorded when they were first resolved still tell which local files it depends on.
+//    The worker takes the edges recorded since it last asked (`{ type: 'take' }` on the port
+//    from `initialize`) after each import.
+// 2. Blame. Each local ES module's source starts with a call (on its first line, so line numbers
 //    do not move) that tells the worker "this module starts evaluating now". The worker forwards
-//    it to the main thread at once, so a hang can be blamed on the module that was loading.
+//    it to the main thread at once, so a hang can be blamed on the module that was loading, and
+//    attributes DataFlow instances created from then on to that module.
 import { fileURLToPath } from 'node:url'
 
-/** Same string as DISCOVERY_NAMESPACE_PARAM in src/protocol/discovery-messages.ts. */
-const PARAM = 'nexflow-discovery'
 /** Same symbol as EVALUATING in workers/discovery/module-tracker.ts. */
 const PROLOGUE = `globalThis[Symbol.for('nexflow.discovery.evaluating')]?.(import.meta.url);`
 
 let rootPrefix = '/'
-/** @type {Map<string, Set<string>>} */
-const seen = new Map()
+/** @type {[string, string][]} */
+let edges = []
 
 /** @param {{ root: string, port: import('node:worker_threads').MessagePort }} data */
 export async function initialize(data) {
   rootPrefix = data.root.endsWith('/') ? data.root : `${data.root}/`
-  data.port.on('message', (/** @type {{ type: string, namespace: string }} */ message) => {
+  data.port.on('message', (/** @type {{ type?: string, id?: number }} */ message) => {
     if (message?.type !== 'take') return
-    const files = [...(seen.get(message.namespace) ?? [])]
-    seen.delete(message.namespace)
-    data.port.postMessage({ type: 'taken', namespace: message.namespace, files })
+    data.port.postMessage({ type: 'taken', id: message.id, edges })
+    edges = []
   })
-  // The worker's import must not wait on this port to let the loader thread idle.
+  // The port must not keep the loader thread (and so the worker) alive on its own.
   data.port.unref()
 }
 
-/** @param {string} path */
-function isLocal(path) {
-  return path.startsWith(rootPrefix) && !path.includes('/node_modules/')
-}
-
 /** @param {string | undefined} url */
-function namespaceOf(url) {
-  if (url === undefined || !url.startsWith('file:')) return null
-  return new URL(url).searchParams.get(PARAM)
+function localPath(url) {
+  if (url === undefined || !url.startsWith('file:')) return undefined
+  const path = fileURLToPath(url)
+  return path.startsWith(rootPrefix) && !path.includes('/node_modules/') ? path : undefined
 }
 
 /**
@@ -55,17 +48,10 @@ function namespaceOf(url) {
  */
 export async function resolve(specifier, context, next) {
   const resolved = await next(specifier, context)
-  if (!resolved.url.startsWith('file:')) return resolved
-  const url = new URL(resolved.url)
-  const namespace = url.searchParams.get(PARAM) ?? namespaceOf(context.parentURL)
-  if (namespace === null) return resolved
-  const path = fileURLToPath(url)
-  if (!isLocal(path)) return resolved
-  url.searchParams.set(PARAM, namespace)
-  let files = seen.get(namespace)
-  if (files === undefined) seen.set(namespace, (files = new Set()))
-  files.add(path)
-  return { ...resolved, url: url.href }
+  const parent = localPath(context.parentURL)
+  const child = parent === undefined ? undefined : localPath(resolved.url)
+  if (parent !== undefined && child !== undefined) edges.push([parent, child])
+  return resolved
 }
 
 /**
@@ -75,7 +61,7 @@ export async function resolve(specifier, context, next) {
  */
 export async function load(url, context, next) {
   const loaded = await next(url, context)
-  if (loaded.format !== 'module' || loaded.source == null || namespaceOf(url) === null) return loaded
+  if (loaded.format !== 'module' || loaded.source == null || localPath(url) === undefined) return loaded
   const source = typeof loaded.source === 'string' ? loaded.source : Buffer.from(/** @type {ArrayBuffer} */ (loaded.source)).toString('utf8')
   // A hashbang must stay first; put the call at the start of the second line instead.
   if (source.startsWith('#!')) {

@@ -1,35 +1,47 @@
-import Module, { createRequire, register } from 'node:module'
+import Module, { register } from 'node:module'
 import { fileURLToPath } from 'node:url'
 import { MessageChannel, type MessagePort } from 'node:worker_threads'
+import { dataflowInstances, type DescribableDataFlow } from '../../src/protocol/dataflow-manifest.js'
 
 /** Called (by the prologue loader-hooks.mjs puts in each local ES module) when that module starts evaluating. */
 export const EVALUATING = Symbol.for('nexflow.discovery.evaluating')
 
-/** Tracking of one import. */
-interface Session {
-  onLoading: (path: string) => void
-  /** Local CommonJS files loaded (ES modules are listed by the loader hooks). */
-  commonjs: Set<string>
+/** What one import depends on. */
+export interface ImportGraph {
+  /** Local files the import needs, directly or not, without the file itself; sorted. */
+  imports: string[]
+  /** DataFlow instances created by evaluating the file or any of those imports. */
+  dataflows: DescribableDataFlow[]
 }
 
 /**
- * Knows which local files (inside the root, outside node_modules) an import loads, and which one
- * is evaluating at any moment.
+ * Knows, for any file a worker imports, which local files (inside the root, outside
+ * node_modules) it depends on and which DataFlow instances those modules created, even when the
+ * modules were evaluated earlier for another file: a worker evaluates each module once, as the
+ * application itself would, so side effects at import (a models module that migrates) happen
+ * once per worker, not once per file.
  *
- * - ES modules: the loader hooks (workers/discovery/loader-hooks.mjs) give each import its own
- *   namespace, list the files resolved in it, and prefix each module with a call that reports
- *   "now evaluating".
- * - CommonJS (`require`, .cts/.cjs, TypeScript compiled to CommonJS by tsx):
- *   `Module.prototype.load` is wrapped to report each local file as it loads, and local entries
- *   of `require.cache` are dropped between imports so every file gets fresh copies too.
+ * - The graph: edges between local ES modules are recorded by the loader hooks
+ *   (workers/discovery/loader-hooks.mjs); CommonJS edges here, by wrapping `Module._load`
+ *   (every `require()`, cached or not).
+ * - The owner: the local module evaluating right now, reported by the prologue the hooks put in
+ *   each local ES module, or by `Module.prototype.load` for CommonJS. It is what a hang is blamed on,
+ *   and it owns the DataFlow instances that appear in the registry while it evaluates. ES modules
+ *   evaluate their dependencies first, so a module's own body runs between its prologue and the
+ *   next one. (Instances a module creates later, from a timer, go to whichever module is
+ *   evaluating then; instances created by node_modules go to the local module that imported them.)
  */
 export class ModuleTracker {
   readonly #root: string
   readonly #port: MessagePort
-  readonly #pending = new Map<string, (files: string[]) => void>()
-  readonly #requireCache = createRequire(import.meta.url).cache
-  #session: Session | undefined
-  #next = 0
+  readonly #edges = new Map<string, Set<string>>()
+  readonly #pending = new Map<number, (edges: [string, string][]) => void>()
+  readonly #registry = dataflowInstances()
+  readonly #owned = new Map<string, DescribableDataFlow[]>()
+  readonly #attributed = new Set<DescribableDataFlow>()
+  #owner: string | undefined
+  #onLoading: ((path: string) => void) | undefined
+  #nextTake = 0
 
   /** Registers the loader hooks; call once per worker, after tsx is registered. */
   constructor(root: string, hooksUrl: string) {
@@ -37,11 +49,13 @@ export class ModuleTracker {
     const { port1, port2 } = new MessageChannel()
     register(hooksUrl, { data: { root, port: port2 }, transferList: [port2] })
     this.#port = port1
-    this.#port.on('message', (message: { type?: string; namespace?: string; files?: string[] }) => {
-      if (message.type !== 'taken' || message.namespace === undefined) return
-      this.#pending.get(message.namespace)?.(message.files ?? [])
-      this.#pending.delete(message.namespace)
+    this.#port.on('message', (message: { type?: string; id?: number; edges?: [string, string][] }) => {
+      if (message.type !== 'taken' || message.id === undefined) return
+      this.#pending.get(message.id)?.(message.edges ?? [])
+      this.#pending.delete(message.id)
+      if (this.#pending.size === 0) this.#port.unref()
     })
+    // Referenced only while an answer is awaited: the port alone must not keep a worker alive.
     this.#port.unref()
     this.#installPrologueTarget()
     this.#wrapCommonJsLoad()
@@ -51,59 +65,119 @@ export class ModuleTracker {
     return path.startsWith(this.#root) && !path.includes('/node_modules/')
   }
 
-  /** Starts tracking an import; returns the namespace to add to its URL. */
-  begin(onLoading: (path: string) => void): string {
-    this.#dropLocalCommonJs()
-    this.#session = { onLoading, commonjs: new Set() }
-    return String(++this.#next)
+  /** Starts an import of `file`; `onLoading` hears of each local module that starts evaluating. */
+  begin(file: string, onLoading: (path: string) => void): void {
+    this.#becomeOwner(file)
+    this.#onLoading = onLoading
   }
 
-  /** Ends the tracking started by {@link begin}: the local files the import loaded, sorted. */
-  async end(namespace: string): Promise<string[]> {
-    const session = this.#session
-    this.#session = undefined
-    const esm = await new Promise<string[]>((resolve) => {
-      this.#pending.set(namespace, resolve)
-      this.#port.postMessage({ type: 'take', namespace })
+  /** Ends the import started by {@link begin}: what `file` depends on. */
+  async end(file: string): Promise<ImportGraph> {
+    this.#becomeOwner(undefined)
+    this.#onLoading = undefined
+    for (const [parent, child] of await this.#takeEdges()) this.#addEdge(parent, child)
+    const closure = this.#closure(file)
+    const dataflows = [file, ...closure].flatMap((path) => this.#owned.get(path) ?? [])
+    return { imports: closure, dataflows }
+  }
+
+  /** Local files `file` depends on, directly or not, sorted. */
+  #closure(file: string): string[] {
+    const seen = new Set([file])
+    const stack = [file]
+    for (let path = stack.pop(); path !== undefined; path = stack.pop()) {
+      for (const child of this.#edges.get(path) ?? []) {
+        if (seen.has(child)) continue
+        seen.add(child)
+        stack.push(child)
+      }
+    }
+    seen.delete(file)
+    return [...seen].sort()
+  }
+
+  #takeEdges(): Promise<[string, string][]> {
+    return new Promise((resolve) => {
+      const id = this.#nextTake++
+      this.#pending.set(id, resolve)
+      this.#port.ref()
+      this.#port.postMessage({ type: 'take', id })
     })
-    this.#dropLocalCommonJs()
-    return [...new Set([...esm, ...(session?.commonjs ?? [])])].sort()
+  }
+
+  #addEdge(parent: string, child: string): void {
+    if (parent === child) return
+    let children = this.#edges.get(parent)
+    if (children === undefined) this.#edges.set(parent, (children = new Set()))
+    children.add(child)
+  }
+
+  /** Gives the instances that appeared since the last change of owner to the owner, then changes it. */
+  #becomeOwner(next: string | undefined): void {
+    if (this.#registry.size > this.#attributed.size) {
+      for (const instance of this.#registry) {
+        if (this.#attributed.has(instance)) continue
+        this.#attributed.add(instance)
+        if (this.#owner === undefined) continue
+        let owned = this.#owned.get(this.#owner)
+        if (owned === undefined) this.#owned.set(this.#owner, (owned = []))
+        owned.push(instance)
+      }
+    }
+    this.#owner = next
+  }
+
+  #evaluating(path: string): void {
+    this.#becomeOwner(path)
+    this.#onLoading?.(path)
   }
 
   #installPrologueTarget(): void {
     const report = (url: unknown) => {
-      if (this.#session === undefined || typeof url !== 'string') return
-      this.#session.onLoading(fileURLToPath(url))
+      if (typeof url === 'string' && url.startsWith('file:')) this.#evaluating(fileURLToPath(url))
     }
     // Not writable: a user module cannot silence it by accident.
     Object.defineProperty(globalThis, EVALUATING, { value: report, writable: false, configurable: false, enumerable: false })
   }
 
   #wrapCommonJsLoad(): void {
+    type Parent = { filename?: string | null } | null | undefined
+    const internals = Module as unknown as {
+      _load: (request: string, parent: Parent, isMain: boolean) => unknown
+      _resolveFilename: (request: string, parent: Parent, isMain: boolean) => string
+    }
     const proto = Module.prototype as unknown as { load: (this: unknown, filename: string) => unknown }
-    const original = proto.load
-    const stack: string[] = []
+    const originalLoad = internals._load
+    const originalEvaluate = proto.load
     // eslint-disable-next-line @typescript-eslint/no-this-alias
     const tracker = this
-    proto.load = function load(this: unknown, filename: string) {
-      const session = tracker.#session
-      if (session === undefined || !tracker.isLocal(filename)) return original.call(this, filename)
-      session.commonjs.add(filename)
-      stack.push(filename)
-      session.onLoading(filename)
-      try {
-        return original.call(this, filename)
-      } finally {
-        stack.pop()
-        const parent = stack.at(-1)
-        if (parent !== undefined) tracker.#session?.onLoading(parent)
-      }
-    }
-  }
 
-  #dropLocalCommonJs(): void {
-    for (const key of Object.keys(this.#requireCache)) {
-      if (this.isLocal(key)) delete this.#requireCache[key]
+    // Every require(), also of a module already cached: the edge from the requiring file.
+    internals._load = function _load(this: unknown, request: string, parent: Parent, isMain: boolean) {
+      const from = parent?.filename
+      if (typeof from === 'string' && tracker.isLocal(from)) {
+        try {
+          const to = internals._resolveFilename(request, parent, isMain)
+          if (tracker.isLocal(to)) tracker.#addEdge(from, to)
+        } catch {
+          // Not resolvable: the original load throws the error the user should see.
+        }
+      }
+      return originalLoad.call(this, request, parent, isMain)
+    }
+
+    // A CommonJS module's first (and only) evaluation.
+    proto.load = function load(this: unknown, filename: string) {
+      if (!tracker.isLocal(filename)) return originalEvaluate.call(this, filename)
+      const previous = tracker.#owner
+      tracker.#evaluating(filename)
+      try {
+        return originalEvaluate.call(this, filename)
+      } finally {
+        // The requiring module carries on: it owns what is created from here.
+        tracker.#becomeOwner(previous)
+        if (previous !== undefined) tracker.#onLoading?.(previous)
+      }
     }
   }
 }

@@ -2,6 +2,7 @@ import { threadId } from 'node:worker_threads'
 import { serializeError } from '../../src/errors.js'
 import { mainToWorkerMessageSchema, workerInitSchema, type ImportRequest, type WorkerToMainMessage } from '../../src/protocol/discovery-messages.js'
 import { importModule } from './import-module.js'
+import { intrinsics } from './intrinsics.js'
 import { ModuleTracker } from './module-tracker.js'
 
 export interface DiscoveryWorker {
@@ -11,7 +12,8 @@ export interface DiscoveryWorker {
 
 /**
  * The discovery worker's logic, whatever carries its messages (a thread's port or a child
- * process's IPC channel): it imports one file per `import` request and answers with data.
+ * process's IPC channel): it imports one file per `import` request, one at a time in the order
+ * received, and answers with data.
  * `send` must deliver a message before returning control for long (postMessage and process.send
  * both queue at once), so "started" and "loading" reach the main thread even if the import then
  * blocks the worker for good.
@@ -20,7 +22,9 @@ export function startDiscoveryWorker(init: unknown, send: (message: WorkerToMain
   const config = workerInitSchema.parse(init)
   process.env.NEXFLOW_DISCOVERY = '1'
   const tracker = new ModuleTracker(config.root, config.hooksUrl)
-  let busy = false
+  /** Requests not begun yet, in order. */
+  const queue: ImportRequest[] = []
+  let draining = false
 
   async function run(request: ImportRequest): Promise<void> {
     const { taskId, file } = request
@@ -39,16 +43,30 @@ export function startDiscoveryWorker(init: unknown, send: (message: WorkerToMain
     }
   }
 
+  async function drain(): Promise<void> {
+    draining = true
+    for (;;) {
+      // A turn of the event loop first: a "cancel" for the next request may be waiting.
+      await new Promise((resolve) => intrinsics.setImmediate(resolve))
+      const request = queue.shift()
+      if (request === undefined) break
+      await run(request)
+    }
+    draining = false
+  }
+
   send({ type: 'ready', pid: process.pid, threadId })
   return {
     receive(message) {
       const parsed = mainToWorkerMessageSchema.safeParse(message)
-      // One import at a time; the main thread never sends another before the answer.
-      if (!parsed.success || busy) return
-      busy = true
-      void run(parsed.data).finally(() => {
-        busy = false
-      })
+      if (!parsed.success) return
+      if (parsed.data.type === 'cancel') {
+        const index = queue.findIndex((request) => request.taskId === parsed.data.taskId)
+        if (index !== -1) queue.splice(index, 1)
+        return
+      }
+      queue.push(parsed.data)
+      if (!draining) void drain()
     },
   }
 }

@@ -69,6 +69,10 @@ interface Slot {
   isolate: Isolate
   state: SlotState
   task: Task | undefined
+  /** Handed over before `task` finished, so the worker starts it without waiting for the main thread. */
+  next: Task | undefined
+  /** Prefetched tasks taken back: the worker may still report on them; that is ignored. */
+  cancelled: Set<number>
   /** One timer at a time: boot deadline, start deadline, or the grace after a kill. */
   timer: NodeJS.Timeout | undefined
   stopReason: StopReason | undefined
@@ -160,8 +164,9 @@ export class DiscoveryPool {
       this.#queue = []
       const slots = [...this.#slots]
       for (const slot of slots) {
-        if (slot.task !== undefined) this.#finish(slot.task, { kind: 'cancelled' })
+        for (const task of [slot.task, slot.next]) if (task !== undefined) this.#finish(task, { kind: 'cancelled' })
         slot.task = undefined
+        slot.next = undefined
         if (slot.state !== 'stopping') this.#stop(slot, 'close')
       }
       await Promise.all(slots.map((slot) => slot.exited))
@@ -182,6 +187,13 @@ export class DiscoveryPool {
     for (const slot of this.#slots) {
       if (this.#queue.length === 0) break
       if (slot.state === 'idle' && this.#count().running < concurrency) this.#assign(slot, this.#queue.shift() as Task)
+    }
+    // Each running worker also gets its next file now, so it goes on without waiting for this
+    // thread to read its answer and reply. (Not behind a file that lingers: that one may hang.)
+    for (const slot of this.#slots) {
+      if (this.#queue.length === 0) break
+      const task = slot.task
+      if (slot.state === 'busy' && slot.next === undefined && task?.startedAt !== undefined && !task.lingering) this.#prefetch(slot, this.#queue.shift() as Task)
     }
     if (this.#spawnScheduled || this.#queue.length === 0) return
     const { booting, idle, lingering, live } = this.#count()
@@ -222,7 +234,7 @@ export class DiscoveryPool {
     const exited = new Promise<void>((resolve) => (done = resolve))
     let ended = () => {}
     this.#ends.push(new Promise<void>((resolve) => (ended = resolve)))
-    const slot = { id: this.#nextSlot++, state: 'booting', task: undefined, timer: undefined, stopReason: undefined, crash: undefined, imports: 0, done, exited, ended } as unknown as Slot
+    const slot = { id: this.#nextSlot++, state: 'booting', task: undefined, next: undefined, cancelled: new Set(), timer: undefined, stopReason: undefined, crash: undefined, imports: 0, done, exited, ended } as unknown as Slot
     this.#slots.add(slot)
     this.#spawned++
     try {
@@ -254,6 +266,21 @@ export class DiscoveryPool {
     // The worker answers "started" at once unless something the last file left behind blocks it.
     slot.timer = setTimeout(() => this.#notStarted(slot, task), startTimeoutMs(this.#options.timeoutMs))
     slot.isolate.send({ type: 'import', taskId: task.id, file: task.file })
+  }
+
+  #prefetch(slot: Slot, task: Task): void {
+    slot.next = task
+    slot.isolate.send({ type: 'import', taskId: task.id, file: task.file })
+  }
+
+  /** Puts a slot's prefetched task back at the head of the queue (not the file's fault). */
+  #reclaimNext(slot: Slot, tellWorker: boolean): void {
+    const next = slot.next
+    if (next === undefined) return
+    slot.next = undefined
+    slot.cancelled.add(next.id)
+    if (tellWorker) slot.isolate.send({ type: 'cancel', taskId: next.id })
+    if (!next.settled) this.#queue.unshift(next)
   }
 
   #notStarted(slot: Slot, task: Task): void {
@@ -300,6 +327,12 @@ export class DiscoveryPool {
       slot.crash = message.error
       return
     }
+    if (slot.cancelled.has(message.taskId)) {
+      // It began a file that was taken back and handed elsewhere (the "cancel" crossed its answer
+      // for the previous file). Whatever it sends next cannot be attributed: replace it.
+      if (message.type === 'started') this.#stop(slot, 'retire')
+      return
+    }
     const task = slot.task
     if (task === undefined || slot.state !== 'busy' || message.taskId !== task.id) return this.#malformed(slot, `a "${message.type}" message for a file it was not importing`)
     switch (message.type) {
@@ -314,6 +347,7 @@ export class DiscoveryPool {
         task.linger = setTimeout(() => {
           task.lingering = true
           this.#lingered = true
+          this.#reclaimNext(slot, true)
           this.#pump()
         }, this.#lingerMs())
         return
@@ -358,15 +392,28 @@ export class DiscoveryPool {
 
   #release(slot: Slot, retire: string | undefined): void {
     slot.task = undefined
-    if (retire !== undefined) this.#stop(slot, 'retire')
-    else slot.state = 'idle'
+    if (retire !== undefined) {
+      this.#stop(slot, 'retire')
+    } else if (slot.next !== undefined) {
+      // The worker has begun (or is about to begin) the file it was handed in advance.
+      const next = slot.next
+      slot.next = undefined
+      slot.task = next
+      slot.timer = setTimeout(() => this.#notStarted(slot, next), startTimeoutMs(this.#options.timeoutMs))
+    } else {
+      slot.state = 'idle'
+    }
     this.#pump()
   }
 
-  /** A worker is untrusted: a message that does not parse fails its file and ends the worker. */
+  /**
+   * A worker is untrusted: a message that does not parse fails the file it is importing and ends
+   * the worker. (Before it said "started", the file in its hands is not to blame: the message
+   * comes from something an earlier file left running.)
+   */
   #malformed(slot: Slot, why: string): void {
     const task = slot.task
-    if (task !== undefined) {
+    if (task !== undefined && task.startedAt !== undefined) {
       this.#finish(task, this.#failed(task, 'invalid', failure('DISCOVERY_MANIFEST_INVALID', `the worker importing ${this.#relative(task.file)} sent a malformed message (${why}); nothing it reported is trusted`), slot))
     }
     this.#stop(slot, 'invalid')
@@ -377,6 +424,13 @@ export class DiscoveryPool {
   #stop(slot: Slot, reason: StopReason): void {
     if (slot.state === 'stopping' || slot.state === 'gone') return
     const wasBooting = slot.state === 'booting'
+    this.#reclaimNext(slot, false)
+    const unstarted = slot.task
+    if (unstarted !== undefined && unstarted.startedAt === undefined && reason !== 'close') {
+      // Handed over but not begun: it goes to another worker, its file not blamed.
+      slot.task = undefined
+      if (!unstarted.settled) this.#queue.unshift(unstarted)
+    }
     slot.state = 'stopping'
     slot.stopReason = reason
     clearTimeout(slot.timer)
@@ -424,6 +478,7 @@ export class DiscoveryPool {
     if (slot.state === 'gone') return // abandoned earlier; its late exit changes nothing
     const wasBooting = slot.state === 'booting'
     clearTimeout(slot.timer)
+    this.#reclaimNext(slot, false)
     slot.state = 'gone'
     this.#slots.delete(slot)
     const task = slot.task
