@@ -296,11 +296,15 @@ export class DiscoveryPool {
     this.#pump()
   }
 
-  /** The time a task may run before it stops counting toward `concurrency` (see POOL_TUNING). */
-  #lingerMs(): number {
+  /**
+   * The time a task may run before it stops counting toward `concurrency` (see POOL_TUNING). A
+   * worker's first import also loads the application's dependencies (nexflow, zod, its models):
+   * it gets the upper bound, or every fresh worker would look like a hang and call for another.
+   */
+  #lingerMs(slot: Slot): number {
     const { lingerMinMs, lingerMaxMs, lingerFactor } = POOL_TUNING
     const cap = Math.min(lingerMaxMs, this.#options.timeoutMs / 4)
-    if (this.#durations.length === 0) return cap
+    if (this.#durations.length === 0 || slot.imports === 0) return cap
     const sorted = [...this.#durations].sort((a, b) => a - b)
     const median = sorted[Math.floor(sorted.length / 2)] as number
     return Math.min(cap, Math.max(lingerMinMs, median * lingerFactor))
@@ -349,7 +353,7 @@ export class DiscoveryPool {
           this.#lingered = true
           this.#reclaimNext(slot, true)
           this.#pump()
-        }, this.#lingerMs())
+        }, this.#lingerMs(slot))
         return
       }
       case 'loading': {
