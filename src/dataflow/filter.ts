@@ -52,7 +52,8 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 /**
  * Compiles a filter into a SQL condition whose values are all bound through `params`. Field names
  * are looked up in the model (field or column name); anything else is an error naming it, so a
- * key is never spliced into SQL. Returns `''` for an empty filter.
+ * key is never spliced into SQL. Returns `''` exactly when the filter restricts nothing: `{}`, or
+ * conditions that are all `undefined`, empty `$and`s and `$or`s with an empty branch.
  */
 export function compileFilter(filter: unknown, codec: TableCodec, params: Params): string {
   if (filter === undefined || filter === null) return ''
@@ -73,13 +74,18 @@ class FilterCompiler {
       if (value === undefined) continue
       if (key === '$and' || key === '$or') {
         if (!Array.isArray(value)) throw filterError(`${key} takes an array of filters`)
-        // An empty $or matches nothing and an empty $and everything, as in MongoDB.
-        if (value.length === 0) {
-          parts.push(key === '$or' ? '1 = 0' : '1 = 1')
-          continue
-        }
-        const inner = value.map((item) => this.group(item, 'AND', depth + 1) || '1 = 1')
-        parts.push(`(${inner.join(key === '$and' ? ' AND ' : ' OR ')})`)
+        const bound = this.params.values.length
+        const inner = value.map((item) => this.group(item, 'AND', depth + 1))
+        // '' means "restricts nothing", and callers rely on that to tell an empty filter (which
+        // BulkUpdate/BulkDelete refuse without `confirmed`) from a real one: so an $and of empty
+        // filters, or an $or with one, adds no condition instead of an always-true one.
+        // An empty $or matches nothing.
+        const restricting = inner.filter((part) => part !== '')
+        if (key === '$or' && value.length === 0) parts.push('1 = 0')
+        else if (key === '$or' && restricting.length === inner.length) parts.push(`(${restricting.join(' OR ')})`)
+        else if (key === '$and' && restricting.length > 0) parts.push(`(${restricting.join(' AND ')})`)
+        // A dropped $or leaves no placeholders for the values its other branches bound.
+        else this.params.values.length = bound
       } else if (key === '$not') {
         const inner = this.group(value, 'AND', depth + 1)
         parts.push(inner === '' ? '1 = 0' : `NOT (${inner})`)

@@ -37,8 +37,13 @@ function where(codec: TableCodec, params: Params, filter: unknown, includeDelete
   return parts.length === 0 ? '' : ` WHERE ${parts.join(' AND ')}`
 }
 
-function isEmptyFilter(filter: unknown): boolean {
-  return filter === undefined || filter === null || (typeof filter === 'object' && Object.keys(filter).length === 0)
+/**
+ * True when the filter restricts nothing, judged by what it compiles to rather than by its keys:
+ * `{ email: undefined }` has a key but no condition, and must not let Update pick an arbitrary
+ * record or BulkDelete skip its confirmation.
+ */
+function isEmptyFilter(codec: TableCodec, filter: unknown): boolean {
+  return compileFilter(filter, codec, new Params(codec.sql)) === ''
 }
 
 /** Integers are inlined in LIMIT/OFFSET (MySQL's prepared statements reject them as parameters); zod already made them safe integers. */
@@ -205,7 +210,7 @@ export interface ReadParams {
 /** Read: one record by key or conditions (the first by key order). */
 export async function read(ctx: OperationContext, p: ReadParams): Promise<Data> {
   const { codec } = ctx
-  if (p.id === undefined && isEmptyFilter(p.conditions)) throw invalid(`${codec.model.name}ReadNode needs "id" or "conditions"`)
+  if (p.id === undefined && isEmptyFilter(codec, p.conditions)) throw invalid(`${codec.model.name}ReadNode needs "id" or "conditions"`)
   const row = await selectOne(ctx.driver, codec, withId(p.id, p.conditions, codec.model.id.name), p.includeDeleted, false)
   if (row !== undefined) return { ...row, found: true }
   if (p.raiseOnNotFound) {
@@ -226,7 +231,7 @@ export interface UpdateParams {
 export async function update(ctx: OperationContext, p: UpdateParams): Promise<Data> {
   const { codec } = ctx
   const filter = withId(p.id, p.filter, codec.model.id.name)
-  if (isEmptyFilter(filter)) throw invalid(`${codec.model.name}UpdateNode needs "filter" (or "id"): it updates one record; use ${codec.model.name}BulkUpdateNode for many`)
+  if (isEmptyFilter(codec, filter)) throw invalid(`${codec.model.name}UpdateNode needs "filter" (or "id"): it updates one record; use ${codec.model.name}BulkUpdateNode for many`)
   return ctx.driver.transaction(async (tx) => {
     const existing = await selectOne(tx, codec, filter, false, true)
     if (existing === undefined) return { ...(p.id === undefined ? {} : { id: p.id }), updated: false }
@@ -248,7 +253,7 @@ export interface DeleteParams {
 export async function remove(ctx: OperationContext, p: DeleteParams): Promise<Data> {
   const { codec } = ctx
   const idColumn = codec.sql.quote(codec.model.id.column)
-  if (p.id === undefined && isEmptyFilter(p.filter)) throw invalid(`${codec.model.name}DeleteNode needs "id" or "filter": it deletes one record; use ${codec.model.name}BulkDeleteNode for many`)
+  if (p.id === undefined && isEmptyFilter(codec, p.filter)) throw invalid(`${codec.model.name}DeleteNode needs "id" or "filter": it deletes one record; use ${codec.model.name}BulkDeleteNode for many`)
   const deleteById = async (ex: Executor, id: unknown): Promise<boolean> => {
     const params = new Params(codec.sql)
     const sql = codec.model.softDelete
@@ -257,7 +262,7 @@ export async function remove(ctx: OperationContext, p: DeleteParams): Promise<Da
     return (await ex.run(sql, params.values)).changes > 0
   }
   // By key alone: one statement, no transaction needed.
-  if (isEmptyFilter(p.filter)) return { id: p.id, deleted: await deleteById(ctx.driver, p.id) }
+  if (isEmptyFilter(codec, p.filter)) return { id: p.id, deleted: await deleteById(ctx.driver, p.id) }
   return ctx.driver.transaction(async (tx) => {
     const existing = await selectOne(tx, codec, withId(p.id, p.filter, codec.model.id.name), false, true)
     if (existing === undefined) return { id: p.id ?? null, deleted: false }
@@ -317,7 +322,7 @@ export interface UpsertParams {
 /** Upsert: updates the record found by `lookup`, or creates one, in a transaction; retried when a concurrent creator wins. */
 export async function upsert(ctx: OperationContext, p: UpsertParams): Promise<Data> {
   const { codec } = ctx
-  if (isEmptyFilter(p.lookup)) throw invalid(`${codec.model.name}UpsertNode needs a non-empty "where" (or "conflictOn" fields present in the data)`)
+  if (isEmptyFilter(codec, p.lookup)) throw invalid(`${codec.model.name}UpsertNode needs a non-empty "where" (or "conflictOn" fields present in the data)`)
   const attempt = () =>
     ctx.driver.transaction(async (tx) => {
       const existing = await selectOne(tx, codec, p.lookup, false, true)
@@ -512,7 +517,7 @@ export async function bulkUpdate(ctx: OperationContext, p: BulkUpdateParams): Pr
       return { processed: (p.data as Data[]).length, updated, success: true }
     })
   }
-  if (isEmptyFilter(p.filter) && !p.confirmed) {
+  if (isEmptyFilter(codec, p.filter) && !p.confirmed) {
     throw invalid(`${codec.model.name}BulkUpdateNode: an empty filter would update every record; pass confirmed: true to do that`)
   }
   const params = new Params(codec.sql)
@@ -532,7 +537,7 @@ export interface BulkDeleteParams {
 export async function bulkDelete(ctx: OperationContext, p: BulkDeleteParams): Promise<Data> {
   const { codec } = ctx
   const filter = p.ids === undefined ? p.filter : { $and: [p.filter ?? {}, { [codec.model.id.name]: { $in: p.ids } }] }
-  if (isEmptyFilter(filter) && !p.confirmed) {
+  if (isEmptyFilter(codec, filter) && !p.confirmed) {
     throw invalid(`${codec.model.name}BulkDeleteNode: an empty filter would delete every record; pass confirmed: true to do that`)
   }
   const params = new Params(codec.sql)

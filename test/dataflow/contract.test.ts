@@ -478,6 +478,31 @@ function contract(kind: TargetKind) {
       expect(await User.bulkDelete({ filter: {}, confirmed: true })).toEqual({ processed: 2, deleted: 2, success: true })
       expect(await User.count()).toEqual({ count: 0 })
     })
+
+    it('a filter that names no condition (undefined values, an empty $and) is empty: it never picks an arbitrary record or skips the confirmation', async () => {
+      // Regression: `{ email: undefined }` (a JS caller's missing value) compiled to no WHERE at
+      // all while counting as non-empty, so Update/Delete/Upsert hit the first row, Read returned
+      // it, and BulkUpdate/BulkDelete changed every row without `confirmed: true`.
+      const { User } = await seeded()
+      const before = await User.list({ orderBy: 'id', limit: 100 })
+      for (const filter of [{ email: undefined }, { $and: [] }, { $and: [{ name: undefined }] }, { $or: [{}, { email: 'a@x.io' }] }, { $not: { $and: [] }, email: undefined }]) {
+        const label = JSON.stringify(filter)
+        if (!('$not' in filter)) {
+          expect((await expectCode(User.update({ filter, fields: { name: 'HACKED' } }), 'VALIDATION_FAILED')).message, label).toContain('needs "filter"')
+          expect((await expectCode(User.delete({ filter }), 'VALIDATION_FAILED')).message, label).toContain('needs "id" or "filter"')
+          expect((await expectCode(User.read({ conditions: filter }), 'VALIDATION_FAILED')).message, label).toContain('needs "id" or "conditions"')
+          expect((await expectCode(User.upsert({ where: filter, update: { name: 'HACKED' } }), 'VALIDATION_FAILED')).message, label).toContain('non-empty "where"')
+          expect((await expectCode(User.bulkUpdate({ filter, fields: { name: 'HACKED' } }), 'VALIDATION_FAILED')).message, label).toContain('confirmed: true')
+          expect((await expectCode(User.bulkDelete({ filter }), 'VALIDATION_FAILED')).message, label).toContain('confirmed: true')
+        } else {
+          // NOT (everything) matches nothing: a restriction, so nothing is touched.
+          expect(await User.bulkDelete({ filter }), label).toEqual({ processed: 0, deleted: 0, success: true })
+        }
+      }
+      expect(await User.list({ orderBy: 'id', limit: 100 })).toEqual(before)
+      // An id next to an undefined condition still finds that record.
+      expect(await User.update({ id: 'u2', filter: { email: undefined }, fields: { age: 26 } })).toMatchObject({ id: 'u2', age: 26, updated: true })
+    })
   })
 
   describe('migrations', () => {

@@ -51,6 +51,19 @@ describe.each([sqliteDialect, postgresDialect, mysqlDialect])('filter compilatio
     expect(compile(sql, { email: undefined }).text).toBe('')
   })
 
+  it('compiles filters that restrict nothing to nothing, leaving no stray bound values', () => {
+    // Regression: `$and: []` and `$or: [{}, ...]` compiled to an always-true condition, which the
+    // operations could not tell from a real filter (see the contract test on empty filters).
+    for (const filter of [{ $and: [] }, { $and: [{}, { email: undefined }] }, { $or: [{}, { email: 'a' }] }, { $and: [{ $or: [{ age: 1 }, { $and: [] }] }] }]) {
+      expect(compile(sql, filter), JSON.stringify(filter)).toEqual({ text: '', values: [] })
+    }
+    const { text, values } = compile(sql, { $or: [{ email: 'dropped' }, {}], age: 3 })
+    expect(values).toEqual([3])
+    expect(text).toBe(`${sql.quote('age')} = ${sql.placeholder(1)}`)
+    expect(compile(sql, { $or: [] }).text).toBe('1 = 0')
+    expect(compile(sql, { $not: {} }).text).toBe('1 = 0')
+  })
+
   it('refuses keys it does not know, before building any SQL', () => {
     for (const key of ['nope', 'email; DROP TABLE users', '$where', '__proto__x']) {
       expect(() => compile(sql, { [key]: 1 })).toThrow(/Invalid filter/)
