@@ -342,6 +342,21 @@ function contract(kind: TargetKind) {
       expect((await Sample.read({ conditions: { label: 'long' } })) as Record<string, unknown>).toMatchObject({ optional: long })
     })
 
+    it('round-trips JSON fields holding a string, a number, false or an array, through every read path', async () => {
+      // Regression: mysql2 parses MariaDB's JSON columns itself, so the dialect parsed them a
+      // second time: a JSON string failed to read ("is not valid JSON"), and '"quoted"' came back
+      // as 'quoted'.
+      const db = open()
+      const Doc = db.model('Doc', { id: z.string(), body: z.json() })
+      const values = ['plain text', '"quoted"', '{"looks":"like json"}', '', 42, 0, false, [1, 'two', null], { a: { b: ['c'] } }]
+      const data = values.map((body, i) => ({ id: `d${i}`, body }))
+      for (const row of data.slice(0, 3)) expect(await Doc.create(row), JSON.stringify(row.body)).toMatchObject(row)
+      await Doc.bulkCreate({ data: data.slice(3) })
+      expect((await Doc.list({ orderBy: 'id', limit: 100 })).records.map((r) => r.body)).toEqual(values)
+      expect(await Doc.read('d1')).toMatchObject({ body: '"quoted"' })
+      expect((await Doc.upsert({ where: { id: 'd0' }, update: { body: 'updated text' } })).record).toMatchObject({ body: 'updated text' })
+    })
+
     it('accepts the JSON forms of dates, bigints and bytes (what workflows carry)', async () => {
       const db = open()
       const Sample = db.model('Sample', typesShape)

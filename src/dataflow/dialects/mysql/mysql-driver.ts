@@ -1,4 +1,4 @@
-import type { Pool, PoolConnection, ResultSetHeader, TypeCastField, TypeCastNext } from 'mysql2/promise'
+import type { Pool, PoolConnection, ResultSetHeader } from 'mysql2/promise'
 import { NexflowError } from '../../../errors.js'
 import type { Driver, Executor, RawRow, RunResult } from '../dialect.js'
 import { retryUntil } from '../retry.js'
@@ -47,11 +47,6 @@ function executor(target: Queryable): Executor {
   }
 }
 
-// JSON columns arrive as text so the dialect parses them one way on MySQL and MariaDB alike.
-function typeCast(field: TypeCastField, next: TypeCastNext): unknown {
-  return field.type === 'JSON' ? field.string('utf8') : next()
-}
-
 /** A `mysql2` pool of `connectionPoolSize` connections, created on first use. */
 export class MysqlDriver implements Driver {
   readonly sql = mysqlDialect
@@ -86,7 +81,10 @@ export class MysqlDriver implements Driver {
       dateStrings: false,
       supportBigNumbers: true,
       bigNumberStrings: true,
-      typeCast,
+      // JSON arrives as text, so the dialect parses it once, one way, on MySQL and MariaDB alike.
+      // (A typeCast on the JSON type is not enough: MariaDB's JSON is LONGTEXT, marked JSON only in
+      // its extended metadata, and mysql2 would parse it before the dialect parsed it again.)
+      jsonStrings: true,
       charset: 'utf8mb4',
       // affectedRows then counts rows really changed: 1 per insert, 2 per upsert-update, 0 per no-op.
       flags: ['-FOUND_ROWS'],
