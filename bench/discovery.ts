@@ -18,9 +18,7 @@ const RUNS = Number(process.env.NEXFLOW_BENCH_RUNS ?? 3)
 
 const SRC_INDEX = fileURLToPath(new URL('../src/index.ts', import.meta.url))
 
-// A database file, not ':memory:': discovery gives each file fresh copies of the modules it
-// imports, so one thread may evaluate this module many times, and only DataFlows on the same
-// database may take over each other's nodes. Defining models does no I/O either way.
+// Defining models does no I/O: discovery never opens this database file.
 const models = (dir: string) => `import { z } from 'zod'
 import { DataFlow } from ${JSON.stringify(SRC_INDEX)}
 
