@@ -20,8 +20,24 @@ function withoutDefault(schema: z.ZodType): z.ZodType {
   return (def.type === 'default' || def.type === 'prefault') && def.innerType !== undefined ? def.innerType : schema
 }
 
-const filterSchema = z.record(z.string(), z.unknown())
-const orderBySchema = z.union([z.string(), z.array(z.union([z.string(), z.record(z.string(), z.union([z.literal(1), z.literal(-1), z.literal('asc'), z.literal('desc')]))]))])
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value)
+
+/**
+ * An object whose keys name fields, passed on as it is. Not `z.record()`: that silently drops an
+ * own `"__proto__"` key (JSON can carry one), which turned `{"__proto__": {...}}` into the empty
+ * filter. Keys are checked against the model where they are used (filters, orderBy, Create).
+ */
+function fieldsObject<T extends Record<string, unknown>>(message: string, check: (value: Record<string, unknown>) => boolean = () => true, jsonSchema: Record<string, unknown> = {}) {
+  return z.custom<T>((value) => isObject(value) && check(value), message).meta({ type: 'object', ...jsonSchema })
+}
+
+const filterSchema = fieldsObject<Record<string, unknown>>('must be an object of conditions')
+const dataObject = fieldsObject<Record<string, unknown>>('must be an object of fields')
+const DIRECTIONS: readonly unknown[] = [1, -1, 'asc', 'desc']
+const orderObject = fieldsObject<Record<string, 1 | -1 | 'asc' | 'desc'>>('must be { field: 1 | -1 | "asc" | "desc" }', (value) => Object.values(value).every((d) => DIRECTIONS.includes(d)), {
+  additionalProperties: { enum: DIRECTIONS },
+})
+const orderBySchema = z.union([z.string(), z.array(z.union([z.string(), orderObject]))])
 const fieldList = z.array(z.string()).min(1)
 const batchSize = z.number().int().min(1).max(100_000).default(1000)
 
@@ -129,7 +145,7 @@ export class ModelSchemas {
       case 'Count':
         return z.strictObject({ filter: filterSchema.optional(), includeDeleted: z.boolean().default(false) })
       case 'Upsert':
-        return z.strictObject({ where: filterSchema, update: this.fields.default({}), create: z.record(z.string(), z.unknown()).default({}), conflictOn: fieldList.optional() })
+        return z.strictObject({ where: filterSchema, update: this.fields.default({}), create: dataObject.default({}), conflictOn: fieldList.optional() })
       case 'BulkCreate':
         return z.strictObject({
           data: z.array(this.bulkRow),

@@ -268,6 +268,29 @@ function contract(kind: TargetKind) {
       expect(() => open().model('Evil', { 'a; DROP': z.string() })).toThrow(/plain identifier/)
       expect(() => open().model('Evil', { a: z.string() }, { tableName: 'users; DROP TABLE x' })).toThrow(/plain identifier/)
     })
+
+    it('rejects "__proto__", "constructor" and other Object.prototype names as field names, also in JSON params', async () => {
+      // Regression: zod's record schema silently drops an own "__proto__" key, so the filter
+      // {"__proto__": {...}} reached the compiler as {}: List returned every record, and
+      // BulkDelete with confirmed: true deleted them all.
+      const { db, User } = await seeded()
+      const filters = ['{"__proto__": {"email": "a@x.io"}}', '{"email": "a@x.io", "__proto__": {"id": "u2"}}', '{"constructor": "x"}', '{"toString": "x"}', '{"hasOwnProperty": "x"}', '{"$or": [{"__proto__": {"id": "u1"}}]}']
+      for (const json of filters) {
+        const filter = JSON.parse(json) as Record<string, unknown>
+        expect((await expectCode(User.list({ filter }), 'VALIDATION_FAILED')).message, json).toMatch(/has no field "(__proto__|constructor|toString|hasOwnProperty)"/)
+        await expectCode(User.bulkDelete({ filter, confirmed: true }), 'VALIDATION_FAILED')
+        await expectCode(User.bulkUpdate({ filter, fields: { name: 'x' }, confirmed: true }), 'VALIDATION_FAILED')
+        await expectCode(User.upsert({ where: filter, update: { name: 'x' } }), 'VALIDATION_FAILED')
+      }
+      await expectCode(User.list({ orderBy: JSON.parse('[{"__proto__": -1}]') as never }), 'VALIDATION_FAILED')
+      await expectCode(User.list({ orderBy: [{ email: 'sideways' }] as never }), 'VALIDATION_FAILED')
+      await expectCode(User.upsert({ where: { email: 'new@x.io' }, create: JSON.parse('{"id": "p1", "__proto__": {"role": "admin"}}') as never }), 'VALIDATION_FAILED')
+      // A workflow carries params as JSON too: the node fails rather than deleting everything.
+      const wf = new WorkflowBuilder({ registry: db.registry }).addNode('UserBulkDeleteNode', 'd', JSON.parse('{"filter": {"__proto__": {"id": "u1"}}, "confirmed": true}') as Record<string, unknown>).build({ name: 'proto' })
+      const { results } = await new LocalRuntime({ registry: db.registry }).execute(wf)
+      expect(results.d).toMatchObject({ failed: true })
+      expect(await User.count()).toEqual({ count: 4 })
+    })
   })
 
   describe('types', () => {
