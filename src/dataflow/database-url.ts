@@ -124,8 +124,18 @@ function parseMysql(input: string, normalized: string): DatabaseTarget {
   return { dialect: 'mysql', uri: parsed.toString(), database, url: input }
 }
 
-/** The URL with any password replaced by `***`: what manifests, logs and errors show. */
+/** `scheme://user:password@`, the password ending at the authority's last `@` (as URL parsers read it). */
+const USERINFO = /^([a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^/?#:@]*):[^/?#]*@/
+/** The same, for a password holding an unescaped `/`, `?` or `#`: everything up to the last `@`. */
+const MALFORMED_USERINFO = /^([a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^/?#:@]*):.*@/
+
+/**
+ * The URL with any password replaced by `***`: what manifests, logs and errors show. Works for URLs
+ * that `new URL` rejects too: a password with an unescaped `@`, `/`, `?` or `#` is what makes a
+ * URL malformed, and its error must not show it. When in doubt it hides more: `host:port/...@...`
+ * without credentials loses its host.
+ */
 export function redactDatabaseUrl(url: string): string {
-  // user:password@ in the authority part; works for URLs that `new URL` rejects too.
-  return url.replace(/^([a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^/?#:@]*):[^@/?#]*@/, '$1:***@').replace(/([?&](?:password|pass|pwd)=)[^&#]*/gi, '$1***')
+  const redacted = USERINFO.test(url) ? url.replace(USERINFO, '$1:***@') : url.replace(MALFORMED_USERINFO, '$1:***@')
+  return redacted.replace(/([?&](?:password|pass|pwd)=)[^&#]*/gi, '$1***')
 }

@@ -153,4 +153,28 @@ describe('database URLs', () => {
     expect(db.databaseUrl).toBe('mysql://root:***@127.0.0.1:1/app')
     void db.close()
   })
+
+  it('redacts passwords holding unescaped @, #, / or ?, in URLs and in errors', () => {
+    // Regression: the redaction stopped at the first "@" and at any "/", "?" or "#", so such a
+    // password was shown in part ("user:***@ss@host") or whole (in the "not a well-formed URL" error).
+    const cases: [string, string][] = [
+      ['postgres://user:se@cret@db:5432/app', 'postgres://user:***@db:5432/app'],
+      ['postgresql://user:se#cret@db/app', 'postgresql://user:***@db/app'],
+      ['mysql://user:se/cret@db/app', 'mysql://user:***@db/app'],
+      ['mysql://user:se?cret@db/app', 'mysql://user:***@db/app'],
+      ['postgres://user:1234/cret@db/app', 'postgres://user:***@db/app'],
+      ['postgres://user:secret@db/app?application_name=a@b', 'postgres://user:***@db/app?application_name=a@b'],
+      ['postgres://user@db/app?application_name=a@b', 'postgres://user@db/app?application_name=a@b'],
+    ]
+    for (const [url, redacted] of cases) {
+      expect(redactDatabaseUrl(url), url).toBe(redacted)
+      let message = ''
+      try {
+        new DataFlow({ databaseUrl: url, registry: new NodeRegistry() }).toManifest()
+      } catch (error) {
+        message = (error as Error).message
+      }
+      expect(message, url).not.toMatch(/cret/)
+    }
+  })
 })
