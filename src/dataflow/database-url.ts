@@ -91,12 +91,16 @@ function parseSqlite(input: string, rest: string, cwd: string): DatabaseTarget {
   const query = path.indexOf('?')
   if (query !== -1) path = path.slice(0, query)
   if (path === '' || path === '/') throw invalid(input, 'names no SQLite file')
+  path = decodePath(input, path)
+  return { dialect: 'sqlite', path: isAbsolute(path) ? path : resolve(cwd, path), url: input }
+}
+
+function decodePath(input: string, path: string): string {
   try {
-    path = decodeURIComponent(path)
+    return decodeURIComponent(path)
   } catch {
     throw invalid(input, 'has a malformed %-escape in its path')
   }
-  return { dialect: 'sqlite', path: isAbsolute(path) ? path : resolve(cwd, path), url: input }
 }
 
 function parseUrl(input: string, normalized: string): URL {
@@ -119,7 +123,7 @@ function parsePostgres(input: string, normalized: string): DatabaseTarget {
 function parseMysql(input: string, normalized: string): DatabaseTarget {
   const parsed = parseUrl(input, normalized)
   if (parsed.hostname === '') throw invalid(input, 'names no host')
-  const database = decodeURIComponent(parsed.pathname.replace(/^\//, ''))
+  const database = decodePath(input, parsed.pathname.replace(/^\//, ''))
   if (database === '') throw invalid(input, 'names no database (mysql://user@host:3306/database)')
   return { dialect: 'mysql', uri: parsed.toString(), database, url: input }
 }

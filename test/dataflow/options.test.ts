@@ -132,6 +132,8 @@ describe('database URLs', () => {
       ['sqlite:', 'names no SQLite file'],
       ['sqlite:///', 'names no SQLite file'],
       ['sqlite:%E0%A4%A', 'malformed %-escape'],
+      // Regression: a MySQL database name with a bad %-escape threw a bare URIError.
+      ['mysql://root@db:3306/%E0%A4%A', 'malformed %-escape'],
     ]
     for (const [url, problem] of cases) {
       const error = errorOf(() => parseDatabaseUrl(url, cwd))
