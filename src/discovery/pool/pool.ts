@@ -1,7 +1,6 @@
 import { availableParallelism } from 'node:os'
 import { relative } from 'node:path'
 import { performance } from 'node:perf_hooks'
-import type { ErrorCode, SerializedError } from '../../errors.js'
 import type { FileManifest, SerializedErrorData } from '../../protocol/discovery.js'
 import { workerToMainMessageSchema, type WorkerInit } from '../../protocol/discovery-messages.js'
 import { POOL_TUNING } from '../defaults.js'
@@ -9,6 +8,7 @@ import type { Isolation } from '../options.js'
 import type { Isolate, IsolateExit, IsolateFactory } from './isolate.js'
 import { spawnProcess } from './process-isolate.js'
 import { spawnThread } from './thread-isolate.js'
+import { endedWhileImporting, exitText, failure, malformed, outputText, stuck, timedOut, type Verdict, type VerdictFacts } from './verdicts.js'
 import { workerFiles, type WorkerFiles } from './worker-files.js'
 
 /** Statuses a single file can fail with (`conflict` is decided across files, later). */
@@ -90,10 +90,6 @@ interface Slot {
 const startTimeoutMs = (timeoutMs: number) => Math.min(5000, Math.max(1000, timeoutMs))
 const RECENT_DURATIONS = 32
 
-function failure(code: ErrorCode, message: string, details?: Record<string, unknown>): SerializedError {
-  return { name: 'NexflowError', code, message, ...(details === undefined ? {} : { details }) }
-}
-
 /**
  * Runs imports in isolated workers with a deadline each, and turns whatever happens to them
  * into a {@link TaskOutcome}. `run()` never rejects.
@@ -112,7 +108,9 @@ export class DiscoveryPool {
   readonly #files: WorkerFiles
   readonly #slots = new Set<Slot>()
   #queue: Task[] = []
+  /** Recent import times (started to answered): a worker's first import apart from the rest. */
   readonly #durations: number[] = []
+  readonly #firstDurations: number[] = []
   #nextTask = 0
   #nextSlot = 0
   #bootFailures = 0
@@ -143,7 +141,7 @@ export class DiscoveryPool {
     return new Promise((resolve) => {
       const task: Task = { id: this.#nextTask++, file, resolve, settled: false, startedAt: undefined, deadline: undefined, linger: undefined, lingering: false, loading: [], current: undefined, requeued: false }
       if (this.#closing !== undefined) return this.#finish(task, { kind: 'cancelled' })
-      if (this.#broken !== undefined) return this.#finish(task, this.#failed(task, 'crashed', this.#broken, undefined))
+      if (this.#broken !== undefined) return this.#finish(task, this.#verdict(task, { status: 'crashed', error: this.#broken }, undefined))
       this.#queue.push(task)
       this.#pump()
     })
@@ -287,7 +285,8 @@ export class DiscoveryPool {
     slot.task = undefined
     this.#stop(slot, 'retire')
     if (task.requeued) {
-      this.#finish(task, this.#failed(task, 'crashed', failure('DISCOVERY_CRASHED', `two workers in a row did not begin importing ${this.#relative(task.file)} within ${startTimeoutMs(this.#options.timeoutMs)} ms of receiving it`), slot))
+      const message = `two workers in a row did not begin importing ${this.#relative(task.file)} within ${startTimeoutMs(this.#options.timeoutMs)} ms of receiving it`
+      this.#finish(task, this.#verdict(task, { status: 'crashed', error: failure('DISCOVERY_CRASHED', message) }, slot))
     } else {
       // Not the file's fault: its worker was unresponsive. Try once more on a fresh one.
       task.requeued = true
@@ -298,16 +297,19 @@ export class DiscoveryPool {
 
   /**
    * The time a task may run before it stops counting toward `concurrency` (see POOL_TUNING). A
-   * worker's first import also loads the application's dependencies (nexflow, zod, its models):
-   * it gets the upper bound, or every fresh worker would look like a hang and call for another.
+   * worker's first import also loads the application's dependencies (nexflow, zod, its models),
+   * so it is measured against other workers' first imports: against the rest, every fresh worker
+   * would look like a hang and call for another.
    */
   #lingerMs(slot: Slot): number {
     const { lingerMinMs, lingerMaxMs, lingerFactor } = POOL_TUNING
     const cap = Math.min(lingerMaxMs, this.#options.timeoutMs / 4)
-    if (this.#durations.length === 0 || slot.imports === 0) return cap
-    const sorted = [...this.#durations].sort((a, b) => a - b)
+    const first = slot.imports === 0
+    const samples = first ? this.#firstDurations : this.#durations
+    if (samples.length === 0) return cap
+    const sorted = [...samples].sort((a, b) => a - b)
     const median = sorted[Math.floor(sorted.length / 2)] as number
-    return Math.min(cap, Math.max(lingerMinMs, median * lingerFactor))
+    return Math.min(cap, Math.max(lingerMinMs, median * (first ? 2 : lingerFactor)))
   }
 
   // Messages --------------------------------------------------------------------------------------
@@ -388,10 +390,11 @@ export class DiscoveryPool {
   }
 
   #recordDuration(slot: Slot, task: Task): void {
+    if (task.startedAt === undefined) return
     // A worker's first import also loads nexflow and its dependencies: not typical of a file.
-    if (slot.imports++ === 0 || task.startedAt === undefined) return
-    this.#durations.push(performance.now() - task.startedAt)
-    if (this.#durations.length > RECENT_DURATIONS) this.#durations.shift()
+    const samples = slot.imports++ === 0 ? this.#firstDurations : this.#durations
+    samples.push(performance.now() - task.startedAt)
+    if (samples.length > RECENT_DURATIONS) samples.shift()
   }
 
   #release(slot: Slot, retire: string | undefined): void {
@@ -417,9 +420,7 @@ export class DiscoveryPool {
    */
   #malformed(slot: Slot, why: string): void {
     const task = slot.task
-    if (task !== undefined && task.startedAt !== undefined) {
-      this.#finish(task, this.#failed(task, 'invalid', failure('DISCOVERY_MANIFEST_INVALID', `the worker importing ${this.#relative(task.file)} sent a malformed message (${why}); nothing it reported is trusted`), slot))
-    }
+    if (task !== undefined && task.startedAt !== undefined) this.#finish(task, this.#verdict(task, malformed(this.#facts(task), why), slot))
     this.#stop(slot, 'invalid')
   }
 
@@ -454,25 +455,7 @@ export class DiscoveryPool {
     // It may never exit; it must not keep the process's event loop alive.
     slot.isolate.unref()
     const task = slot.task
-    if (task !== undefined && !task.settled && slot.stopReason === 'timeout') {
-      const elapsed = this.#elapsed(task)
-      const { timeoutMs, stuckGraceMs, isolation } = this.#options
-      const hint = isolation === 'thread' ? "; isolation: 'process' contains such files" : ''
-      this.#finish(
-        task,
-        this.#failed(
-          task,
-          'stuck',
-          failure(
-            'DISCOVERY_STUCK',
-            `${this.#relative(task.file)} did not finish importing within ${timeoutMs} ms, and its ${isolation} did not stop within ${stuckGraceMs} ms of being killed: it is blocked in native code (a synchronous child process, a blocking read, a database busy wait)${this.#loadingText(task)}. The ${isolation} was abandoned${hint}`,
-            { timeoutMs, elapsedMs: Math.round(elapsed) },
-          ),
-          slot,
-          elapsed,
-        ),
-      )
-    }
+    if (task !== undefined && !task.settled && slot.stopReason === 'timeout') this.#finish(task, this.#verdict(task, stuck(this.#facts(task)), slot))
     slot.done()
     this.#pump()
   }
@@ -486,39 +469,13 @@ export class DiscoveryPool {
     slot.state = 'gone'
     this.#slots.delete(slot)
     const task = slot.task
-    if (task !== undefined && !task.settled) this.#finish(task, this.#classifyExit(slot, task, exit))
+    if (task !== undefined && !task.settled) {
+      const facts = this.#facts(task)
+      this.#finish(task, this.#verdict(task, slot.stopReason === 'timeout' ? timedOut(facts) : endedWhileImporting(facts, exit, slot.crash), slot))
+    }
     if (wasBooting) this.#bootFailed(exit.error ?? slot.crash ?? failure('DISCOVERY_CRASHED', `a discovery worker ended while starting (${exitText(exit)})${outputText(slot.isolate.takeOutput())}`))
     slot.done()
     this.#pump()
-  }
-
-  #classifyExit(slot: Slot, task: Task, exit: IsolateExit): TaskOutcome {
-    const file = this.#relative(task.file)
-    const { isolation, timeoutMs, maxMemoryMb } = this.#options
-    const elapsed = this.#elapsed(task)
-    if (slot.stopReason === 'timeout') {
-      return this.#failed(
-        task,
-        'timeout',
-        failure('DISCOVERY_TIMEOUT', `${file} did not finish importing within ${timeoutMs} ms; its ${isolation} was killed after ${Math.round(elapsed)} ms${this.#loadingText(task)}`, { timeoutMs, elapsedMs: Math.round(elapsed) }),
-        slot,
-        elapsed,
-      )
-    }
-    if (exit.oom) {
-      return this.#failed(task, 'oom', failure('DISCOVERY_OUT_OF_MEMORY', `${file} ran out of memory while importing (heap limit ${maxMemoryMb} MB per worker, maxMemoryMb)${this.#loadingText(task)}`, { maxMemoryMb }), slot, elapsed)
-    }
-    const thrown = exit.error ?? slot.crash
-    if (thrown !== undefined) {
-      return this.#failed(task, 'crashed', { ...thrown, message: `the ${isolation} importing ${file} crashed: ${thrown.message}` }, slot, elapsed)
-    }
-    if (exit.signal !== null || exit.code === null) {
-      return this.#failed(task, 'crashed', failure('DISCOVERY_CRASHED', `the ${isolation} importing ${file} died (${exitText(exit)})${this.#loadingText(task)}`, { signal: exit.signal }), slot, elapsed)
-    }
-    return {
-      ...this.#failed(task, 'exited', failure('DISCOVERY_EXITED', `${file} ended its ${isolation} while importing: process.exit(${exit.code})${this.#loadingText(task)}`, { exitCode: exit.code }), slot, elapsed),
-      exitCode: exit.code,
-    }
   }
 
   #bootFailed(error: SerializedErrorData): void {
@@ -526,7 +483,7 @@ export class DiscoveryPool {
     if (++this.#bootFailures < POOL_TUNING.maxBootFailures) return
     // Workers cannot start at all (a broken install): fail what is queued instead of retrying forever.
     this.#broken = { ...error, message: `discovery workers fail to start: ${error.message}` }
-    for (const task of this.#queue) this.#finish(task, this.#failed(task, 'crashed', this.#broken, undefined))
+    for (const task of this.#queue) this.#finish(task, this.#verdict(task, { status: 'crashed', error: this.#broken }, undefined))
     this.#queue = []
   }
 
@@ -536,8 +493,9 @@ export class DiscoveryPool {
     return task.startedAt === undefined ? 0 : performance.now() - task.startedAt
   }
 
-  #loadingText(task: Task): string {
-    return task.current === undefined ? '' : `; it was loading ${this.#relative(task.current)}`
+  #facts(task: Task): VerdictFacts {
+    const { isolation, timeoutMs, stuckGraceMs, maxMemoryMb } = this.#options
+    return { file: this.#relative(task.file), isolation, timeoutMs, stuckGraceMs, maxMemoryMb, elapsedMs: this.#elapsed(task), loading: task.current === undefined ? undefined : this.#relative(task.current) }
   }
 
   #withOutput(slot: Slot | undefined, details: Record<string, unknown> | undefined): { details?: Record<string, unknown> } {
@@ -546,14 +504,16 @@ export class DiscoveryPool {
     return { details: { ...details, ...(output === '' ? {} : { output }) } }
   }
 
-  #failed(task: Task, status: FailureStatus, error: SerializedErrorData, slot: Slot | undefined, elapsed = this.#elapsed(task)): FailedOutcome {
+  /** A failed outcome for `task`: the verdict, what the worker printed, what it had loaded. */
+  #verdict(task: Task, verdict: Verdict, slot: Slot | undefined): FailedOutcome {
     return {
       kind: 'failed',
-      status,
-      error: { ...error, ...this.#withOutput(slot, error.details) },
-      durationMs: elapsed,
+      status: verdict.status,
+      error: { ...verdict.error, ...this.#withOutput(slot, verdict.error.details) },
+      durationMs: this.#elapsed(task),
       imports: task.loading.filter((path) => path !== task.file),
       ...(task.current === undefined ? {} : { loadingModule: task.current }),
+      ...(verdict.exitCode === undefined ? {} : { exitCode: verdict.exitCode }),
     }
   }
 
@@ -566,10 +526,3 @@ export class DiscoveryPool {
   }
 }
 
-function exitText(exit: IsolateExit): string {
-  return exit.signal !== null ? `signal ${exit.signal}` : `exit code ${exit.code ?? 'unknown'}`
-}
-
-function outputText(output: string): string {
-  return output.trim() === '' ? '' : `; it printed: ${output.trim().slice(-500)}`
-}
