@@ -56,6 +56,13 @@ describe('nexflow check on a healthy app', () => {
     expect(cold.files.map((f) => f.cached)).toEqual([false, false])
   })
 
+  it('exits with its own code, quietly, when the reader of its output goes away', async () => {
+    const result = await runCli(['check', 'fixtures/check/hostile', '--no-cache', '--cache-dir', fresh('cache'), '--json'], { closeStdout: true })
+    expect(result.code).toBe(1)
+    expect(result.stderr).not.toContain('EPIPE')
+    expect(result.stderr).toContain('nexflow check failed')
+  })
+
   it('honours --pattern and --ignore', async () => {
     const only = json((await runCli(['check', 'fixtures/check/healthy', '--no-cache', '--cache-dir', fresh('cache'), '--pattern', 'workflows/g*.ts', '--json'])).stdout)
     expect(only.files.map((f) => f.path)).toEqual(['workflows/greet.ts'])

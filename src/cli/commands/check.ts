@@ -73,6 +73,12 @@ export async function runCheck(args: readonly string[], io: CommandIo): Promise<
     return 0
   }
 
+  if (io.ownsProcess) {
+    // A reader that went away (`nexflow check | head`) is not a failure of the check.
+    ignoreClosedPipe(io.out)
+    ignoreClosedPipe(io.err)
+  }
+
   // With JSON on stdout, stdout carries nothing else.
   const human = options.json === '-' ? io.err : io.out
   const tty = (human as { isTTY?: boolean }).isTTY === true
@@ -156,6 +162,12 @@ async function finish(code: number, io: CommandIo): Promise<number> {
   // Listeners get their 'exit' event as they would from process.exit().
   process.emit('exit', code)
   return hardExit(code)
+}
+
+function ignoreClosedPipe(stream: NodeJS.WritableStream): void {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error
+  })
 }
 
 function flush(stream: NodeJS.WritableStream): Promise<void> {
