@@ -167,6 +167,13 @@ class RowEncoder {
   }
 }
 
+/** After an insert that gave integer keys itself: lets the database generate keys past them. */
+async function syncGeneratedKeys(ex: Executor, codec: TableCodec, columns: InsertColumns): Promise<void> {
+  if (codec.model.primaryKey !== 'integer' || !columns.some((c) => c.field.role === 'id')) return
+  const statement = codec.sql.syncGeneratedKeys(codec.model.tableName, codec.model.id.column)
+  if (statement !== undefined) await ex.all(statement.sql, statement.params)
+}
+
 async function insertOne(ex: Executor, ctx: OperationContext, data: Data): Promise<Data> {
   const { codec, driver } = ctx
   const columns = insertColumns(codec, [data])
@@ -174,9 +181,11 @@ async function insertOne(ex: Executor, ctx: OperationContext, data: Data): Promi
   const head = `INSERT INTO ${codec.table} (${columns.map((c) => c.quoted).join(', ')}) VALUES ${valuesList(codec.sql, 1, columns.length)}`
   if (driver.supportsReturning) {
     const rows = await ex.all(`${head} RETURNING ${codec.selectList}`, values)
+    await syncGeneratedKeys(ex, codec, columns)
     return codec.decodeRow(rows[0] as Data)
   }
   const result = await ex.run(head, values)
+  await syncGeneratedKeys(ex, codec, columns)
   return selectById(ex, codec, data[codec.model.id.name] ?? Number(result.insertId))
 }
 
@@ -449,6 +458,7 @@ export async function bulkInsert(ctx: OperationContext, p: BulkCreateParams): Pr
         }
       }
     }
+    await syncGeneratedKeys(tx, codec, columns)
     const counts = p.conflictResolution === 'update' ? { inserted: rows.length - existing, updated: existing } : { inserted: changed, updated: 0 }
     return { processed: rows.length, ...counts, ...(p.returnIds ? { ids } : {}) }
   })

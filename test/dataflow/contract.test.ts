@@ -158,6 +158,23 @@ function contract(kind: TargetKind) {
       expect(Note.tableName).toBe('notes')
     })
 
+    it('generates integer keys past the ones callers supplied (imports, fixtures)', async () => {
+      // Regression: PostgreSQL's identity sequence did not move past caller-supplied keys, so the
+      // next generated key collided with an imported one (CONFLICT) on PostgreSQL only.
+      const db = open()
+      const Note = db.model('Note', { text: z.string() }, { indexes: [{ fields: ['text'], unique: true }] })
+      await Note.bulkCreate({ data: [{ id: 1, text: 'a' }, { id: 2, text: 'b' }] })
+      await Note.create({ id: 5, text: 'c' })
+      const generated = await Note.create({ text: 'd' })
+      expect(generated.id).toBeGreaterThan(5)
+      const bulk = await Note.bulkCreate({ data: [{ text: 'e' }, { text: 'f' }], returnIds: true })
+      expect(bulk.ids?.every((id) => id > generated.id)).toBe(true)
+      await Note.bulkUpsert({ data: [{ id: 40, text: 'g' }] })
+      await Note.upsert({ where: { text: 'h' }, create: { id: 41 } })
+      expect((await Note.create({ text: 'i' })).id).toBeGreaterThan(41)
+      expect(await Note.count()).toEqual({ count: 9 })
+    })
+
     it('pages with limit, offset and every orderBy form; countOnly gives the total', async () => {
       const { User } = await seeded()
       expect((await User.list({ orderBy: [{ age: -1 }], limit: 2 })).records.map((r) => r.id)).toEqual(['u3', 'u1'])

@@ -83,6 +83,11 @@ export interface SqlDialect {
   upsertClause(conflictColumns: readonly string[], updateColumns: readonly string[]): string
   /** Clause after `INSERT ... VALUES (...)` that skips rows that conflict. */
   ignoreClause(primaryKey: string): string
+  /**
+   * A statement to run after rows were inserted with caller-supplied integer keys, so later
+   * generated keys come after them; `undefined` where the database does that itself.
+   */
+  syncGeneratedKeys(table: string, keyColumn: string): { sql: string; params: unknown[] } | undefined
   /** A query returning one row `{ name }` per column of a table (empty when it does not exist). */
   columnsQuery(table: string): { sql: string; params: unknown[] }
   /** A query returning one row `{ name }` per index of a table. */

@@ -65,6 +65,14 @@ export const postgresDialect: SqlDialect = {
   upsertClause: (conflict, update) =>
     update.length === 0 ? ` ON CONFLICT (${conflict.map(q).join(', ')}) DO NOTHING` : ` ON CONFLICT (${conflict.map(q).join(', ')}) DO UPDATE SET ${update.map((c) => `${q(c)} = EXCLUDED.${q(c)}`).join(', ')}`,
   ignoreClause: () => ' ON CONFLICT DO NOTHING',
+  // An identity column's sequence ignores supplied keys, so the next generated key would collide
+  // with an imported one. Move it past the largest key, never back: nextval() is the floor. (A
+  // concurrent generated insert can still slip between the two reads; mixing both kinds of key
+  // at the same moment is what imports avoid.)
+  syncGeneratedKeys: (table, key) => ({
+    sql: `SELECT setval(pg_get_serial_sequence($1, $2), GREATEST((SELECT MAX(${q(key)}) FROM ${q(table)}), nextval(pg_get_serial_sequence($1, $2))))`,
+    params: [q(table), key],
+  }),
   columnsQuery: (table) => ({ sql: 'SELECT column_name AS name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1', params: [table] }),
   indexesQuery: (table) => ({ sql: 'SELECT indexname AS name FROM pg_indexes WHERE schemaname = current_schema() AND tablename = $1', params: [table] }),
   classifyError(error): ErrorClass {
