@@ -414,9 +414,13 @@ export async function bulkInsert(ctx: OperationContext, p: BulkCreateParams): Pr
   const conflict = p.conflictResolution === 'update' ? conflictColumns(codec, p.conflictOn) : []
   const groups = p.conflictResolution === 'update' ? groupByGivenFields(columns, rows) : [{ given: columns, rows }]
   const idName = codec.model.id.name
-  const returning = p.returnIds && driver.supportsReturning ? ` RETURNING ${sql.quote(codec.model.id.column)}` : ''
+  // Skipped rows must not be reported as inserted. Where RETURNING cannot tell them apart (MySQL
+  // has none, MariaDB's also returns skipped rows), each row gets its own INSERT, whose affected
+  // row count says whether it was inserted: slower, and only for skip with returnIds.
+  const oneByOne = p.returnIds && p.conflictResolution === 'skip' && !(driver.supportsReturning && sql.ignoreReturnsOnlyInserted)
+  const returning = p.returnIds && driver.supportsReturning && !oneByOne ? ` RETURNING ${sql.quote(codec.model.id.column)}` : ''
   const head = `INSERT INTO ${codec.table} (${columns.map((c) => c.quoted).join(', ')}) VALUES `
-  const per = rowsPerStatement(sql, p.batchSize, columns.length)
+  const per = oneByOne ? 1 : rowsPerStatement(sql, p.batchSize, columns.length)
   const encoder = new RowEncoder(codec, columns, new Date())
 
   return driver.transaction(async (tx) => {
@@ -449,7 +453,9 @@ export async function bulkInsert(ctx: OperationContext, p: BulkCreateParams): Pr
         } else {
           const result = await tx.run(statement(chunk.length), values)
           changed += result.changes
-          if (p.returnIds) {
+          if (oneByOne) {
+            if (result.changes > 0) ids.push((chunk[0] as Data)[idName] ?? Number(result.insertId))
+          } else if (p.returnIds) {
             // MySQL without RETURNING: a multi-row INSERT reports its first generated key, and the
             // rest follow it (innodb_autoinc_lock_mode 0 or 1; see the report on mode 2).
             if (codec.model.primaryKey === 'text' || chunk[0]?.[idName] !== undefined) for (const row of chunk) ids.push(row[idName])

@@ -485,6 +485,21 @@ function contract(kind: TargetKind) {
       expect(updated).toMatchObject({ processed: 2, inserted: 1, updated: 1, success: true })
       expect(await User.read('u1')).toMatchObject({ name: 'changed' })
     })
+
+    it('with conflictResolution skip and returnIds, counts and returns only the rows it inserted', async () => {
+      // Regression: on MariaDB, INSERT ... ON DUPLICATE KEY UPDATE ... RETURNING also returns the
+      // rows it skipped, so they were counted as inserted and their keys returned; on MySQL
+      // (no RETURNING) the keys were guessed from the first generated one.
+      const { db, User } = await seeded()
+      const texts = await User.bulkCreate({ data: [{ id: 'u1', email: 'new1@x.io' }, { id: 'n1', email: 'n1@x.io' }, { id: 'n2', email: 'b@x.io' }], conflictResolution: 'skip', returnIds: true })
+      expect(texts).toEqual({ processed: 3, inserted: 1, skipped: 2, ids: ['n1'], success: true })
+      const Note = db.model('Note', { text: z.string() }, { indexes: [{ fields: ['text'], unique: true }] })
+      await Note.create({ text: 'x' })
+      const generated = await Note.bulkCreate({ data: [{ text: 'y' }, { text: 'x' }, { text: 'z' }], conflictResolution: 'skip', returnIds: true })
+      expect(generated).toMatchObject({ processed: 3, inserted: 2, skipped: 1 })
+      const stored = await Note.list({ filter: { text: { $in: ['y', 'z'] } }, orderBy: 'text' })
+      expect(generated.ids).toEqual(stored.records.map((r) => r.id))
+    })
   })
 
   describe('bulk operations', () => {

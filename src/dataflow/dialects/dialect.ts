@@ -84,6 +84,11 @@ export interface SqlDialect {
   /** Clause after `INSERT ... VALUES (...)` that skips rows that conflict. */
   ignoreClause(primaryKey: string): string
   /**
+   * Whether `INSERT ... <ignoreClause> RETURNING` returns only the rows it inserted. MariaDB's
+   * skip is a no-op update, and RETURNING returns the rows it skipped as well.
+   */
+  readonly ignoreReturnsOnlyInserted: boolean
+  /**
    * A statement to run after rows were inserted with caller-supplied integer keys, so later
    * generated keys come after them; `undefined` where the database does that itself.
    */

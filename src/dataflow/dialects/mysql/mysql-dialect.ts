@@ -76,6 +76,7 @@ export const mysqlDialect: SqlDialect = {
   upsertClause: (_conflict, update) => ` ON DUPLICATE KEY UPDATE ${update.length === 0 ? `${q(_conflict[0] as string)} = ${q(_conflict[0] as string)}` : update.map((c) => `${q(c)} = VALUES(${q(c)})`).join(', ')}`,
   // Not INSERT IGNORE: that also turns bad data into warnings. A no-op update skips only conflicts.
   ignoreClause: (primaryKey) => ` ON DUPLICATE KEY UPDATE ${q(primaryKey)} = ${q(primaryKey)}`,
+  ignoreReturnsOnlyInserted: false,
   // AUTO_INCREMENT moves past any key inserted.
   syncGeneratedKeys: () => undefined,
   columnsQuery: (table) => ({ sql: 'SELECT COLUMN_NAME AS name FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?', params: [table] }),

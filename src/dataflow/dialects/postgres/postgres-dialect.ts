@@ -65,6 +65,7 @@ export const postgresDialect: SqlDialect = {
   upsertClause: (conflict, update) =>
     update.length === 0 ? ` ON CONFLICT (${conflict.map(q).join(', ')}) DO NOTHING` : ` ON CONFLICT (${conflict.map(q).join(', ')}) DO UPDATE SET ${update.map((c) => `${q(c)} = EXCLUDED.${q(c)}`).join(', ')}`,
   ignoreClause: () => ' ON CONFLICT DO NOTHING',
+  ignoreReturnsOnlyInserted: true,
   // An identity column's sequence ignores supplied keys, so the next generated key would collide
   // with an imported one. Move it past the largest key, never back: nextval() is the floor. (A
   // concurrent generated insert can still slip between the two reads; mixing both kinds of key

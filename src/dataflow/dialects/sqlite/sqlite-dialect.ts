@@ -76,6 +76,7 @@ export const sqliteDialect: SqlDialect = {
   upsertClause: (conflict, update) =>
     update.length === 0 ? ` ON CONFLICT (${conflict.map((c) => `"${c}"`).join(', ')}) DO NOTHING` : ` ON CONFLICT (${conflict.map((c) => `"${c}"`).join(', ')}) DO UPDATE SET ${update.map((c) => `"${c}" = excluded."${c}"`).join(', ')}`,
   ignoreClause: () => ' ON CONFLICT DO NOTHING',
+  ignoreReturnsOnlyInserted: true,
   // A rowid key continues after the largest key in the table.
   syncGeneratedKeys: () => undefined,
   columnsQuery: (table) => ({ sql: 'SELECT name FROM pragma_table_info(?)', params: [table] }),
