@@ -150,6 +150,11 @@ class FilterCompiler {
       case '$regex': {
         if (typeof value !== 'string') throw filterError(`${op} on field "${field.name}" takes a string pattern`, { field: field.name })
         if (field.kind !== 'string' && field.kind !== 'enum') throw filterError(`${op} applies to text fields; "${field.name}" is ${field.kind}`, { field: field.name })
+        // "\" escapes the next character in a pattern, as in PostgreSQL and MySQL; one left at the
+        // end escapes nothing (PostgreSQL fails the query, MySQL matches a backslash).
+        if (op !== '$regex' && /(?:^|[^\\])(?:\\\\)*\\$/.test(value)) {
+          throw filterError(`${op} on field "${field.name}" ends in a lone escape character "\\" (write "\\\\" to match a backslash)`, { field: field.name })
+        }
         if (op === '$like') {
           const like = sql.like(col, sql.placeholder(this.params.values.length + 1), value)
           this.params.values.push(like.value)

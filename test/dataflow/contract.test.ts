@@ -231,6 +231,41 @@ function contract(kind: TargetKind) {
       }
     })
 
+    it('$like and $ilike read "\\" as an escape on every dialect', async () => {
+      // Regression: SQLite (GLOB for $like, LIKE without ESCAPE for $ilike) took "\" literally while
+      // PostgreSQL and MySQL read it as an escape, so 'a\_b' found different rows; and a pattern
+      // ending in a lone "\" was a DATABASE_ERROR on PostgreSQL only.
+      const db = open()
+      const Pattern = db.model('Pattern', { id: z.string(), s: z.string() })
+      const rows = { p1: 'a_b', p2: 'a\\_b', p3: 'axb', p4: 'A_B', p5: 'a%b', p6: 'a\\b', p7: 'a*b', p8: 'a[b]', p9: 'a?b' }
+      await Pattern.bulkCreate({ data: Object.entries(rows).map(([id, s]) => ({ id, s })) })
+      const cases: [Record<string, string>, string[]][] = [
+        [{ $like: 'a\\_b' }, ['p1']],
+        [{ $like: 'a\\\\_b' }, ['p2']],
+        [{ $like: 'a\\%b' }, ['p5']],
+        [{ $like: 'a\\\\b' }, ['p6']],
+        [{ $like: 'a\\xb' }, ['p3']],
+        [{ $like: 'a_b' }, ['p1', 'p3', 'p5', 'p6', 'p7', 'p9']],
+        [{ $like: 'a*b' }, ['p7']],
+        [{ $like: 'a?b' }, ['p9']],
+        [{ $like: 'a[b]' }, ['p8']],
+        [{ $like: '%\\\\%' }, ['p2', 'p6']],
+        [{ $ilike: 'a\\_b' }, ['p1', 'p4']],
+        [{ $ilike: 'A\\%B' }, ['p5']],
+        [{ $ilike: '%\\\\_%' }, ['p2', 'p6']],
+        [{ $ilike: '%\\\\\\_%' }, ['p2']],
+      ]
+      for (const [condition, expected] of cases) {
+        expect(ids(await Pattern.list({ filter: { s: condition }, limit: 100 })), JSON.stringify(condition)).toEqual(expected)
+      }
+      for (const pattern of ['a\\', 'a\\\\\\']) {
+        for (const op of ['$like', '$ilike']) {
+          const error = await expectCode(Pattern.list({ filter: { s: { [op]: pattern } } }), 'VALIDATION_FAILED')
+          expect(error.message).toContain('escape')
+        }
+      }
+    })
+
     it('rejects unknown fields and operators, naming them', async () => {
       const { User } = await seeded()
       const bad: [Record<string, unknown>, string][] = [

@@ -42,14 +42,22 @@ const DECODERS: Record<FieldKind, Codec> = {
   bytes: (v) => v,
 }
 
-/** LIKE pattern -> GLOB pattern: GLOB is SQLite's case-sensitive matcher, as LIKE is elsewhere. */
+/**
+ * LIKE pattern -> GLOB pattern: GLOB is SQLite's case-sensitive matcher, as LIKE is elsewhere.
+ * `\` escapes the next character, as LIKE's default escape does in PostgreSQL and MySQL.
+ */
 function likeToGlob(pattern: string): string {
   let out = ''
+  let escaped = false
   for (const ch of pattern) {
-    if (ch === '%') out += '*'
-    else if (ch === '_') out += '?'
-    else if (ch === '*' || ch === '?' || ch === '[') out += `[${ch}]`
-    else out += ch
+    if (!escaped && ch === '\\') escaped = true
+    else {
+      if (!escaped && ch === '%') out += '*'
+      else if (!escaped && ch === '_') out += '?'
+      else if (ch === '*' || ch === '?' || ch === '[') out += `[${ch}]`
+      else out += ch
+      escaped = false
+    }
   }
   return out
 }
@@ -68,7 +76,8 @@ export const sqliteDialect: SqlDialect = {
   encoder: (kind) => ENCODERS[kind],
   decoder: (kind) => DECODERS[kind],
   like: (column, placeholder, pattern) => ({ sql: `${column} GLOB ${placeholder}`, value: likeToGlob(pattern) }),
-  ilike: (column, placeholder) => `LOWER(${column}) LIKE LOWER(${placeholder})`,
+  // SQLite's LIKE has no escape character unless given one (string literals have no escapes).
+  ilike: (column, placeholder) => `LOWER(${column}) LIKE LOWER(${placeholder}) ESCAPE '\\'`,
   // `x REGEXP y` calls the regexp() function the driver registers (JavaScript RegExp).
   regex: (column, placeholder) => `${column} REGEXP ${placeholder}`,
   nullsOrder: () => '',
