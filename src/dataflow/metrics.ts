@@ -67,9 +67,4 @@ export class MetricsRecorder {
   snapshot(): { nodes: Record<string, NodeMetrics>; slowQueries: SlowQuery[] } {
     return { nodes: structuredClone(Object.fromEntries(this.#nodes)), slowQueries: this.#slow.map((q) => ({ ...q })) }
   }
-
-  reset(): void {
-    this.#nodes.clear()
-    this.#slow.length = 0
-  }
 }

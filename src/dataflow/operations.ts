@@ -75,17 +75,17 @@ function orderByClause(codec: TableCodec, orderBy: OrderBy | undefined): string 
 }
 
 /** `(?, ?), (?, ?)` or `($1, $2), ($3, $4)` for `rows` rows of `columns` values. */
-function valuesList(sql: SqlDialect, rows: number, columns: number, first = 1): string {
+function valuesList(sql: SqlDialect, rows: number, columns: number): string {
   const numbered = sql.placeholder(1) !== sql.placeholder(2)
   if (!numbered) {
-    const one = `(${new Array<string>(columns).fill('?').join(', ')})`
+    const one = `(${new Array<string>(columns).fill(sql.placeholder(1)).join(', ')})`
     return new Array<string>(rows).fill(one).join(', ')
   }
   const out: string[] = []
-  let n = first
+  let n = 1
   for (let r = 0; r < rows; r++) {
     const row: string[] = []
-    for (let c = 0; c < columns; c++) row.push(`$${n++}`)
+    for (let c = 0; c < columns; c++) row.push(sql.placeholder(n++))
     out.push(`(${row.join(', ')})`)
   }
   return out.join(', ')
