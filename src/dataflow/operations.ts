@@ -373,8 +373,11 @@ function rowsPerStatement(sql: SqlDialect, batchSize: number, columns: number): 
 
 /** Keys of `conflictColumns` already present among `rows`, for counting inserts against updates. */
 async function existingKeys(tx: Executor, codec: TableCodec, conflict: InsertColumns, rows: readonly Data[]): Promise<number> {
+  // A row missing part of the key cannot match one (see `dedupe`).
+  const keyed = rows.filter((row) => conflict.every((c) => row[c.field.name] != null))
+  if (keyed.length === 0) return 0
   const params = new Params(codec.sql)
-  const tuples = rows.map((row) => {
+  const tuples = keyed.map((row) => {
     const values = conflict.map((c) => params.bind(c.encode(row[c.field.name])))
     return conflict.length === 1 ? (values[0] as string) : `(${values.join(', ')})`
   })
@@ -492,17 +495,25 @@ function keyPart(value: unknown): unknown {
   return value instanceof Date ? value.toISOString() : value
 }
 
-/** For upserts, a key given twice keeps its last row (PostgreSQL refuses to touch a row twice in one statement). */
+/**
+ * For upserts, a key given twice keeps its last row (PostgreSQL refuses to touch a row twice in one
+ * statement). A row missing a part of the key cannot conflict (a generated key is new; NULLs are
+ * distinct in unique indexes), so it is always kept: all such rows would otherwise share one key.
+ */
 function dedupe(codec: TableCodec, p: BulkCreateParams): Data[] {
   if (p.conflictResolution !== 'update') return p.data
   const columns = conflictColumns(codec, p.conflictOn)
-  const byKey = new Map<string, Data>()
-  for (const row of p.data) {
-    const key = JSON.stringify(columns.map((c) => keyPart(row[c.field.name])))
-    byKey.delete(key)
-    byKey.set(key, row)
+  const keyOf = (row: Data): string | undefined => {
+    const parts = columns.map((c) => row[c.field.name])
+    return parts.some((part) => part == null) ? undefined : JSON.stringify(parts.map(keyPart))
   }
-  return byKey.size === p.data.length ? p.data : [...byKey.values()]
+  const keys = p.data.map(keyOf)
+  const last = new Map<string, number>()
+  keys.forEach((key, i) => {
+    if (key !== undefined) last.set(key, i)
+  })
+  const kept = p.data.filter((_row, i) => keys[i] === undefined || last.get(keys[i]) === i)
+  return kept.length === p.data.length ? p.data : kept
 }
 
 /** Validated params of the operation. */

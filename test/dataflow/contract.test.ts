@@ -511,6 +511,20 @@ function contract(kind: TargetKind) {
       expect(await User.count()).toEqual({ count: 5 })
     })
 
+    it('bulk-upserts rows that give no value for the conflict target as new records, each one', async () => {
+      // Regression: rows were deduplicated by their conflict key, and every row without one had
+      // the same (empty) key: a BulkUpsert of 3 new rows of a generated-key model kept only the
+      // last, silently, reporting processed: 1.
+      const db = open()
+      const Note = db.model('Note', { text: z.string(), code: z.string().optional() }, { indexes: [{ fields: ['code'], unique: true }] })
+      expect(await Note.bulkUpsert({ data: [{ text: 'a' }, { text: 'b' }, { text: 'c' }], conflictOn: ['id'] })).toMatchObject({ processed: 3, inserted: 3, updated: 0 })
+      expect(await Note.bulkCreate({ data: [{ text: 'd' }, { text: 'e' }], conflictResolution: 'update', conflictOn: ['id'] })).toMatchObject({ processed: 2, inserted: 2 })
+      // On a unique field, rows without a value never conflict (NULLs are distinct); rows with one still merge, the last winning.
+      const byCode = await Note.bulkUpsert({ data: [{ text: 'f' }, { text: 'g', code: 'x' }, { text: 'h' }, { text: 'i', code: 'x' }] })
+      expect(byCode).toMatchObject({ processed: 3, inserted: 3, updated: 0 })
+      expect((await Note.list({ orderBy: 'text', limit: 100 })).records.map((r) => r.text)).toEqual(['a', 'b', 'c', 'd', 'e', 'f', 'h', 'i'])
+    })
+
     it('bulk-creates with conflictResolution skip and update', async () => {
       const { User } = await seeded()
       const skipped = await User.bulkCreate({ data: [{ id: 'u1', email: 'a@x.io', name: 'changed' }, { id: 'u7', email: 'g@x.io' }], conflictResolution: 'skip' })
