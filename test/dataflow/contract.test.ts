@@ -571,6 +571,24 @@ function contract(kind: TargetKind) {
       expect(await User.count()).toEqual({ count: 1 })
     })
 
+    it('gives the connection back when a transaction fails: a pool of one keeps serving', async () => {
+      const db = open({ connectionPoolSize: 1 })
+      const User = users(db)
+      await User.bulkCreate({ data: [{ id: 'u1', email: 'a@x.io' }, { id: 'u2', email: 'b@x.io' }] })
+      for (let i = 0; i < 3; i++) {
+        await expectCode(User.bulkCreate({ data: [{ id: `n${i}`, email: `n${i}@x.io` }, { id: 'u1', email: 'dup@x.io' }], batchSize: 1 }), 'CONFLICT')
+        await expectCode(User.upsert({ where: { id: `z${i}` }, create: { email: 'a@x.io' } }), 'CONFLICT')
+        await expectCode(User.update({ id: 'u1', fields: { email: 'b@x.io' } }), 'CONFLICT')
+        // The second item collides after the first was written: neither is kept.
+        await expectCode(User.bulkUpdate({ data: [{ id: 'u1', name: 'changed' }, { id: 'u2', email: 'a@x.io' }] }), 'CONFLICT')
+      }
+      let timer: NodeJS.Timeout | undefined
+      const exhausted = new Promise((resolve) => (timer = setTimeout(() => resolve('pool exhausted'), 5000)))
+      expect(await Promise.race([User.list({ orderBy: 'id' }), exhausted])).toMatchObject({ count: 2, records: [{ id: 'u1', email: 'a@x.io' }, { id: 'u2', email: 'b@x.io' }] })
+      clearTimeout(timer)
+      expect(await User.read('u1')).not.toHaveProperty('name')
+    })
+
     it('inserts many rows across batches', async () => {
       const db = open()
       const User = users(db)
