@@ -138,6 +138,8 @@ function row(label: string, value: number, ratio: string, detail: string): void 
 }
 
 export async function runDiscoveryBench(): Promise<void> {
+  // Other work on the machine skews every figure; the load before the run says how much there was.
+  const loadBefore = loadavg()[0] ?? 0
   const { dir } = await generate()
   try {
     const cache = (name: string) => join(dir, '.bench-cache', name)
@@ -166,10 +168,9 @@ export async function runDiscoveryBench(): Promise<void> {
     const hanging = medianOf(runs.hanging)
     const extraMs = hanging.wallMs - thread.wallMs
 
-    const load = loadavg()
-      .map((l) => l.toFixed(1))
-      .join(' ')
-    console.log(`\ndiscovery: ${FILES} TypeScript workflow files sharing one models module (DataFlow, 3 models); median of ${RUNS} runs, ${availableParallelism()} CPUs, load average ${load}`)
+    const load = `1-minute load average ${loadBefore.toFixed(1)} before the run, ${(loadavg()[0] ?? 0).toFixed(1)} after it (the bench's own workers included)`
+    console.log(`\ndiscovery: ${FILES} TypeScript workflow files sharing one models module (DataFlow, 3 models); median of ${RUNS} runs, ${availableParallelism()} CPUs`)
+    console.log(`  ${load}`)
     row('naive import in one process (baseline)', baseline.importMs, '1.00x', `${baseline.detail}; import time excludes node + tsx startup`)
     row('cold discovery, thread isolation', thread.wallMs, `${(thread.wallMs / baseline.importMs).toFixed(2)}x naive`, thread.detail)
     row('cold discovery, process isolation', processMode.wallMs, `${(processMode.wallMs / baseline.importMs).toFixed(2)}x naive`, processMode.detail)
