@@ -1,50 +1,85 @@
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { discover, type DiscoveryReport, type FileResult, type Isolation } from '../../src/discovery/index.js'
+import { discover, type DiscoveryReport, type DiscoveryRun, type FileResult } from '../../src/discovery/index.js'
 import type { FileStatus } from '../../src/protocol/discovery.js'
 import { blockers, byPath, FIXTURES, killDescendants, liveWorkerProcesses } from './helpers.js'
 
 const ROOT = join(FIXTURES, 'hostile')
-const TIMEOUT_MS = 2000
-const GRACE_MS = 500
-const OPTIONS = { root: ROOT, cache: false, timeoutMs: TIMEOUT_MS, stuckGraceMs: GRACE_MS, concurrency: 4, maxMemoryMb: 256 }
+
+/**
+ * Why two runs with two deadlines: a status must not depend on how fast the machine is. A file
+ * that ends by itself (a throw, an exit, running out of memory, a manifest too large) gets a
+ * deadline it cannot reach however loaded the machine is: under a short one, a slow memory hog
+ * would be a `timeout`. A file that hangs is ended by its deadline, which must still come well
+ * after it reached its hang (and after healthy.ts imported nexflow), or a hang in native code
+ * would be killed before it began and be a `timeout` instead of `stuck`.
+ */
+const HANG_TIMEOUT_MS = 6000
+const SETTLE_TIMEOUT_MS = 45_000
+/**
+ * A thread stuck in native code never stops, so a long grace only delays its verdict; a thread
+ * that does stop after terminate() must stop within it even on a loaded machine, or it would be
+ * `stuck` instead of `timeout`.
+ */
+const GRACE_MS = 2000
+const OPTIONS = { root: ROOT, cache: false, stuckGraceMs: GRACE_MS, concurrency: 4, maxMemoryMb: 256 }
+
+interface Expected {
+  thread: FileStatus
+  process: FileStatus
+  /** `deadline`: it hangs until killed. `itself`: it settles on its own. */
+  ends: 'deadline' | 'itself'
+}
 
 /** What each hostile module must be reported as, per isolation (see fixtures/hostile/README.md). */
-const EXPECTED: Record<string, Record<Isolation, FileStatus>> = {
-  'infinite-loop.ts': { thread: 'timeout', process: 'timeout' },
-  'never-settles.ts': { thread: 'timeout', process: 'timeout' },
-  'throw-string.ts': { thread: 'error', process: 'error' },
-  'throw-null.ts': { thread: 'error', process: 'error' },
-  'process-exit.ts': { thread: 'exited', process: 'exited' },
-  'memory-hog.ts': { thread: 'oom', process: 'oom' },
-  'exec-sync.ts': { thread: 'stuck', process: 'timeout' },
-  'fifo-read.ts': { thread: 'stuck', process: 'timeout' },
-  'sqlite-busy.ts': { thread: 'stuck', process: 'timeout' },
-  'endless-timer.ts': { thread: 'ok', process: 'ok' },
-  'transitive-hang.ts': { thread: 'timeout', process: 'timeout' },
-  'timer-sabotage.ts': { thread: 'timeout', process: 'timeout' },
-  'huge-manifest.ts': { thread: 'invalid', process: 'invalid' },
-  'malformed-manifest.ts': { thread: 'invalid', process: 'invalid' },
-  'async-crash.ts': { thread: 'crashed', process: 'crashed' },
+const EXPECTED: Record<string, Expected> = {
+  'infinite-loop.ts': { thread: 'timeout', process: 'timeout', ends: 'deadline' },
+  'never-settles.ts': { thread: 'timeout', process: 'timeout', ends: 'deadline' },
+  'throw-string.ts': { thread: 'error', process: 'error', ends: 'itself' },
+  'throw-null.ts': { thread: 'error', process: 'error', ends: 'itself' },
+  'process-exit.ts': { thread: 'exited', process: 'exited', ends: 'itself' },
+  'memory-hog.ts': { thread: 'oom', process: 'oom', ends: 'itself' },
+  'exec-sync.ts': { thread: 'stuck', process: 'timeout', ends: 'deadline' },
+  'fifo-read.ts': { thread: 'stuck', process: 'timeout', ends: 'deadline' },
+  'sqlite-busy.ts': { thread: 'stuck', process: 'timeout', ends: 'deadline' },
+  'endless-timer.ts': { thread: 'ok', process: 'ok', ends: 'itself' },
+  'transitive-hang.ts': { thread: 'timeout', process: 'timeout', ends: 'deadline' },
+  'timer-sabotage.ts': { thread: 'timeout', process: 'timeout', ends: 'deadline' },
+  'huge-manifest.ts': { thread: 'invalid', process: 'invalid', ends: 'itself' },
+  'malformed-manifest.ts': { thread: 'invalid', process: 'invalid', ends: 'itself' },
+  'async-crash.ts': { thread: 'crashed', process: 'crashed', ends: 'itself' },
+}
+
+/** The hostile files that end the given way, with the healthy file beside them, as one pattern. */
+function patternFor(ends: Expected['ends']): string {
+  const names = Object.keys(EXPECTED).filter((name) => EXPECTED[name]?.ends === ends)
+  return `workflows/{healthy,${names.map((name) => name.replace(/\.ts$/, '')).join(',')}}.ts`
+}
+
+async function collect(run: DiscoveryRun): Promise<{ report: DiscoveryReport; streamed: FileResult[] }> {
+  const streamed: FileResult[] = []
+  for await (const result of run) streamed.push(result)
+  return { report: await run.report, streamed }
 }
 
 for (const isolation of ['thread', 'process'] as const) {
   describe(`hostile modules in ${isolation} isolation`, () => {
-    let report: DiscoveryReport
+    /** The run of the files that hang, then the run of the files that settle by themselves. */
+    let hanging: { report: DiscoveryReport; streamed: FileResult[] }
+    let settling: { report: DiscoveryReport; streamed: FileResult[] }
     let files: Record<string, FileResult>
-    const streamed: FileResult[] = []
     let setup: ReturnType<typeof blockers>
 
     beforeAll(async () => {
       setup = blockers()
-      const run = discover({ ...OPTIONS, isolation })
-      for await (const result of run) streamed.push(result)
-      report = await run.report
-      files = byPath(report)
+      const hangRun = discover({ ...OPTIONS, isolation, patterns: [patternFor('deadline')], timeoutMs: HANG_TIMEOUT_MS })
+      hanging = await collect(hangRun)
       setup.release()
       // Every worker, even one abandoned while stuck, has exited once its native call returned.
-      await run.drained
-    }, 90_000)
+      await hangRun.drained
+      settling = await collect(discover({ ...OPTIONS, isolation, patterns: [patternFor('itself')], timeoutMs: SETTLE_TIMEOUT_MS }))
+      files = { ...byPath(hanging.report), ...byPath(settling.report) }
+    }, 120_000)
 
     afterAll(() => setup?.remove())
 
@@ -52,23 +87,28 @@ for (const isolation of ['thread', 'process'] as const) {
 
     it.each(Object.keys(EXPECTED))(`%s is reported with its status, and the healthy file beside it is discovered`, (name) => {
       expect(file(name)).toMatchObject({ status: EXPECTED[name]?.[isolation], cached: false })
-      expect(file('healthy.ts')).toMatchObject({ status: 'ok', workflows: ['healthy'] })
+      const beside = EXPECTED[name]?.ends === 'deadline' ? hanging : settling
+      expect(byPath(beside.report)['workflows/healthy.ts']).toMatchObject({ status: 'ok', workflows: ['healthy'] })
     })
 
     it('reports every candidate once in the stream and fails the report', () => {
-      expect(streamed.map((result) => result.relativePath).sort()).toEqual(report.files.map((result) => result.relativePath))
-      expect(report.files).toHaveLength(Object.keys(EXPECTED).length + 1)
-      expect(report.ok).toBe(false)
-      expect(report.workflows).toEqual(['endless-timer', 'healthy'])
+      for (const { report, streamed } of [hanging, settling]) {
+        expect(streamed.map((result) => result.relativePath).sort()).toEqual(report.files.map((result) => result.relativePath))
+        expect(report.ok).toBe(false)
+      }
+      // Every hostile file, and healthy.ts in each run.
+      expect(hanging.report.files.length + settling.report.files.length).toBe(Object.keys(EXPECTED).length + 2)
+      expect(hanging.report.workflows).toEqual(['healthy'])
+      expect(settling.report.workflows).toEqual(['endless-timer', 'healthy'])
     })
 
     it('reports a timeout with the elapsed time, killed soon after the deadline', () => {
       for (const name of ['infinite-loop.ts', 'never-settles.ts', 'timer-sabotage.ts']) {
         const result = file(name)
         // Node's timers run on the event loop's cached clock: they can fire a fraction of a ms early.
-        expect(result.durationMs).toBeGreaterThanOrEqual(TIMEOUT_MS - 2)
-        expect(result.durationMs).toBeLessThan(TIMEOUT_MS + 3000)
-        expect(result.error).toMatchObject({ code: 'DISCOVERY_TIMEOUT', message: expect.stringContaining(`within ${TIMEOUT_MS} ms`) })
+        expect(result.durationMs).toBeGreaterThanOrEqual(HANG_TIMEOUT_MS - 2)
+        expect(result.durationMs).toBeLessThan(HANG_TIMEOUT_MS + GRACE_MS)
+        expect(result.error).toMatchObject({ code: 'DISCOVERY_TIMEOUT', message: expect.stringContaining(`within ${HANG_TIMEOUT_MS} ms`) })
         expect(result.loadingModule).toBe(join(ROOT, 'workflows', name))
       }
     })
@@ -109,10 +149,12 @@ for (const isolation of ['thread', 'process'] as const) {
         for (const name of ['exec-sync.ts', 'fifo-read.ts', 'sqlite-busy.ts']) {
           const result = file(name)
           expect(result.error).toMatchObject({ code: 'DISCOVERY_STUCK', message: expect.stringContaining('blocked in native code') })
-          expect(result.durationMs).toBeGreaterThanOrEqual(TIMEOUT_MS + GRACE_MS - 2)
-          expect(result.durationMs).toBeLessThan(TIMEOUT_MS + GRACE_MS + 3000)
+          // It was waiting in the call it hangs in, not still loading: the deadline came after it got there.
+          expect(result.loadingModule).toBe(join(ROOT, 'workflows', name))
+          expect(result.durationMs).toBeGreaterThanOrEqual(HANG_TIMEOUT_MS + GRACE_MS - 2)
+          expect(result.durationMs).toBeLessThan(HANG_TIMEOUT_MS + GRACE_MS + 3000)
         }
-        expect(report.warnings.join('\n')).toContain('3 worker thread(s) stuck in native code were abandoned')
+        expect(hanging.report.warnings.join('\n')).toContain('3 worker thread(s) stuck in native code were abandoned')
       })
     } else {
       it('kills native hangs with their process group, leaving no process behind', () => {
