@@ -3,9 +3,16 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { CACHE_FILE } from '../../src/discovery/cache.js'
 import { discover, type DiscoveryOptions, type DiscoveryReport } from '../../src/discovery/index.js'
-import { byPath, SRC_INDEX, tempProject } from './helpers.js'
+import { byPath, REPO, tempProject } from './helpers.js'
 
-const TIMEOUT_MS = 1000
+/**
+ * Files that hang wait out this deadline, so it is short; files that import must finish well
+ * within it even on a loaded machine, so they import only the builder module, which a discovery
+ * worker has loaded before its first file (importing all of nexflow takes a loaded machine about
+ * a second).
+ */
+const TIMEOUT_MS = 2000
+const BUILDER = join(REPO, 'src', 'workflow', 'builder.ts')
 
 /** A file that appends its name to NEXFLOW_EVAL_LOG whenever it is evaluated. */
 const logged = (name: string, body: string) => `import { appendFileSync } from 'node:fs'
@@ -14,7 +21,7 @@ ${body}
 `
 
 const builder = (imports = '') => `${imports}
-import { WorkflowBuilder } from ${JSON.stringify(SRC_INDEX)}
+import { WorkflowBuilder } from ${JSON.stringify(BUILDER)}
 export default new WorkflowBuilder().addNode('Function', 'n', { code: '() => ({})' })
 `
 
@@ -28,7 +35,9 @@ describe('manifest cache', () => {
     'workflows/broken.ts': logged('broken', "import '../lib/shared.js'\nthrow new Error('broken at import')"),
   })
   const log = join(project.root, 'evaluations.log')
-  const options: DiscoveryOptions = { root: project.root, timeoutMs: TIMEOUT_MS, stuckGraceMs: 200 }
+  // A hanging file here stops at terminate(); the grace only has to be long enough that it is
+  // never taken for stuck on a loaded machine.
+  const options: DiscoveryOptions = { root: project.root, timeoutMs: TIMEOUT_MS, stuckGraceMs: 3000 }
   const evaluated = () => (existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n').filter(Boolean) : [])
   const run = async (extra: DiscoveryOptions = {}) => {
     const before = evaluated().length
