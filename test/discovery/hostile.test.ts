@@ -47,6 +47,7 @@ const EXPECTED: Record<string, Expected> = {
   'timer-sabotage.ts': { thread: 'timeout', process: 'timeout', ends: 'deadline' },
   'huge-manifest.ts': { thread: 'invalid', process: 'invalid', ends: 'itself' },
   'malformed-manifest.ts': { thread: 'invalid', process: 'invalid', ends: 'itself' },
+  'deep-message.ts': { thread: 'invalid', process: 'invalid', ends: 'itself' },
   'async-crash.ts': { thread: 'crashed', process: 'crashed', ends: 'itself' },
 }
 
@@ -138,6 +139,7 @@ for (const isolation of ['thread', 'process'] as const) {
     it('contains a huge manifest and a forged message as invalid', () => {
       expect(file('huge-manifest.ts').error?.message).toMatch(/20\.0 MB, over the 16\.0 MB limit/)
       expect(file('malformed-manifest.ts').error).toMatchObject({ code: 'DISCOVERY_MANIFEST_INVALID', message: expect.stringContaining('malformed message') })
+      expect(file('deep-message.ts').error).toMatchObject({ code: 'DISCOVERY_MANIFEST_INVALID', message: expect.stringContaining('malformed message') })
     })
 
     it('reports a module that leaves a timer running, and warns about it', () => {

@@ -100,6 +100,19 @@ describe('the discovery pool trusts no worker', () => {
     await p.close()
   })
 
+  it('a message nested too deep to validate is invalid, not an uncaught stack overflow that ends the main process', async () => {
+    let deep: unknown = 0
+    for (let i = 0; i < 100_000; i++) deep = [deep]
+    const workflow = { format: 'nexflow.workflow/v1', name: 'deep', description: '', nodes: [{ id: 'n', type: 'Function', params: { deep } }], connections: [], inputSchema: {} }
+    const { factory } = fakes((request, worker) => {
+      worker.say({ type: 'started', taskId: request.taskId })
+      worker.say({ type: 'imported', taskId: request.taskId, manifest: { ...manifestFor(request.file), workflows: [{ name: 'deep', exportName: 'default', workflow }] } })
+    })
+    const p = pool(factory)
+    expect(failed(await p.run(`${ROOT}/a.ts`))).toMatchObject({ status: 'invalid', error: { message: expect.stringContaining('cannot be validated (RangeError: Maximum call stack size exceeded)') } })
+    await p.close()
+  })
+
   it('blames a manifest larger than the limit, even if the worker did not', async () => {
     const { factory } = fakes((request, worker) => {
       worker.say({ type: 'started', taskId: request.taskId })

@@ -316,7 +316,15 @@ export class DiscoveryPool {
 
   #onMessage(slot: Slot, raw: unknown): void {
     if (slot.state === 'gone' || slot.state === 'stopping') return
-    const parsed = workerToMainMessageSchema.safeParse(raw)
+    let parsed: ReturnType<typeof workerToMainMessageSchema.safeParse>
+    try {
+      parsed = workerToMainMessageSchema.safeParse(raw)
+    } catch (error) {
+      // zod walks nested JSON recursively: a value nested a few thousand levels deep overflows
+      // this thread's stack and throws instead of failing. Thrown here, it would be uncaught in
+      // a worker's 'message' event and end the whole process.
+      return this.#malformed(slot, `it cannot be validated (${String(error)})`)
+    }
     if (!parsed.success) {
       const issue = parsed.error.issues[0]
       return this.#malformed(slot, issue === undefined ? 'unreadable' : `${issue.path.join('.') || '(message)'}: ${issue.message}`)
