@@ -20,7 +20,7 @@ interface FakeWorker {
  * Isolates that answer as `script` says, to test how the pool treats each kind of message
  * without starting real workers.
  */
-function fakes(script: (request: Extract<MainToWorkerMessage, { type: 'import' }>, worker: FakeWorker) => void, options: { ready?: (index: number) => boolean } = {}) {
+function fakes(script: (request: Extract<MainToWorkerMessage, { type: 'import' }>, worker: FakeWorker) => void, options: { ready?: (index: number) => boolean; killable?: boolean } = {}) {
   let spawned = 0
   const factory: IsolateFactory = (_spec, events: IsolateEvents) => {
     const index = spawned++
@@ -42,7 +42,9 @@ function fakes(script: (request: Extract<MainToWorkerMessage, { type: 'import' }
       send: (message) => {
         if (message.type === 'import') script(message, worker)
       },
-      kill: () => worker.die(1),
+      kill: () => {
+        if (options.killable ?? true) worker.die(1)
+      },
       unref: () => {},
       takeOutput: () => '',
     }
@@ -141,6 +143,16 @@ describe('the discovery pool trusts no worker', () => {
     expect(failed(await p.run(`${ROOT}/a.ts`))).toMatchObject({ status: 'crashed', error: { message: expect.stringContaining('discovery workers fail to start') } })
     expect(failed(await p.run(`${ROOT}/b.ts`))).toMatchObject({ status: 'crashed' })
     expect(spawned()).toBe(3)
+    await p.close()
+  })
+
+  it.each([
+    ['thread', 'stuck'],
+    ['process', 'timeout'],
+  ] as const)('a %s not seen exiting within the grace after the deadline is %s (a killed process is never stuck)', async (isolation, status) => {
+    const { factory } = fakes((request, worker) => worker.say({ type: 'started', taskId: request.taskId }), { killable: false })
+    const p = pool(factory, { isolation, timeoutMs: 50, stuckGraceMs: 0 })
+    expect(failed(await p.run(`${ROOT}/a.ts`))).toMatchObject({ status, error: { code: status === 'stuck' ? 'DISCOVERY_STUCK' : 'DISCOVERY_TIMEOUT' } })
     await p.close()
   })
 

@@ -463,7 +463,12 @@ export class DiscoveryPool {
     // It may never exit; it must not keep the process's event loop alive.
     slot.isolate.unref()
     const task = slot.task
-    if (task !== undefined && !task.settled && slot.stopReason === 'timeout') this.#finish(task, this.#verdict(task, stuck(this.#facts(task)), slot))
+    if (task !== undefined && !task.settled && slot.stopReason === 'timeout') {
+      // Only a thread can be stuck: a process group was sent SIGKILL, which nothing can block. If
+      // its exit has not been seen yet (a short grace, a loaded machine), it is dying, not stuck.
+      const facts = this.#facts(task)
+      this.#finish(task, this.#verdict(task, this.#options.isolation === 'process' ? timedOut(facts) : stuck(facts), slot))
+    }
     slot.done()
     this.#pump()
   }
