@@ -1,6 +1,9 @@
 import { execFile } from 'node:child_process'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { promisify } from 'node:util'
-import { describe, expect, it } from 'vitest'
+import { afterAll, describe, expect, it } from 'vitest'
 import { runSamples, workflow } from '../../examples/shop/workflows/price-order.js'
 
 const run = promisify(execFile)
@@ -16,6 +19,26 @@ describe('bundled example app', () => {
 
   it('publishes its inputs as JSON Schema', () => {
     expect(workflow.inputSchema).toMatchObject({ properties: { items: {}, customer: {} }, required: ['customer', 'items'] })
+  })
+})
+
+describe('npm start', () => {
+  const dirs: string[] = []
+  afterAll(() => Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true }))))
+
+  it('discovers the shop app in workers, then runs its workflows on embedded SQLite', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'nexflow-start-'))
+    dirs.push(dir)
+    const script = new URL('../../examples/start.ts', import.meta.url).pathname
+    const tsx = new URL('../../node_modules/tsx/dist/cli.mjs', import.meta.url).pathname
+    const { stdout } = await run(process.execPath, [tsx, script], { env: { ...process.env, DATABASE_URL: `sqlite:${join(dir, 'shop.db')}` } })
+    expect(stdout).toMatch(/discovered workflows\/price-order\.ts: ok/)
+    expect(stdout).toMatch(/discovered workflows\/record-order\.ts: ok.*workflows: record-order, models: Order/)
+    expect(stdout).toContain('discovery ok: 2 files, 2 workflows')
+    expect(stdout).toMatch(/Ada: 1 lines, total 121\.50/)
+    expect(stdout).toContain('order #1 for Ada stored; 1 orders on file')
+    expect(stdout).toContain('order #2 for Grace stored; 1 orders on file')
+    expect(stdout).toContain(`orders are stored in sqlite:${join(dir, 'shop.db')}`)
   })
 })
 
