@@ -35,6 +35,8 @@ describe('hanging files run side by side', () => {
 
 describe('the main thread while hostile files run', () => {
   it('keeps a small event-loop delay, with threads spinning and stuck in native code', async () => {
+    // healthy.ts imports all of nexflow, which takes a loaded machine about a second: well within this.
+    const TIMEOUT_MS = 4000
     const setup = blockers()
     const histogram = monitorEventLoopDelay({ resolution: 10 })
     try {
@@ -44,7 +46,7 @@ describe('the main thread while hostile files run', () => {
         patterns: ['workflows/{healthy,infinite-loop,never-settles,exec-sync,fifo-read,sqlite-busy,timer-sabotage}.ts'],
         cache: false,
         concurrency: 2,
-        timeoutMs: 1500,
+        timeoutMs: TIMEOUT_MS,
         stuckGraceMs: 500,
       })
       const report = await run.report
@@ -53,10 +55,15 @@ describe('the main thread while hostile files run', () => {
       expect(byPath(report)['workflows/healthy.ts']?.status).toBe('ok')
       setup.release()
       await run.drained
-      // A main thread blocked by any of these would show delays of seconds.
+      // A main thread held by any of these files, even only until its deadline, would show a
+      // delay of seconds (and for an infinite loop, forever). A main thread that is never held
+      // still waits for a core now and then on a loaded two-core machine (up to 150 ms seen with
+      // busy loops and the whole suite running): most delays must be small, the worst one under
+      // a second.
       const ms = (ns: number) => ns / 1e6
-      expect(ms(histogram.percentile(99))).toBeLessThan(150)
-      expect(ms(histogram.max)).toBeLessThan(400)
+      const seen = `event-loop delay p99 ${ms(histogram.percentile(99)).toFixed(1)} ms, max ${ms(histogram.max).toFixed(1)} ms`
+      expect(ms(histogram.percentile(99)), seen).toBeLessThan(150)
+      expect(ms(histogram.max), seen).toBeLessThan(750)
     } finally {
       histogram.disable()
       setup.release()
