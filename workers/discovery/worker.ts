@@ -25,6 +25,13 @@ export function startDiscoveryWorker(init: unknown, send: (message: WorkerToMain
   /** Requests not begun yet, in order. */
   const queue: ImportRequest[] = []
   let draining = false
+  /**
+   * Set once this worker asked to be replaced (an import left a timer running or replaced a
+   * global, its heap is filling up; see hygiene.ts): it begins nothing more, not even a file it
+   * was handed in advance. The pool gives that file to another worker; beginning it here as well
+   * would evaluate it twice (side effects included), beside whatever the last import left.
+   */
+  let retiring = false
 
   async function run(request: ImportRequest): Promise<void> {
     const { taskId, file } = request
@@ -36,9 +43,11 @@ export function startDiscoveryWorker(init: unknown, send: (message: WorkerToMain
       onLoading: (module) => send({ type: 'loading', taskId, module }),
     })
     try {
+      if (outcome.retire !== undefined) retiring = true
       send({ ...outcome, taskId })
     } catch (error) {
       // The manifest could not be sent (e.g. a value structured clone rejects): say so instead.
+      retiring = true
       send({ type: 'failed', taskId, status: 'invalid', error: serializeError(error), importMs: 0, imports: [], retire: 'the manifest could not be sent' })
     }
   }
@@ -48,7 +57,7 @@ export function startDiscoveryWorker(init: unknown, send: (message: WorkerToMain
     for (;;) {
       // A turn of the event loop first: a "cancel" for the next request may be waiting.
       await new Promise((resolve) => intrinsics.setImmediate(resolve))
-      const request = queue.shift()
+      const request = retiring ? undefined : queue.shift()
       if (request === undefined) break
       await run(request)
     }
