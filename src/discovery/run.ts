@@ -176,7 +176,9 @@ class Discovery implements DiscoveryRun {
   }
 
   async #remember(path: string, hash: string, outcome: SettledOutcome): Promise<void> {
-    if (this.#cache === undefined) return
+    // A file whose import never began (workers could not start) is not quarantined: once the
+    // cause is fixed (a broken install, a tsconfig.json tsx cannot read), it is tried again.
+    if (this.#cache === undefined || (outcome.kind === 'failed' && outcome.unattempted === true)) return
     if (outcome.kind === 'imported') return this.#cache.store(path, outcome.manifest.hash, outcome.manifest.imports, outcome)
     const imports = await Promise.all(outcome.imports.map(async (file) => ({ path: file, hash: (await this.#hasher.hash(file)) ?? '' })))
     this.#cache.store(path, hash, imports, outcome)

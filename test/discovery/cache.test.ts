@@ -120,3 +120,23 @@ describe('manifest cache', () => {
     expect((await run()).report.files.every((file) => file.cached)).toBe(true)
   })
 })
+
+describe('manifest cache and failures that are not the file\'s', () => {
+  // tsx cannot start with a tsconfig.json that extends a missing file: no worker boots.
+  const project = tempProject({
+    'package.json': '{ "type": "module" }',
+    'tsconfig.json': '{ "extends": "./missing-base.json" }',
+    'workflows/fine.ts': 'export const fine = true\n',
+  })
+  afterAll(() => project.remove())
+
+  it('does not quarantine a file that failed because workers could not start', async () => {
+    const options: DiscoveryOptions = { root: project.root, timeoutMs: TIMEOUT_MS }
+    const broken = byPath((await discover(options).report))['workflows/fine.ts']
+    expect(broken).toMatchObject({ status: 'crashed', cached: false, error: { message: expect.stringContaining('discovery workers fail to start') } })
+    // Still broken: tried again, not reported from the cache.
+    expect(byPath((await discover(options).report))['workflows/fine.ts']).toMatchObject({ status: 'crashed', cached: false })
+    project.write('tsconfig.json', '{}')
+    expect(byPath((await discover(options).report))['workflows/fine.ts']).toMatchObject({ status: 'empty', cached: false })
+  })
+})

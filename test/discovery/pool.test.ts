@@ -137,11 +137,11 @@ describe('the discovery pool trusts no worker', () => {
     await p.close()
   }, 15_000)
 
-  it('gives up with "crashed" when workers cannot start at all', async () => {
+  it('gives up with "crashed" when workers cannot start at all, and marks the files unattempted', async () => {
     const { factory, spawned } = fakes(() => {}, { ready: () => false })
     const p = pool(factory)
-    expect(failed(await p.run(`${ROOT}/a.ts`))).toMatchObject({ status: 'crashed', error: { message: expect.stringContaining('discovery workers fail to start') } })
-    expect(failed(await p.run(`${ROOT}/b.ts`))).toMatchObject({ status: 'crashed' })
+    expect(failed(await p.run(`${ROOT}/a.ts`))).toMatchObject({ status: 'crashed', unattempted: true, error: { message: expect.stringContaining('discovery workers fail to start') } })
+    expect(failed(await p.run(`${ROOT}/b.ts`))).toMatchObject({ status: 'crashed', unattempted: true })
     expect(spawned()).toBe(3)
     await p.close()
   })

@@ -27,6 +27,11 @@ export type TaskOutcome =
       imports: string[]
       loadingModule?: string
       exitCode?: number
+      /**
+       * Its import never began: workers could not start, or would not begin it. The failure says
+       * nothing about the file, so it is not remembered (the cache does not quarantine it).
+       */
+      unattempted?: true
     }
   /** The pool was closed before the file was settled. */
   | { kind: 'cancelled' }
@@ -527,6 +532,7 @@ export class DiscoveryPool {
       imports: task.loading.filter((path) => path !== task.file),
       ...(task.current === undefined ? {} : { loadingModule: task.current }),
       ...(verdict.exitCode === undefined ? {} : { exitCode: verdict.exitCode }),
+      ...(task.startedAt === undefined ? { unattempted: true as const } : {}),
     }
   }
 
