@@ -137,6 +137,34 @@ describe('the discovery pool trusts no worker', () => {
     await p.close()
   }, 15_000)
 
+  it('does not blame a file handed in advance to a worker that dies before beginning it', async () => {
+    let firstStarted = () => {}
+    const started = new Promise<void>((resolve) => (firstStarted = resolve))
+    const { factory, spawned } = fakes((request, worker) => {
+      if (worker.index === 0 && request.file.endsWith('a.ts')) {
+        worker.say({ type: 'started', taskId: request.taskId })
+        firstStarted()
+      } else if (worker.index === 0) {
+        // Handed b.ts in advance: it answers for a.ts, then something a.ts left ends the worker.
+        worker.say({ type: 'imported', taskId: request.taskId - 1, manifest: manifestFor(`${ROOT}/a.ts`) })
+        worker.die(7)
+      } else {
+        worker.say({ type: 'started', taskId: request.taskId })
+        worker.say({ type: 'imported', taskId: request.taskId, manifest: manifestFor(request.file) })
+      }
+    })
+    const p = pool(factory)
+    const a = p.run(`${ROOT}/a.ts`)
+    await started
+    // Once the pool has read "started" for a.ts, it hands b.ts over in advance.
+    await new Promise((resolve) => setImmediate(resolve))
+    const b = p.run(`${ROOT}/b.ts`)
+    expect(await a).toMatchObject({ kind: 'imported' })
+    expect(await b).toMatchObject({ kind: 'imported', manifest: { file: `${ROOT}/b.ts` } })
+    expect(spawned()).toBe(2)
+    await p.close()
+  })
+
   it('gives up with "crashed" when workers cannot start at all, and marks the files unattempted', async () => {
     const { factory, spawned } = fakes(() => {}, { ready: () => false })
     const p = pool(factory)

@@ -487,7 +487,12 @@ export class DiscoveryPool {
     slot.state = 'gone'
     this.#slots.delete(slot)
     const task = slot.task
-    if (task !== undefined && !task.settled) {
+    if (task !== undefined && !task.settled && task.startedAt === undefined && !task.requeued) {
+      // Handed over but not begun: what ended the worker was left by an earlier file. Another
+      // worker takes it, once.
+      task.requeued = true
+      this.#queue.unshift(task)
+    } else if (task !== undefined && !task.settled) {
       const facts = this.#facts(task)
       this.#finish(task, this.#verdict(task, slot.stopReason === 'timeout' ? timedOut(facts) : endedWhileImporting(facts, exit, slot.crash), slot))
     }
