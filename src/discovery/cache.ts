@@ -1,4 +1,4 @@
-import { mkdirSync, rmSync } from 'node:fs'
+import { mkdirSync, readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { VERSION } from '../version.js'
@@ -12,8 +12,9 @@ export const CACHE_FILE = 'discovery-cache.db'
 
 /**
  * What an entry is keyed by besides its path, content hash and imports' hashes.
- * - `base`: nexflow's version, Node's version, the root and the manifest size limit. Any change
- *   invalidates every entry.
+ * - `base`: nexflow's version, Node's version, the root, the manifest size limit, and the
+ *   tsconfig.json tsx compiles user files with (its path and content: `paths`, `jsx` or decorator
+ *   settings change what a module does). Any change invalidates every entry.
  * - `limits`: deadline, memory limit, isolation and stuck grace. Only failures they can cause
  *   (timeout, stuck, oom, exited, crashed) are bound to them: a file that timed out under 1 s is
  *   tried again under 10 s. A file imported fine is reused while its import time is within the
@@ -24,11 +25,20 @@ export interface CacheKeys {
   limits: string
 }
 
-export function cacheKeys(options: ResolvedDiscoveryOptions): CacheKeys {
+export function cacheKeys(options: ResolvedDiscoveryOptions, tsconfig: string | undefined): CacheKeys {
   const { root, maxManifestBytes, timeoutMs, maxMemoryMb, isolation, stuckGraceMs } = options
+  const compiler = tsconfig === undefined ? null : { path: tsconfig, hash: hashOrNull(tsconfig) }
   return {
-    base: sha256(JSON.stringify({ schema: SCHEMA_VERSION, nexflow: VERSION, node: process.version, root, maxManifestBytes })),
+    base: sha256(JSON.stringify({ schema: SCHEMA_VERSION, nexflow: VERSION, node: process.version, root, maxManifestBytes, compiler })),
     limits: sha256(JSON.stringify({ timeoutMs, maxMemoryMb, isolation, stuckGraceMs })),
+  }
+}
+
+function hashOrNull(file: string): string | null {
+  try {
+    return sha256(readFileSync(file))
+  } catch {
+    return null
   }
 }
 

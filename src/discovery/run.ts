@@ -74,6 +74,8 @@ class Discovery implements DiscoveryRun {
   readonly #conflicts = new ConflictTracker()
   #pool: DiscoveryPool | undefined
   #cache: ManifestCache | undefined
+  /** The tsconfig.json tsx compiles user files with; found once per run. */
+  #tsconfig: string | undefined
   #settled = false
 
   constructor(options: ResolvedDiscoveryOptions) {
@@ -119,9 +121,10 @@ class Discovery implements DiscoveryRun {
     try {
       const candidates = await listCandidates(options)
       this.#throwIfAborted()
+      this.#tsconfig = findTsconfig(options.root)
       if (options.cache) {
         try {
-          this.#cache = ManifestCache.open(options.cacheDir, cacheKeys(options))
+          this.#cache = ManifestCache.open(options.cacheDir, cacheKeys(options, this.#tsconfig))
         } catch (error) {
           warnings.push(`the discovery cache in ${options.cacheDir} cannot be opened (${(error as Error).message}); every file is imported`)
         }
@@ -187,7 +190,7 @@ class Discovery implements DiscoveryRun {
   #poolFor(): DiscoveryPool {
     if (this.#pool !== undefined) return this.#pool
     const { isolation, concurrency, timeoutMs, stuckGraceMs, maxMemoryMb, root, maxManifestBytes } = this.#options
-    const tsconfig = findTsconfig(root)
+    const tsconfig = this.#tsconfig
     this.#pool = new DiscoveryPool({
       isolation,
       concurrency,

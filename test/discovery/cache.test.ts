@@ -140,3 +140,23 @@ describe('manifest cache and failures that are not the file\'s', () => {
     expect(byPath((await discover(options).report))['workflows/fine.ts']).toMatchObject({ status: 'empty', cached: false })
   })
 })
+
+describe('manifest cache key', () => {
+  const project = tempProject({
+    'package.json': '{ "type": "module" }',
+    'tsconfig.json': '{ "compilerOptions": { "strict": true } }',
+    'workflows/fine.ts': 'export const fine = true\n',
+  })
+  afterAll(() => project.remove())
+
+  it('includes the tsconfig.json tsx compiles with: changing it re-imports every file', async () => {
+    const options: DiscoveryOptions = { root: project.root, timeoutMs: TIMEOUT_MS }
+    const fine = async () => byPath((await discover(options).report))['workflows/fine.ts']
+    expect(await fine()).toMatchObject({ status: 'empty', cached: false })
+    expect(await fine()).toMatchObject({ status: 'empty', cached: true })
+    // Compiler settings change what a module does (decorators, JSX, paths): the manifest is stale.
+    project.write('tsconfig.json', '{ "compilerOptions": { "strict": true, "experimentalDecorators": true } }')
+    expect(await fine()).toMatchObject({ status: 'empty', cached: false })
+    expect(await fine()).toMatchObject({ status: 'empty', cached: true })
+  })
+})
