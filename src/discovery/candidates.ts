@@ -1,4 +1,4 @@
-import { lstat, realpath } from 'node:fs/promises'
+import { realpath } from 'node:fs/promises'
 import { relative, sep } from 'node:path'
 import fg from 'fast-glob'
 import { resolveDiscoveryOptions, type DiscoveryOptions, type ResolvedDiscoveryOptions } from './options.js'
@@ -15,8 +15,10 @@ export function isInsideRoot(root: string, file: string): boolean {
 
 /**
  * The files discovery would import under a root: fast-glob over `patterns` minus `ignore`,
- * sorted by relative path. Symbolic links are not followed: a linked file or folder is never a
- * candidate, and any file whose real path is outside the root is dropped.
+ * sorted by relative path. Symbolic links are not followed: a linked file, or a file reached
+ * through a linked folder (which a pattern naming the link explicitly makes fast-glob enter), is
+ * never a candidate; so no file outside the root, or inside an ignored folder the link points
+ * to, is ever imported.
  */
 export async function findCandidates(options: Pick<DiscoveryOptions, 'root' | 'patterns' | 'ignore'> = {}): Promise<string[]> {
   const { root, patterns, ignore } = options
@@ -38,10 +40,11 @@ export async function listCandidates({ root, patterns, ignore }: Pick<ResolvedDi
   const checked = await Promise.all(
     found.map(async (file) => {
       try {
-        // fast-glob lists a symlink to a file as a file; it is a link all the same.
-        if ((await lstat(file)).isSymbolicLink()) return undefined
+        // The root is a real path, so a file's real path differs from the path it was found at
+        // exactly when the file, or a folder on the way to it, is a link. fast-glob lists a link
+        // to a file as a file, and enters a linked folder that a pattern names.
         const real = await realpath(file)
-        return isInsideRoot(root, real) ? real : undefined
+        return real === file && isInsideRoot(root, real) ? real : undefined
       } catch {
         return undefined // vanished between the glob and the check
       }

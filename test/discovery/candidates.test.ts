@@ -42,6 +42,9 @@ describe('finding candidate files', () => {
     symlinkSync(join(outside.root, 'evil.workflow.ts'), join(root, 'lib', 'link-outside.workflow.ts'))
     mkdirSync(join(root, 'app', 'workflows', 'linked'), { recursive: true })
     symlinkSync(join(outside.root, 'workflows'), join(root, 'app', 'workflows', 'linked', 'folder'))
+    // Linked folders inside the root that lead into ignored folders.
+    symlinkSync(join(root, 'node_modules', 'pkg'), join(root, 'workflows', 'linked-modules'))
+    symlinkSync(join(root, '_drafts'), join(root, 'lib', 'linked-drafts'))
   })
   afterAll(() => {
     project.remove()
@@ -77,6 +80,12 @@ describe('finding candidate files', () => {
 
   it('never follows a symlink, even when asked for it by pattern', async () => {
     expect(relative(await findCandidates({ root, patterns: ['**/link-*', 'app/workflows/linked/**/*'] }))).toEqual([])
+  })
+
+  it('never enters a linked folder a pattern names, even one inside the root that leads to an ignored folder', async () => {
+    // fast-glob enters such a folder; the files' real paths are inside the root, under node_modules and _drafts.
+    const patterns = ['workflows/linked-modules/**/*.ts', 'lib/linked-drafts/*.ts', 'workflows/linked-modules/workflows/x.ts', 'app/workflows/linked/folder/*.ts']
+    expect(relative(await findCandidates({ root, patterns }))).toEqual([])
   })
 
   it('refuses patterns that reach outside the root', async () => {
