@@ -1,9 +1,12 @@
 // Child-process transport of discovery: messages over the IPC channel; the logic knows nothing of it.
 import { serializeError } from '../src/errors.js'
 import type { WorkerToMainMessage } from '../src/protocol/discovery-messages.js'
+import { watchParent } from './discovery/parent-watchdog.js'
 import { startDiscoveryWorker } from './discovery/worker.js'
 
 if (process.send === undefined) throw new Error('workers/discovery-process runs in a child process with an IPC channel')
+// Before any user module can block this thread: the process must not outlive the main one.
+watchParent()
 // Bound now: user code may replace process.send or process.exit.
 const sendRaw = process.send.bind(process) as (message: WorkerToMainMessage, handle?: undefined, options?: object, callback?: (error: Error | null) => void) => boolean
 const exit = process.exit.bind(process)
