@@ -115,6 +115,17 @@ describe('the discovery pool trusts no worker', () => {
     await p.close()
   })
 
+  it('a "crash" message forged in a thread is invalid, not the last words of a crash', async () => {
+    const { factory } = fakes((request, worker) => {
+      worker.say({ type: 'started', taskId: request.taskId })
+      worker.say({ type: 'crash', error: { name: 'Error', message: 'not what happened' } })
+      worker.die(3)
+    })
+    const p = pool(factory)
+    expect(failed(await p.run(`${ROOT}/a.ts`))).toMatchObject({ status: 'invalid', error: { message: expect.stringContaining('only a child process sends') } })
+    await p.close()
+  })
+
   it('blames a manifest larger than the limit, even if the worker did not', async () => {
     const { factory } = fakes((request, worker) => {
       worker.say({ type: 'started', taskId: request.taskId })

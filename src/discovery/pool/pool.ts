@@ -343,6 +343,9 @@ export class DiscoveryPool {
       return this.#pump()
     }
     if (message.type === 'crash') {
+      // Only a child process says this (a thread's uncaught error is its 'error' event): from a
+      // thread it would be user code putting words in the worker's mouth.
+      if (this.#options.isolation !== 'process') return this.#malformed(slot, 'a "crash" message, which only a child process sends')
       slot.crash = message.error
       return
     }
