@@ -7,7 +7,7 @@ import { listCandidates, relativeToRoot } from './candidates.js'
 import { ConflictTracker } from './conflicts.js'
 import { FileHasher } from './hash.js'
 import { resolveDiscoveryOptions, type DiscoveryOptions, type ResolvedDiscoveryOptions } from './options.js'
-import type { SettledOutcome } from './outcome.js'
+import { isRememberable, type SettledOutcome } from './outcome.js'
 import { DiscoveryPool } from './pool/pool.js'
 import { resultFromOutcome, type FileResult } from './results.js'
 import { ReplayStream } from './stream.js'
@@ -179,9 +179,7 @@ class Discovery implements DiscoveryRun {
   }
 
   async #remember(path: string, hash: string, outcome: SettledOutcome): Promise<void> {
-    // A file whose import never began (workers could not start) is not quarantined: once the
-    // cause is fixed (a broken install, a tsconfig.json tsx cannot read), it is tried again.
-    if (this.#cache === undefined || (outcome.kind === 'failed' && outcome.unattempted === true)) return
+    if (this.#cache === undefined || !isRememberable(outcome)) return
     if (outcome.kind === 'imported') return this.#cache.store(path, outcome.manifest.hash, outcome.manifest.imports, outcome)
     const imports = await Promise.all(outcome.imports.map(async (file) => ({ path: file, hash: (await this.#hasher.hash(file)) ?? '' })))
     this.#cache.store(path, hash, imports, outcome)

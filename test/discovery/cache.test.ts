@@ -141,6 +141,24 @@ describe('manifest cache and failures that are not the file\'s', () => {
   })
 })
 
+describe('manifest cache and a module that does not exist yet', () => {
+  const project = tempProject({
+    'package.json': '{ "type": "module" }',
+    'workflows/uses-generated.ts': "import { value } from '../lib/generated.js'\nexport const uses = value\n",
+  })
+  afterAll(() => project.remove())
+
+  it('does not quarantine a file whose local import could not be found: it is tried again once that module exists', async () => {
+    const options: DiscoveryOptions = { root: project.root, timeoutMs: TIMEOUT_MS }
+    const result = async () => byPath((await discover(options).report))['workflows/uses-generated.ts']
+    expect(await result()).toMatchObject({ status: 'error', cached: false, error: { message: expect.stringContaining('Cannot find module') } })
+    expect(await result()).toMatchObject({ status: 'error', cached: false })
+    project.write('lib/generated.ts', 'export const value = 1\n')
+    expect(await result()).toMatchObject({ status: 'empty', cached: false })
+    expect(await result()).toMatchObject({ status: 'empty', cached: true })
+  })
+})
+
 describe('manifest cache key', () => {
   const project = tempProject({
     'package.json': '{ "type": "module" }',

@@ -1,9 +1,9 @@
 import { createRequire } from 'node:module'
 import { relative } from 'node:path'
 import { pathToFileURL } from 'node:url'
-import { serializeError, type SerializedError } from '../../src/errors.js'
+import { serializeError } from '../../src/errors.js'
 import { dataflowInstances } from '../../src/protocol/dataflow-manifest.js'
-import type { FileManifest } from '../../src/protocol/discovery.js'
+import type { FileManifest, SerializedErrorData } from '../../src/protocol/discovery.js'
 import { collect, exportsOf } from './collect.js'
 import { heapPressure, leftovers, takeSnapshot } from './hygiene.js'
 import { hashFile, intrinsics } from './intrinsics.js'
@@ -11,7 +11,7 @@ import type { ModuleTracker } from './module-tracker.js'
 
 export type ImportOutcome =
   | { type: 'imported'; manifest: FileManifest; retire?: string }
-  | { type: 'failed'; status: 'error' | 'invalid'; error: SerializedError; importMs: number; imports: string[]; retire?: string }
+  | { type: 'failed'; status: 'error' | 'invalid'; error: SerializedErrorData; importMs: number; imports: string[]; retire?: string }
 
 export interface ImportContext {
   root: string
@@ -30,14 +30,21 @@ function clean(text: string | undefined): string | undefined {
   return text.length > MAX_TEXT ? `${text.slice(0, MAX_TEXT)}... (${text.length - MAX_TEXT} more characters)` : text
 }
 
+/** Node's code of a thrown error (`ERR_MODULE_NOT_FOUND`), which tells the main side what failed. */
+function nodeCode(thrown: unknown): string | undefined {
+  const code = typeof thrown === 'object' && thrown !== null ? (thrown as { code?: unknown }).code : undefined
+  return typeof code === 'string' && code.length <= 100 ? code : undefined
+}
+
 /** Serializes anything thrown, however hostile (a Proxy, a getter that throws), without throwing. */
-function describeThrown(thrown: unknown): SerializedError {
+function describeThrown(thrown: unknown): SerializedErrorData {
   try {
     const error = serializeError(thrown)
-    const serialized: SerializedError = { name: String(error.name), message: clean(String(error.message)) ?? '' }
+    const serialized: SerializedErrorData = { name: String(error.name), message: clean(String(error.message)) ?? '' }
     const stack = clean(error.stack)
     if (stack !== undefined) serialized.stack = stack
-    if (error.code !== undefined) serialized.code = error.code
+    const code = error.code ?? nodeCode(thrown)
+    if (code !== undefined) serialized.code = code
     return serialized
   } catch {
     return { name: 'NonError', message: 'a value that cannot be described was thrown' }
@@ -98,7 +105,7 @@ export async function importModule(file: string, context: ImportContext): Promis
   const size = (intrinsics.stringify(manifest) as string | undefined)?.length ?? 0
   if (size > context.maxManifestBytes) {
     const mb = (bytes: number) => `${(bytes / 1048576).toFixed(1)} MB`
-    const error: SerializedError = {
+    const error: SerializedErrorData = {
       name: 'ManifestTooLarge',
       message: `the manifest of ${relative(context.root, file)} is ${mb(size)}, over the ${mb(context.maxManifestBytes)} limit (${manifest.workflows.length} workflows, ${manifest.nodeTypes.length} node types, ${manifest.dataflows.length} DataFlow instances); split the file or raise maxManifestBytes`,
     }
