@@ -69,7 +69,7 @@ export async function importModule(file: string, context: ImportContext): Promis
   } catch (error) {
     thrown = { value: error }
   }
-  const graph = await context.tracker.end(file)
+  const graph = context.tracker.end(file)
   let manifestParts: ReturnType<typeof collect> | undefined
   if (module !== undefined) {
     try {

@@ -7,8 +7,9 @@
 //    node_modules) to a local module is an edge. A worker imports many files and evaluates each
 //    local module once, so a file imported later finds its dependencies already loaded: the
 //    edges recorded when they were first resolved still tell which local files it depends on.
-//    The worker takes the edges recorded since it last asked (`{ type: 'take' }` on the port
-//    from `initialize`) after each import.
+//    Each new edge is posted on the port from `initialize` before the resolution returns, so it
+//    is in the worker's queue by the time the import that caused it settles: the worker reads
+//    the queue synchronously (receiveMessageOnPort) after each import, without a round trip.
 // 2. Blame. Each local ES module's source starts with a call (on its first line, so line numbers
 //    do not move) that tells the worker "this module starts evaluating now". The worker forwards
 //    it to the main thread at once, so a hang can be blamed on the module that was loading, and
@@ -19,19 +20,17 @@ import { fileURLToPath } from 'node:url'
 const PROLOGUE = `globalThis[Symbol.for('nexflow.discovery.evaluating')]?.(import.meta.url);`
 
 let rootPrefix = '/'
-/** @type {[string, string][]} */
-let edges = []
+/** @type {import('node:worker_threads').MessagePort | undefined} */
+let port
+/** Edges posted already, as `parent\0child`: each is sent once. */
+const posted = new Set()
 
 /** @param {{ root: string, port: import('node:worker_threads').MessagePort }} data */
 export async function initialize(data) {
   rootPrefix = data.root.endsWith('/') ? data.root : `${data.root}/`
-  data.port.on('message', (/** @type {{ type?: string, id?: number }} */ message) => {
-    if (message?.type !== 'take') return
-    data.port.postMessage({ type: 'taken', id: message.id, edges })
-    edges = []
-  })
+  port = data.port
   // The port must not keep the loader thread (and so the worker) alive on its own.
-  data.port.unref()
+  port.unref()
 }
 
 /** @param {string | undefined} url */
@@ -50,7 +49,13 @@ export async function resolve(specifier, context, next) {
   const resolved = await next(specifier, context)
   const parent = localPath(context.parentURL)
   const child = parent === undefined ? undefined : localPath(resolved.url)
-  if (parent !== undefined && child !== undefined) edges.push([parent, child])
+  if (parent !== undefined && child !== undefined && parent !== child) {
+    const key = `${parent}\0${child}`
+    if (!posted.has(key)) {
+      posted.add(key)
+      port?.postMessage([parent, child])
+    }
+  }
   return resolved
 }
 

@@ -1,6 +1,6 @@
 import Module, { register } from 'node:module'
 import { fileURLToPath } from 'node:url'
-import { MessageChannel, type MessagePort } from 'node:worker_threads'
+import { MessageChannel, receiveMessageOnPort, type MessagePort } from 'node:worker_threads'
 import { dataflowInstances, type DescribableDataFlow } from '../../src/protocol/dataflow-manifest.js'
 
 /** Called (by the prologue loader-hooks.mjs puts in each local ES module) when that module starts evaluating. */
@@ -35,28 +35,20 @@ export class ModuleTracker {
   readonly #root: string
   readonly #port: MessagePort
   readonly #edges = new Map<string, Set<string>>()
-  readonly #pending = new Map<number, (edges: [string, string][]) => void>()
   readonly #registry = dataflowInstances()
   readonly #owned = new Map<string, DescribableDataFlow[]>()
   readonly #attributed = new Set<DescribableDataFlow>()
   #owner: string | undefined
   #onLoading: ((path: string) => void) | undefined
-  #nextTake = 0
 
   /** Registers the loader hooks; call once per worker, after tsx is registered. */
   constructor(root: string, hooksUrl: string) {
     this.#root = root.endsWith('/') ? root : `${root}/`
     const { port1, port2 } = new MessageChannel()
     register(hooksUrl, { data: { root, port: port2 }, transferList: [port2] })
+    // Never started (no 'message' listener): its queue is read with receiveMessageOnPort, and it
+    // keeps nothing alive.
     this.#port = port1
-    this.#port.on('message', (message: { type?: string; id?: number; edges?: [string, string][] }) => {
-      if (message.type !== 'taken' || message.id === undefined) return
-      this.#pending.get(message.id)?.(message.edges ?? [])
-      this.#pending.delete(message.id)
-      if (this.#pending.size === 0) this.#port.unref()
-    })
-    // Referenced only while an answer is awaited: the port alone must not keep a worker alive.
-    this.#port.unref()
     this.#installPrologueTarget()
     this.#wrapCommonJsLoad()
   }
@@ -72,10 +64,10 @@ export class ModuleTracker {
   }
 
   /** Ends the import started by {@link begin}: what `file` depends on. */
-  async end(file: string): Promise<ImportGraph> {
+  end(file: string): ImportGraph {
     this.#becomeOwner(undefined)
     this.#onLoading = undefined
-    for (const [parent, child] of await this.#takeEdges()) this.#addEdge(parent, child)
+    this.#receiveEdges()
     const closure = this.#closure(file)
     const dataflows = [file, ...closure].flatMap((path) => this.#owned.get(path) ?? [])
     return { imports: closure, dataflows }
@@ -96,13 +88,15 @@ export class ModuleTracker {
     return [...seen].sort()
   }
 
-  #takeEdges(): Promise<[string, string][]> {
-    return new Promise((resolve) => {
-      const id = this.#nextTake++
-      this.#pending.set(id, resolve)
-      this.#port.ref()
-      this.#port.postMessage({ type: 'take', id })
-    })
+  /**
+   * The edges the loader hooks posted. Each was posted before the resolution that found it
+   * returned, so once an import has settled, every edge it caused is already queued here.
+   */
+  #receiveEdges(): void {
+    for (let received = receiveMessageOnPort(this.#port); received !== undefined; received = receiveMessageOnPort(this.#port)) {
+      const edge = received.message as unknown
+      if (Array.isArray(edge) && typeof edge[0] === 'string' && typeof edge[1] === 'string') this.#addEdge(edge[0], edge[1])
+    }
   }
 
   #addEdge(parent: string, child: string): void {
