@@ -1,7 +1,7 @@
 import { z } from 'zod'
 import { dataflowManifestSchema } from './dataflow-manifest.js'
-import { jsonValueSchema } from './json.js'
-import { workflowJsonSchema } from './workflow-json.js'
+import type { JsonValue } from './json.js'
+import { workflowJsonSchema, workflowNodeJsonSchema } from './workflow-json.js'
 
 /** The closed set of per-file outcomes, used in every report. */
 export const FILE_STATUSES = ['ok', 'empty', 'error', 'timeout', 'stuck', 'oom', 'exited', 'crashed', 'invalid', 'conflict'] as const
@@ -15,12 +15,88 @@ export const serializedErrorSchema = z.object({
   details: z.record(z.string(), z.unknown()).optional(),
 })
 
+/** Values in a manifest nest at most this deep (params, JSON Schemas, DataFlow options). */
+export const MAX_JSON_DEPTH = 256
+
+function isPlainObject(item: unknown): item is Record<string, unknown> {
+  if (typeof item !== 'object' || item === null || Array.isArray(item)) return false
+  const proto = Object.getPrototypeOf(item) as unknown
+  return proto === Object.prototype || proto === null
+}
+
+/** The first value in `root` that is not plain JSON, as a path (`.a[2].b`); walks again, slowly, to say where. */
+function pathOfFirstNonJson(root: Record<string, unknown>): string {
+  const stack: [unknown, string, number][] = [[root, '', 1]]
+  for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
+    const [item, path, depth] = next
+    if (item === null || typeof item === 'string' || typeof item === 'boolean' || (typeof item === 'number' && Number.isFinite(item))) continue
+    if (depth > MAX_JSON_DEPTH || typeof item !== 'object') return path
+    if (Array.isArray(item)) for (let i = item.length - 1; i >= 0; i--) stack.push([item[i], `${path}[${i}]`, depth + 1])
+    else if (isPlainObject(item)) for (const key of Object.keys(item).reverse()) stack.push([item[key], `${path}.${key}`, depth + 1])
+    else return path
+  }
+  return ''
+}
+
+/**
+ * Where `value` is not a plain JSON object (a plain object whose values are strings, finite
+ * numbers, booleans, null, arrays or plain objects, at most {@link MAX_JSON_DEPTH} deep), as a
+ * path from it (`.a[2].b`, `''` for the object itself), or `undefined` if it is one. Iterative.
+ */
+export function nonJsonObjectAt(value: unknown): string | undefined {
+  if (!isPlainObject(value)) return ''
+  // Values and their depths, side by side: no allocation per value on the way.
+  const items: unknown[] = [value]
+  const depths: number[] = [1]
+  while (items.length > 0) {
+    const item = items.pop()
+    const depth = depths.pop() as number
+    if (item === null || typeof item === 'string' || typeof item === 'boolean') continue
+    if (typeof item === 'number' && Number.isFinite(item)) continue
+    if (depth > MAX_JSON_DEPTH || typeof item !== 'object') return pathOfFirstNonJson(value)
+    if (Array.isArray(item)) {
+      for (let i = 0; i < item.length; i++) {
+        items.push(item[i])
+        depths.push(depth + 1)
+      }
+    } else if (isPlainObject(item)) {
+      for (const key in item) {
+        if (!Object.hasOwn(item, key)) continue
+        items.push(item[key])
+        depths.push(depth + 1)
+      }
+    } else {
+      return pathOfFirstNonJson(value)
+    }
+  }
+  return undefined
+}
+
+/**
+ * A plain JSON object, as the shared `z.record(z.string(), jsonValueSchema)` accepts (bounded in
+ * depth), checked without recursion. Why not that schema: the main thread validates every
+ * manifest, and its lazy union tries and fails each alternative at every value (about half the
+ * cost of parsing a manifest), and recursing, it overflows the stack on a value nested a few
+ * thousand levels deep.
+ */
+const jsonObjectSchema = z.custom<Record<string, JsonValue>>().superRefine((value, ctx) => {
+  const at = nonJsonObjectAt(value)
+  const where = at !== undefined && at.length > 120 ? `${at.slice(0, 120)}...` : at
+  if (where !== undefined) ctx.addIssue({ code: 'custom', message: `${where === '' ? 'expected' : `at ${where}: expected`} plain JSON (strings, finite numbers, booleans, null, arrays, plain objects; at most ${MAX_JSON_DEPTH} levels deep)` })
+})
+
+/** The JSON form of a workflow, as `workflowJsonSchema`, with its JSON values checked by {@link jsonObjectSchema}. */
+const manifestWorkflowSchema = workflowJsonSchema.extend({
+  nodes: z.array(workflowNodeJsonSchema.extend({ params: jsonObjectSchema })),
+  inputSchema: jsonObjectSchema,
+})
+
 /** A workflow a module exported (a built Workflow, or a WorkflowBuilder the worker built). */
 export const discoveredWorkflowSchema = z.object({
   /** Final name: `build({ name })`, else the file stem for `default`/`workflow`/`builder`/`wf`, else `<stem>.<export>`. */
   name: z.string().min(1),
   exportName: z.string(),
-  workflow: workflowJsonSchema,
+  workflow: manifestWorkflowSchema,
 })
 
 export const discoveredNodeTypeSchema = z.object({
@@ -28,7 +104,7 @@ export const discoveredNodeTypeSchema = z.object({
   description: z.string(),
   exportName: z.string(),
   /** JSON Schema of the node's params. */
-  paramsSchema: z.record(z.string(), jsonValueSchema),
+  paramsSchema: jsonObjectSchema,
 })
 
 /**
@@ -44,7 +120,7 @@ export const fileManifestSchema = z.object({
   imports: z.array(z.object({ path: z.string(), hash: z.string() })),
   importMs: z.number().nonnegative(),
   workflows: z.array(discoveredWorkflowSchema),
-  dataflows: z.array(dataflowManifestSchema),
+  dataflows: z.array(dataflowManifestSchema.extend({ options: jsonObjectSchema })),
   nodeTypes: z.array(discoveredNodeTypeSchema),
   warnings: z.array(z.string()),
 })

@@ -111,6 +111,23 @@ describe('the discovery pool trusts no worker', () => {
       worker.say({ type: 'imported', taskId: request.taskId, manifest: { ...manifestFor(request.file), workflows: [{ name: 'deep', exportName: 'default', workflow }] } })
     })
     const p = pool(factory)
+    expect(failed(await p.run(`${ROOT}/a.ts`))).toMatchObject({ status: 'invalid', error: { message: expect.stringContaining('levels deep') } })
+    await p.close()
+  })
+
+  it('a message that throws while it is validated is invalid, not an uncaught error on the main thread', async () => {
+    const { factory } = fakes((request, worker) => {
+      worker.say({ type: 'started', taskId: request.taskId })
+      const manifest = manifestFor(request.file)
+      Object.defineProperty(manifest, 'warnings', {
+        enumerable: true,
+        get() {
+          throw new RangeError('Maximum call stack size exceeded')
+        },
+      })
+      worker.say({ type: 'imported', taskId: request.taskId, manifest })
+    })
+    const p = pool(factory)
     expect(failed(await p.run(`${ROOT}/a.ts`))).toMatchObject({ status: 'invalid', error: { message: expect.stringContaining('cannot be validated (RangeError: Maximum call stack size exceeded)') } })
     await p.close()
   })
