@@ -1,6 +1,6 @@
 import { NexflowError } from '../errors.js'
 import { dataflowInstances, dataflowManifestSchema, type DataFlowManifest, type Dialect, type DescribableDataFlow } from '../protocol/dataflow-manifest.js'
-import type { JsonValue } from '../protocol/json.js'
+import { deepFreeze, type JsonValue } from '../protocol/json.js'
 import { defaultRegistry } from '../workflow/default-registry.js'
 import type { NodeDefinition, NodeOutput } from '../workflow/node.js'
 import type { NodeRegistry } from '../workflow/registry.js'
@@ -49,6 +49,8 @@ export class DataFlow implements DescribableDataFlow {
   readonly #options: ResolvedDataFlowOptions
   readonly #registry: NodeRegistry
   readonly #models = new Map<string, ModelState>()
+  /** Built on first use after a model is added: discovery describes an instance once per file that imports it. */
+  #manifest: DataFlowManifest | undefined
   readonly #owner: NodeOwner
   readonly #databaseUrl: string
   readonly #cache: QueryCache | undefined
@@ -108,6 +110,7 @@ export class DataFlow implements DescribableDataFlow {
     const previous = this.#models.get(name)
     if (previous !== undefined) this.#cache?.invalidate(name)
     this.#models.set(name, state)
+    this.#manifest = undefined
     return handle
   }
 
@@ -178,8 +181,13 @@ export class DataFlow implements DescribableDataFlow {
     }
   }
 
-  /** This instance as plain, JSON-safe data (no I/O): what discovery carries between threads. */
+  /** This instance as plain, JSON-safe data (no I/O): what discovery carries between threads. Frozen and shared until a model is added. */
   toManifest(): DataFlowManifest {
+    this.#manifest ??= deepFreeze(this.#describe())
+    return this.#manifest
+  }
+
+  #describe(): DataFlowManifest {
     const o = this.#options
     const options: Record<string, JsonValue> = {
       autoMigrate: o.autoMigrate,

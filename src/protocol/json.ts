@@ -30,3 +30,12 @@ export function findNonJson(value: unknown, path = '$'): string | undefined {
   }
   return `${path} (${typeof value})`
 }
+
+/** Freezes a value and everything in it, so it can be shared without copies. */
+export function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value)
+    for (const item of Object.values(value)) deepFreeze(item)
+  }
+  return value
+}

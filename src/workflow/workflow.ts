@@ -1,4 +1,5 @@
 import { NexflowError, ValidationError } from '../errors.js'
+import { deepFreeze } from '../protocol/json.js'
 import { WORKFLOW_FORMAT, workflowJsonSchema, type ConnectionJson, type WorkflowJson, type WorkflowNodeJson } from '../protocol/workflow-json.js'
 import { parsePath } from './dotted-path.js'
 import type { NodeRegistry } from './registry.js'
@@ -19,14 +20,6 @@ export interface ExecutionPlan {
 
 /** Marks workflows, also ones made by another copy of this package (discovery looks for them). */
 const WORKFLOW_BRAND = Symbol.for('nexflow.Workflow')
-
-function deepFreeze<T>(value: T): T {
-  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
-    Object.freeze(value)
-    for (const item of Object.values(value)) deepFreeze(item)
-  }
-  return value
-}
 
 /** Graph rules every workflow obeys, whether built or loaded from JSON. Returns every problem found. */
 export function graphProblems(nodes: readonly WorkflowNodeJson[], connections: readonly ConnectionJson[], registry?: NodeRegistry): string[] {
