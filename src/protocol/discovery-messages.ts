@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { fileManifestSchema, serializedErrorSchema } from './discovery.js'
+import { discoveredDataflowSchema, fileManifestSchema, serializedErrorSchema } from './discovery.js'
 
 /**
  * The messages discovery's main thread and its isolated workers (threads or child processes)
@@ -42,6 +42,23 @@ const taskId = z.number().int().nonnegative()
 /** Why a worker asks to be replaced after a file: state the import left behind could leak into the next file. */
 const retire = z.string().optional()
 
+/**
+ * The worker began the import of this task (handed over in advance) right after the one it
+ * reports on: the same as a "started" message, without one more message (and wake-up) per file.
+ */
+const next = taskId.optional()
+
+/**
+ * A file's manifest as a worker sends it: its DataFlow instances by id. Every file that imports
+ * the app's models module names the same instances, so each description crosses (and is
+ * validated) once per worker, in the `described` list of the first message that names it.
+ */
+export const wireManifestSchema = fileManifestSchema.omit({ dataflows: true }).extend({
+  dataflows: z.array(z.number().int().nonnegative()),
+})
+
+export const describedDataflowSchema = z.object({ id: z.number().int().nonnegative(), dataflow: discoveredDataflowSchema })
+
 export const workerToMainMessageSchema = z.discriminatedUnion('type', [
   /** The worker has registered its loaders and waits for work. */
   z.object({ type: z.literal('ready'), pid: z.number().int(), threadId: z.number().int() }),
@@ -50,7 +67,7 @@ export const workerToMainMessageSchema = z.discriminatedUnion('type', [
   /** A local module of `taskId` began evaluating; the last one is what a hang is blamed on. */
   z.object({ type: z.literal('loading'), taskId, module: z.string().min(1) }),
   /** The import finished; everything found is in the manifest. */
-  z.object({ type: z.literal('imported'), taskId, manifest: fileManifestSchema, retire }),
+  z.object({ type: z.literal('imported'), taskId, manifest: wireManifestSchema, described: z.array(describedDataflowSchema).optional(), retire, next }),
   /** The import (or collecting its exports) failed: `error` for a throw, `invalid` for an oversized manifest. */
   z.object({
     type: z.literal('failed'),
@@ -61,6 +78,7 @@ export const workerToMainMessageSchema = z.discriminatedUnion('type', [
     /** Local files the import had loaded when it failed (absolute paths). */
     imports: z.array(z.string()),
     retire,
+    next,
   }),
   /** Child processes only: an uncaught exception is about to end the process. */
   z.object({ type: z.literal('crash'), error: serializedErrorSchema }),
@@ -70,3 +88,5 @@ export type WorkerInit = z.infer<typeof workerInitSchema>
 export type ImportRequest = z.infer<typeof importRequestSchema>
 export type MainToWorkerMessage = z.infer<typeof mainToWorkerMessageSchema>
 export type WorkerToMainMessage = z.infer<typeof workerToMainMessageSchema>
+export type WireManifest = z.infer<typeof wireManifestSchema>
+export type DescribedDataflow = z.infer<typeof describedDataflowSchema>

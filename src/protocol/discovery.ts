@@ -107,6 +107,9 @@ export const discoveredNodeTypeSchema = z.object({
   paramsSchema: jsonObjectSchema,
 })
 
+/** A DataFlow instance the file (or a module it imports) created. */
+export const discoveredDataflowSchema = dataflowManifestSchema.extend({ options: jsonObjectSchema })
+
 /**
  * What a worker reports for one successfully imported file. The main thread parses every manifest
  * with this schema: a worker is untrusted, and anything malformed makes the file `invalid`.
@@ -120,7 +123,7 @@ export const fileManifestSchema = z.object({
   imports: z.array(z.object({ path: z.string(), hash: z.string() })),
   importMs: z.number().nonnegative(),
   workflows: z.array(discoveredWorkflowSchema),
-  dataflows: z.array(dataflowManifestSchema.extend({ options: jsonObjectSchema })),
+  dataflows: z.array(discoveredDataflowSchema),
   nodeTypes: z.array(discoveredNodeTypeSchema),
   warnings: z.array(z.string()),
 })
@@ -129,3 +132,4 @@ export type SerializedErrorData = z.infer<typeof serializedErrorSchema>
 export type DiscoveredWorkflow = z.infer<typeof discoveredWorkflowSchema>
 export type DiscoveredNodeType = z.infer<typeof discoveredNodeTypeSchema>
 export type FileManifest = z.infer<typeof fileManifestSchema>
+export type DiscoveredDataflow = z.infer<typeof discoveredDataflowSchema>

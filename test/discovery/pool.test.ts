@@ -1,8 +1,11 @@
 import { describe, expect, it } from 'vitest'
+import { z } from 'zod'
+import { DataFlow } from '../../src/dataflow/index.js'
 import type { IsolateEvents, IsolateFactory } from '../../src/discovery/pool/isolate.js'
 import { DiscoveryPool, type TaskOutcome } from '../../src/discovery/pool/pool.js'
 import type { FileManifest } from '../../src/protocol/discovery.js'
 import type { MainToWorkerMessage } from '../../src/protocol/discovery-messages.js'
+import { NodeRegistry } from '../../src/workflow/registry.js'
 
 const ROOT = '/project'
 
@@ -150,6 +153,69 @@ describe('the discovery pool trusts no worker', () => {
     })
     const p = pool(factory)
     expect(failed(await p.run(`${ROOT}/a.ts`))?.error.message).toMatch(/a manifest of \d+ bytes, over the 1048576-byte limit/)
+    await p.close()
+  })
+
+  it('puts DataFlow descriptions back from their ids, counting each in full against the size limit', async () => {
+    const dataflow = new DataFlow({ databaseUrl: 'sqlite::memory:', registry: new NodeRegistry() })
+    dataflow.model('User', { email: z.string() })
+    const described = dataflow.toManifest()
+    const { factory } = fakes((request, worker) => {
+      worker.say({ type: 'started', taskId: request.taskId })
+      // The first file describes DataFlow #4; the second names it only.
+      const first = request.file.endsWith('a.ts')
+      worker.say({ type: 'imported', taskId: request.taskId, manifest: { ...manifestFor(request.file), dataflows: [4] }, ...(first ? { described: [{ id: 4, dataflow: described }] } : {}) })
+    })
+    const p = pool(factory)
+    const a = await p.run(`${ROOT}/a.ts`)
+    const b = await p.run(`${ROOT}/b.ts`)
+    expect(a).toMatchObject({ kind: 'imported', manifest: { dataflows: [{ dialect: 'sqlite', models: [{ name: 'User' }] }] } })
+    expect(b).toMatchObject({ kind: 'imported', manifest: { dataflows: [{ dialect: 'sqlite', models: [{ name: 'User' }] }] } })
+    await p.close()
+
+    const size = JSON.stringify({ ...manifestFor(`${ROOT}/a.ts`), dataflows: [described] }).length
+    const small = pool(fakes((request, worker) => {
+      worker.say({ type: 'started', taskId: request.taskId })
+      worker.say({ type: 'imported', taskId: request.taskId, manifest: { ...manifestFor(request.file), dataflows: [0] }, described: [{ id: 0, dataflow: described }] })
+    }).factory, { init: { root: ROOT, maxManifestBytes: size - 100 } })
+    expect(failed(await small.run(`${ROOT}/a.ts`))?.error.message).toMatch(/a manifest of \d+ bytes, over the \d+-byte limit/)
+    await small.close()
+  })
+
+  it('reports a DataFlow id never described, or described twice, as invalid', async () => {
+    const dataflow = new DataFlow({ databaseUrl: 'sqlite::memory:', registry: new NodeRegistry() }).toManifest()
+    const { factory } = fakes((request, worker) => {
+      worker.say({ type: 'started', taskId: request.taskId })
+      if (request.file.endsWith('a.ts')) worker.say({ type: 'imported', taskId: request.taskId, manifest: { ...manifestFor(request.file), dataflows: [9] } })
+      else worker.say({ type: 'imported', taskId: request.taskId, manifest: manifestFor(request.file), described: [{ id: 1, dataflow }, { id: 1, dataflow }] })
+    })
+    const p = pool(factory)
+    expect(failed(await p.run(`${ROOT}/a.ts`))).toMatchObject({ status: 'invalid', error: { message: expect.stringContaining('DataFlow #9, which it never described') } })
+    expect(failed(await p.run(`${ROOT}/b.ts`))).toMatchObject({ status: 'invalid', error: { message: expect.stringContaining('DataFlow description #1 a second time') } })
+    await p.close()
+  })
+
+  it('starts the deadline of a file begun in the same message as the previous report, and refuses one it never handed over', async () => {
+    const { factory, spawned } = fakes((request, worker) => {
+      // a.ts: answered at once, naming b.ts as begun once it has been handed over in advance.
+      if (request.file.endsWith('a.ts')) return worker.say({ type: 'started', taskId: request.taskId })
+      if (request.file.endsWith('b.ts')) return worker.say({ type: 'imported', taskId: request.taskId - 1, manifest: manifestFor(`${ROOT}/a.ts`), next: request.taskId })
+      // b.ts never answers: its deadline (begun with a.ts's report) expires.
+      // c.ts (and d.ts): reported begun is a task that does not exist, which ends the worker.
+      worker.say({ type: 'started', taskId: request.taskId })
+      worker.say({ type: 'imported', taskId: request.taskId, manifest: manifestFor(request.file), next: 99 })
+    })
+    const p = pool(factory, { timeoutMs: 300 })
+    const a = p.run(`${ROOT}/a.ts`)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    const b = p.run(`${ROOT}/b.ts`)
+    expect(await a).toMatchObject({ kind: 'imported' })
+    expect(failed(await b)).toMatchObject({ status: 'timeout', durationMs: expect.any(Number) })
+    expect(failed(await b)?.durationMs).toBeGreaterThanOrEqual(290)
+    expect(await p.run(`${ROOT}/c.ts`)).toMatchObject({ kind: 'imported' })
+    expect(await p.run(`${ROOT}/d.ts`)).toMatchObject({ kind: 'imported' })
+    // One worker for a.ts and b.ts (killed at b's deadline), one for c.ts (ended for its lie), one for d.ts.
+    expect(spawned()).toBe(3)
     await p.close()
   })
 

@@ -22,6 +22,21 @@ export interface ImportContext {
 }
 
 const requireCache = createRequire(import.meta.url).cache
+/**
+ * Hashes of local modules, taken the first time an import loads each. A worker evaluates a
+ * module once, so this is the content it evaluated (even if the file changes later in the run),
+ * and a models module shared by a thousand files is read and hashed once, not a thousand times.
+ */
+const moduleHashes = new Map<string, string>()
+
+function moduleHash(path: string): string {
+  let hash = moduleHashes.get(path)
+  if (hash === undefined) {
+    hash = hashFile(path) ?? ''
+    moduleHashes.set(path, hash)
+  }
+  return hash
+}
 /** Messages and stacks are cut to this many characters: a thrown value is untrusted too. */
 const MAX_TEXT = 64 * 1024
 
@@ -95,7 +110,7 @@ export async function importModule(file: string, context: ImportContext): Promis
   const manifest: FileManifest = {
     file,
     hash: hashFile(file) ?? '',
-    imports: loaded.map((path) => ({ path, hash: hashFile(path) ?? '' })),
+    imports: loaded.map((path) => ({ path, hash: moduleHash(path) })),
     importMs,
     workflows: manifestParts.workflows,
     dataflows: manifestParts.dataflows,

@@ -1,7 +1,7 @@
 import { threadId } from 'node:worker_threads'
 import { serializeError } from '../../src/errors.js'
-import { mainToWorkerMessageSchema, workerInitSchema, type ImportRequest, type WorkerToMainMessage } from '../../src/protocol/discovery-messages.js'
-import { importModule } from './import-module.js'
+import { mainToWorkerMessageSchema, workerInitSchema, type DescribedDataflow, type ImportRequest, type WorkerToMainMessage } from '../../src/protocol/discovery-messages.js'
+import { importModule, type ImportOutcome } from './import-module.js'
 import { intrinsics } from './intrinsics.js'
 import { ModuleTracker } from './module-tracker.js'
 
@@ -33,33 +33,74 @@ export function startDiscoveryWorker(init: unknown, send: (message: WorkerToMain
    */
   let retiring = false
 
-  async function run(request: ImportRequest): Promise<void> {
+  /** DataFlow descriptions this worker has sent, by the id its later manifests use instead. */
+  const described = new WeakMap<object, number>()
+  let nextDataflowId = 0
+
+  function importFile(request: ImportRequest): Promise<ImportOutcome> {
     const { taskId, file } = request
-    send({ type: 'started', taskId })
-    const outcome = await importModule(file, {
+    let evaluated = 0
+    return importModule(file, {
       root: config.root,
       tracker,
       maxManifestBytes: config.maxManifestBytes,
-      onLoading: (module) => send({ type: 'loading', taskId, module }),
+      onLoading: (module) => {
+        // The main side takes the file itself to be loading from "started" on: saying so again
+        // is news only after another module (the first time a worker loads the app's models).
+        if (evaluated++ === 0 && module === file) return
+        send({ type: 'loading', taskId, module })
+      },
     })
+  }
+
+  /** The outcome as sent: DataFlow instances by id, described the first time. */
+  function toMessage(outcome: ImportOutcome, taskId: number, next: number | undefined): { message: WorkerToMainMessage; fresh: [object, number][] } {
+    const tail = { ...(outcome.retire === undefined ? {} : { retire: outcome.retire }), ...(next === undefined ? {} : { next }) }
+    if (outcome.type === 'failed') return { message: { ...outcome, taskId, ...tail }, fresh: [] }
+    const fresh: [object, number][] = []
+    const newlyDescribed: DescribedDataflow[] = []
+    const ids = outcome.manifest.dataflows.map((dataflow) => {
+      let id = described.get(dataflow) ?? fresh.find(([known]) => known === dataflow)?.[1]
+      if (id === undefined) {
+        id = nextDataflowId++
+        fresh.push([dataflow, id])
+        newlyDescribed.push({ id, dataflow })
+      }
+      return id
+    })
+    const manifest = { ...outcome.manifest, dataflows: ids }
+    return { message: { type: 'imported', taskId, manifest, ...(newlyDescribed.length === 0 ? {} : { described: newlyDescribed }), ...tail }, fresh }
+  }
+
+  /** Sends the outcome of `taskId`; false if it could not be sent (the worker then retires). */
+  function report(outcome: ImportOutcome, taskId: number, next: number | undefined): boolean {
     try {
-      if (outcome.retire !== undefined) retiring = true
-      send({ ...outcome, taskId })
+      const { message, fresh } = toMessage(outcome, taskId, next)
+      send(message)
+      // Only once sent: a description that never arrived must be sent again.
+      for (const [dataflow, id] of fresh) described.set(dataflow, id)
+      return true
     } catch (error) {
       // The manifest could not be sent (e.g. a value structured clone rejects): say so instead.
       retiring = true
       send({ type: 'failed', taskId, status: 'invalid', error: serializeError(error), importMs: 0, imports: [], retire: 'the manifest could not be sent' })
+      return false
     }
   }
 
   async function drain(): Promise<void> {
     draining = true
-    for (;;) {
-      // A turn of the event loop first: a "cancel" for the next request may be waiting.
-      await new Promise((resolve) => intrinsics.setImmediate(resolve))
-      const request = retiring ? undefined : queue.shift()
-      if (request === undefined) break
-      await run(request)
+    // A turn of the event loop first: a "cancel" for the next request may be waiting.
+    await new Promise((resolve) => intrinsics.setImmediate(resolve))
+    let request = retiring ? undefined : queue.shift()
+    if (request !== undefined) send({ type: 'started', taskId: request.taskId })
+    while (request !== undefined) {
+      const outcome = await importFile(request)
+      if (outcome.retire !== undefined) retiring = true
+      // The next file begins as this one is reported, in the same message. (A "cancel" for it
+      // that crossed this message makes the main side replace the worker, as for "started".)
+      const next = retiring ? undefined : queue.shift()
+      request = report(outcome, request.taskId, next?.taskId) ? next : undefined
     }
     draining = false
   }

@@ -1,8 +1,8 @@
 import { availableParallelism } from 'node:os'
 import { relative } from 'node:path'
 import { performance } from 'node:perf_hooks'
-import type { FileManifest, SerializedErrorData } from '../../protocol/discovery.js'
-import { workerToMainMessageSchema, type WorkerInit } from '../../protocol/discovery-messages.js'
+import type { DiscoveredDataflow, FileManifest, SerializedErrorData } from '../../protocol/discovery.js'
+import { workerToMainMessageSchema, type DescribedDataflow, type WireManifest, type WorkerInit } from '../../protocol/discovery-messages.js'
 import { POOL_TUNING } from '../defaults.js'
 import type { Isolation } from '../options.js'
 import type { Isolate, IsolateExit, IsolateFactory } from './isolate.js'
@@ -84,6 +84,8 @@ interface Slot {
   /** A child process's last words (`crash` message) before it exits. */
   crash: SerializedErrorData | undefined
   imports: number
+  /** DataFlow descriptions its worker sent, by id; later manifests name them by id. */
+  dataflows: Map<number, { dataflow: DiscoveredDataflow; bytes: number }>
   /** Resolves `exited`: on exit, or when the slot is abandoned. */
   done: () => void
   exited: Promise<void>
@@ -237,7 +239,7 @@ export class DiscoveryPool {
     const exited = new Promise<void>((resolve) => (done = resolve))
     let ended = () => {}
     this.#ends.push(new Promise<void>((resolve) => (ended = resolve)))
-    const slot = { id: this.#nextSlot++, state: 'booting', task: undefined, next: undefined, cancelled: new Set(), timer: undefined, stopReason: undefined, crash: undefined, imports: 0, done, exited, ended } as unknown as Slot
+    const slot = { id: this.#nextSlot++, state: 'booting', task: undefined, next: undefined, cancelled: new Set(), timer: undefined, stopReason: undefined, crash: undefined, imports: 0, dataflows: new Map(), done, exited, ended } as unknown as Slot
     this.#slots.add(slot)
     this.#spawned++
     try {
@@ -360,19 +362,7 @@ export class DiscoveryPool {
     switch (message.type) {
       case 'started': {
         if (task.startedAt !== undefined) return this.#malformed(slot, 'a second "started"')
-        clearTimeout(slot.timer)
-        slot.timer = undefined
-        task.startedAt = performance.now()
-        // The deadline is the main thread's timer: nothing the user's module does to its own
-        // thread's timers or event loop can delay it.
-        task.deadline = setTimeout(() => this.#stop(slot, 'timeout'), this.#options.timeoutMs)
-        task.linger = setTimeout(() => {
-          task.lingering = true
-          this.#lingered = true
-          this.#reclaimNext(slot, true)
-          this.#pump()
-        }, this.#lingerMs(slot))
-        return
+        return this.#begin(slot, task)
       }
       case 'loading': {
         if (task.startedAt === undefined) return this.#malformed(slot, '"loading" before "started"')
@@ -381,13 +371,12 @@ export class DiscoveryPool {
         return
       }
       case 'imported': {
-        const { manifest } = message
-        if (manifest.file !== task.file) return this.#malformed(slot, `a manifest for ${JSON.stringify(manifest.file)} instead of the file it was importing`)
-        const size = JSON.stringify(manifest).length
-        if (size > this.#options.init.maxManifestBytes) return this.#malformed(slot, `a manifest of ${size} bytes, over the ${this.#options.init.maxManifestBytes}-byte limit`)
+        if (message.manifest.file !== task.file) return this.#malformed(slot, `a manifest for ${JSON.stringify(message.manifest.file)} instead of the file it was importing`)
+        const manifest = this.#assemble(slot, message.manifest, message.described ?? [])
+        if (typeof manifest === 'string') return this.#malformed(slot, manifest)
         this.#recordDuration(slot, task)
         this.#finish(task, { kind: 'imported', manifest, durationMs: manifest.importMs })
-        return this.#release(slot, message.retire)
+        return this.#release(slot, message.retire, message.next)
       }
       case 'failed': {
         this.#recordDuration(slot, task)
@@ -400,9 +389,49 @@ export class DiscoveryPool {
           imports: message.imports,
           ...(error.stack === undefined && task.current !== undefined ? { loadingModule: task.current } : {}),
         })
-        return this.#release(slot, message.retire)
+        return this.#release(slot, message.retire, message.next)
       }
     }
+  }
+
+  /** The import of `task` began in `slot`'s worker: its deadline starts now. */
+  #begin(slot: Slot, task: Task): void {
+    clearTimeout(slot.timer)
+    slot.timer = undefined
+    task.startedAt = performance.now()
+    // Until the worker names another module, the file itself is what is loading.
+    task.current = task.file
+    // The deadline is the main thread's timer: nothing the user's module does to its own
+    // thread's timers or event loop can delay it.
+    task.deadline = setTimeout(() => this.#stop(slot, 'timeout'), this.#options.timeoutMs)
+    task.linger = setTimeout(() => {
+      task.lingering = true
+      this.#lingered = true
+      this.#reclaimNext(slot, true)
+      this.#pump()
+    }, this.#lingerMs(slot))
+  }
+
+  /**
+   * The manifest a worker sent, with its DataFlow instances put back from their ids (see
+   * `wireManifestSchema`), or why it cannot be. The size limit counts each description in full.
+   */
+  #assemble(slot: Slot, wire: WireManifest, described: DescribedDataflow[]): FileManifest | string {
+    for (const { id, dataflow } of described) {
+      if (slot.dataflows.has(id)) return `DataFlow description #${id} a second time`
+      slot.dataflows.set(id, { dataflow, bytes: JSON.stringify(dataflow).length })
+    }
+    const { maxManifestBytes } = this.#options.init
+    let size = JSON.stringify(wire).length
+    const dataflows: DiscoveredDataflow[] = []
+    for (const id of wire.dataflows) {
+      const known = slot.dataflows.get(id)
+      if (known === undefined) return `DataFlow #${id}, which it never described`
+      dataflows.push(known.dataflow)
+      size += known.bytes
+    }
+    if (size > maxManifestBytes) return `a manifest of ${size} bytes, over the ${maxManifestBytes}-byte limit`
+    return { ...wire, dataflows }
   }
 
   #recordDuration(slot: Slot, task: Task): void {
@@ -413,13 +442,22 @@ export class DiscoveryPool {
     if (samples.length > RECENT_DURATIONS) samples.shift()
   }
 
-  #release(slot: Slot, retire: string | undefined): void {
+  /** The worker reported on its file; `began` is the file it says it began right after, if any. */
+  #release(slot: Slot, retire: string | undefined, began: number | undefined): void {
     slot.task = undefined
+    const next = slot.next
     if (retire !== undefined) {
       this.#stop(slot, 'retire')
-    } else if (slot.next !== undefined) {
-      // The worker has begun (or is about to begin) the file it was handed in advance.
-      const next = slot.next
+    } else if (began !== undefined && began === next?.id) {
+      slot.next = undefined
+      slot.task = next
+      this.#begin(slot, next)
+    } else if (began !== undefined) {
+      // A file taken back (its "cancel" crossed this report) or never handed over.
+      if (slot.cancelled.has(began)) this.#stop(slot, 'retire')
+      else return this.#malformed(slot, `began task ${began}, which it was not handed`)
+    } else if (next !== undefined) {
+      // The worker is about to begin the file it was handed in advance.
       slot.next = undefined
       slot.task = next
       slot.timer = setTimeout(() => this.#notStarted(slot, next), startTimeoutMs(this.#options.timeoutMs))
