@@ -1,6 +1,6 @@
 import { mkdirSync, readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
-import Database from 'better-sqlite3'
+import type Database from 'better-sqlite3'
 import { VERSION } from '../version.js'
 import { sha256, type FileHasher } from './hash.js'
 import type { ResolvedDiscoveryOptions } from './options.js'
@@ -82,19 +82,22 @@ export class ManifestCache {
   }
 
   /** Opens (or creates) the cache in `dir`. A database that cannot be read is replaced once. */
-  static open(dir: string, keys: CacheKeys): ManifestCache {
+  static async open(dir: string, keys: CacheKeys): Promise<ManifestCache> {
+    // Loaded on first use: every module that imports nexflow to define a workflow (every
+    // discovery worker among them) would otherwise load this native addon for nothing.
+    const { default: Sqlite } = await import('better-sqlite3')
     mkdirSync(dir, { recursive: true })
     const file = join(dir, CACHE_FILE)
     try {
-      return new ManifestCache(ManifestCache.#connect(file), keys)
+      return new ManifestCache(ManifestCache.#connect(Sqlite, file), keys)
     } catch {
       for (const suffix of ['', '-wal', '-shm']) rmSync(file + suffix, { force: true })
-      return new ManifestCache(ManifestCache.#connect(file), keys)
+      return new ManifestCache(ManifestCache.#connect(Sqlite, file), keys)
     }
   }
 
-  static #connect(file: string): Database.Database {
-    const db = new Database(file)
+  static #connect(Sqlite: typeof Database, file: string): Database.Database {
+    const db = new Sqlite(file)
     try {
       // Short busy timeout: this runs on the main thread, and the cache is only an optimisation.
       db.pragma('busy_timeout = 250')
@@ -112,6 +115,11 @@ export class ManifestCache {
       db.close()
       throw error
     }
+  }
+
+  /** True if an outcome for `path` is stored (whether it still holds is for {@link lookup}). */
+  has(path: string): boolean {
+    return this.#rows.has(path)
   }
 
   /**

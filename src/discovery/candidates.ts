@@ -1,6 +1,5 @@
 import { realpath } from 'node:fs/promises'
 import { relative, sep } from 'node:path'
-import fg from 'fast-glob'
 import { resolveDiscoveryOptions, type DiscoveryOptions, type ResolvedDiscoveryOptions } from './options.js'
 
 /** Forward-slash path of `file` relative to `root`. */
@@ -27,6 +26,9 @@ export async function findCandidates(options: Pick<DiscoveryOptions, 'root' | 'p
 
 /** {@link findCandidates} over options already resolved. */
 export async function listCandidates({ root, patterns, ignore }: Pick<ResolvedDiscoveryOptions, 'root' | 'patterns' | 'ignore'>): Promise<string[]> {
+  // Loaded on first use: every module that imports nexflow to define a workflow (every
+  // discovery worker among them) would otherwise load fast-glob for nothing.
+  const { default: fg } = await import('fast-glob')
   const found = await fg([...patterns], {
     cwd: root,
     ignore: [...ignore],

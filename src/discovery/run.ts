@@ -124,11 +124,15 @@ class Discovery implements DiscoveryRun {
       this.#tsconfig = findTsconfig(options.root)
       if (options.cache) {
         try {
-          this.#cache = ManifestCache.open(options.cacheDir, cacheKeys(options, this.#tsconfig))
+          this.#cache = await ManifestCache.open(options.cacheDir, cacheKeys(options, this.#tsconfig))
         } catch (error) {
           warnings.push(`the discovery cache in ${options.cacheDir} cannot be opened (${(error as Error).message}); every file is imported`)
         }
       }
+      // Files the cache cannot answer for will need workers: they boot while every candidate is
+      // hashed and looked up, instead of after the first miss.
+      const uncached = this.#cache === undefined ? candidates.length : candidates.filter((path) => !this.#cache?.has(path)).length
+      if (uncached > 0) this.#poolFor().warm(uncached)
       await Promise.all(candidates.map((path) => this.#discoverFile(path)))
       this.#throwIfAborted()
       const files = this.#conflicts.results()

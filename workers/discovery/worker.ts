@@ -1,4 +1,8 @@
 import { threadId } from 'node:worker_threads'
+// All of nexflow, loaded with the worker: user files import it (`import { WorkflowBuilder } from
+// 'nexflow'` resolves to this very module), so the first file a worker imports finds it loaded;
+// and when nexflow runs built, it loads here natively, before any loader hooks (bootstrap.mjs).
+import '../../src/index.js'
 import { serializeError } from '../../src/errors.js'
 import { mainToWorkerMessageSchema, workerInitSchema, type DescribedDataflow, type ImportRequest, type WorkerToMainMessage } from '../../src/protocol/discovery-messages.js'
 import { importModule, type ImportOutcome } from './import-module.js'

@@ -122,6 +122,8 @@ export class DiscoveryPool {
   #nextSlot = 0
   #bootFailures = 0
   #spawnScheduled = false
+  /** Workers asked for by {@link warm} until the first file is handed over. */
+  #warm = 0
   /** A file has run past the linger threshold in this pool. */
   #lingered = false
   readonly #maxBooting: number
@@ -185,6 +187,15 @@ export class DiscoveryPool {
 
   // Scheduling ----------------------------------------------------------------------------------
 
+  /**
+   * Starts booting up to `files` workers (at most `concurrency`) before any file is handed over,
+   * so their boot overlaps whatever the caller does first (listing, hashing, reading the cache).
+   */
+  warm(files: number): void {
+    this.#warm = Math.min(files, this.#options.concurrency)
+    this.#pump()
+  }
+
   #pump(): void {
     if (this.#closing !== undefined) return
     const { concurrency } = this.#options
@@ -200,14 +211,15 @@ export class DiscoveryPool {
       const task = slot.task
       if (slot.state === 'busy' && slot.next === undefined && task?.startedAt !== undefined && !task.lingering) this.#prefetch(slot, this.#queue.shift() as Task)
     }
-    if (this.#spawnScheduled || this.#queue.length === 0) return
+    const demand = Math.max(this.#queue.length, this.#warm)
+    if (this.#spawnScheduled || demand === 0) return
     const { booting, idle, lingering, live } = this.#count()
     // Workers wanted: enough for `concurrency` running files and, once a file has lingered (a
     // sign that more may hang), as many spares booted ahead, so the next lingering file hands its
     // place over at once instead of after a boot. Lingering ones come on top, up to the overflow.
     const spares = this.#lingered ? concurrency : 0
     const wanted = Math.min(lingering + concurrency + spares, concurrency + POOL_TUNING.overflowWorkers)
-    if (live >= wanted || idle + booting >= this.#queue.length) return
+    if (live >= wanted || idle + booting >= demand) return
     // Booting costs CPU (tsx, nexflow, zod): more boots at once than cores only slows the imports
     // already running against their deadlines. The next boot starts when one becomes ready.
     if (booting >= this.#maxBooting) return
@@ -265,6 +277,8 @@ export class DiscoveryPool {
   }
 
   #assign(slot: Slot, task: Task): void {
+    // Work has arrived: from here on, workers are started for it alone.
+    this.#warm = 0
     slot.state = 'busy'
     slot.task = task
     clearTimeout(slot.timer)
