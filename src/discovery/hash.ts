@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { readFile } from 'node:fs/promises'
+import { readFile } from 'node:fs'
 
 export function sha256(content: string | Buffer): string {
   return createHash('sha256').update(content).digest('hex')
@@ -15,7 +15,9 @@ export class FileHasher {
   hash(path: string): Promise<string | undefined> {
     let hashed = this.#memo.get(path)
     if (hashed === undefined) {
-      hashed = readFile(path).then(sha256, () => undefined)
+      // The callback form: fs/promises' FileHandle costs about twice the CPU per small file, on
+      // the main thread, which a thousand candidates add up on.
+      hashed = new Promise((resolve) => readFile(path, (error, content) => resolve(error === null ? sha256(content) : undefined)))
       this.#memo.set(path, hashed)
     }
     return hashed

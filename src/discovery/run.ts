@@ -20,7 +20,10 @@ export interface DiscoveryReport {
   durationMs: number
   /** The final result of every candidate, sorted by relative path. */
   files: FileResult[]
-  /** Every workflow name produced, sorted, each once. */
+  /**
+   * The workflows a server would serve, sorted: every name produced by exactly one export. A name
+   * two exports produce (their files are `conflict`) is served by neither, so it is not listed.
+   */
   workflows: string[]
   /** Problems with discovery itself (an unwritable cache, abandoned threads); not with the files. */
   warnings: string[]
@@ -55,10 +58,17 @@ export function discover(options: DiscoveryOptions = {}): DiscoveryRun {
   return new Discovery(resolveDiscoveryOptions(options))
 }
 
-/** The tsconfig.json nearest to the root, for tsx to compile user files with. */
-function findTsconfig(root: string): string | undefined {
+/** Workflow names produced by exactly one export across every file, sorted. */
+function uniqueWorkflowNames(files: readonly FileResult[]): string[] {
+  const counts = new Map<string, number>()
+  for (const file of files) for (const { name } of file.manifest?.workflows ?? []) counts.set(name, (counts.get(name) ?? 0) + 1)
+  return [...counts].filter(([, count]) => count === 1).map(([name]) => name).sort()
+}
+
+/** The file called `name` nearest to the root (in it or a folder above). */
+function findNearest(root: string, name: string): string | undefined {
   for (let dir = root; ; dir = dirname(dir)) {
-    const candidate = join(dir, 'tsconfig.json')
+    const candidate = join(dir, name)
     if (existsSync(candidate)) return candidate
     if (dirname(dir) === dir) return undefined
   }
@@ -121,10 +131,11 @@ class Discovery implements DiscoveryRun {
     try {
       const candidates = await listCandidates(options)
       this.#throwIfAborted()
-      this.#tsconfig = findTsconfig(options.root)
+      // tsx compiles user files with the nearest tsconfig.json.
+      this.#tsconfig = findNearest(options.root, 'tsconfig.json')
       if (options.cache) {
         try {
-          this.#cache = await ManifestCache.open(options.cacheDir, cacheKeys(options, this.#tsconfig))
+          this.#cache = await ManifestCache.open(options.cacheDir, cacheKeys(options, { tsconfig: this.#tsconfig, packageJson: findNearest(options.root, 'package.json') }))
         } catch (error) {
           warnings.push(`the discovery cache in ${options.cacheDir} cannot be opened (${(error as Error).message}); every file is imported`)
         }
@@ -135,6 +146,7 @@ class Discovery implements DiscoveryRun {
       if (uncached > 0) this.#poolFor().warm(uncached)
       await Promise.all(candidates.map((path) => this.#discoverFile(path)))
       this.#throwIfAborted()
+      this.#cache?.prune()
       const files = this.#conflicts.results()
       if (this.#cache !== undefined) warnings.push(...this.#cache.warnings)
       const abandoned = this.#pool?.stats.abandoned ?? 0
@@ -147,7 +159,7 @@ class Discovery implements DiscoveryRun {
         ok: files.every((file) => file.status === 'ok' || file.status === 'empty'),
         durationMs: Math.round(performance.now() - started),
         files,
-        workflows: [...new Set(files.flatMap((file) => (file.manifest === undefined ? [] : file.workflows)))].sort(),
+        workflows: uniqueWorkflowNames(files),
         warnings,
       }
     } catch (error) {
@@ -167,19 +179,26 @@ class Discovery implements DiscoveryRun {
 
   async #discoverFile(path: string): Promise<void> {
     const { root, timeoutMs } = this.#options
+    // Without a cache the content hash is of no use here (the manifest carries the worker's).
+    if (this.#cache === undefined) return this.#importFile(path, undefined)
     const hash = await this.#hasher.hash(path)
     if (this.#stop.signal.aborted) return
     if (hash === undefined) {
       const message = `${relativeToRoot(root, path)} cannot be read`
       return this.#emit(resultFromOutcome(root, path, { kind: 'failed', status: 'error', error: { name: 'Error', message }, durationMs: 0, imports: [] }, false))
     }
-    const cached = await this.#cache?.lookup(path, hash, this.#hasher, timeoutMs)
+    const cached = await this.#cache.lookup(path, hash, this.#hasher, timeoutMs)
     if (cached !== undefined) return this.#emit(resultFromOutcome(root, path, cached, true))
+    return this.#importFile(path, hash)
+  }
+
+  /** Imports `path` in a worker; `hash` is its content hash taken just before, when there is a cache to fill. */
+  async #importFile(path: string, hash: string | undefined): Promise<void> {
     if (this.#stop.signal.aborted) return
     const outcome = await this.#poolFor().run(path)
     if (outcome.kind === 'cancelled' || this.#stop.signal.aborted) return
-    this.#emit(resultFromOutcome(root, path, outcome, false))
-    await this.#remember(path, hash, outcome)
+    this.#emit(resultFromOutcome(this.#options.root, path, outcome, false))
+    if (hash !== undefined) await this.#remember(path, hash, outcome)
   }
 
   async #remember(path: string, hash: string, outcome: SettledOutcome): Promise<void> {

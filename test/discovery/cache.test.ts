@@ -1,4 +1,5 @@
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, readFileSync, rmSync } from 'node:fs'
+import Database from 'better-sqlite3'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { CACHE_FILE } from '../../src/discovery/cache.js'
@@ -176,5 +177,50 @@ describe('manifest cache key', () => {
     project.write('tsconfig.json', '{ "compilerOptions": { "strict": true, "experimentalDecorators": true } }')
     expect(await fine()).toMatchObject({ status: 'empty', cached: false })
     expect(await fine()).toMatchObject({ status: 'empty', cached: true })
+  })
+
+  it('includes the package.json nearest the root: its "type" decides what a .ts file is', async () => {
+    const options: DiscoveryOptions = { root: project.root, timeoutMs: TIMEOUT_MS }
+    const fine = async () => byPath((await discover(options).report))['workflows/fine.ts']
+    await fine()
+    expect(await fine()).toMatchObject({ cached: true })
+    project.write('package.json', '{ "type": "commonjs" }')
+    expect(await fine()).toMatchObject({ status: 'empty', cached: false })
+    project.write('package.json', '{ "type": "module" }')
+  })
+
+  it('includes DATABASE_URL, which a DataFlow created without a URL describes', async () => {
+    const options: DiscoveryOptions = { root: project.root, timeoutMs: TIMEOUT_MS }
+    const fine = async () => byPath((await discover(options).report))['workflows/fine.ts']
+    const previous = process.env.DATABASE_URL
+    try {
+      await fine()
+      expect(await fine()).toMatchObject({ cached: true })
+      process.env.DATABASE_URL = 'sqlite:///tmp/nexflow-cache-key-test.db'
+      expect(await fine()).toMatchObject({ cached: false })
+      expect(await fine()).toMatchObject({ cached: true })
+    } finally {
+      if (previous === undefined) delete process.env.DATABASE_URL
+      else process.env.DATABASE_URL = previous
+    }
+  })
+
+  it('forgets files that no longer exist', async () => {
+    const options: DiscoveryOptions = { root: project.root, timeoutMs: TIMEOUT_MS }
+    project.write('workflows/gone.ts', 'export const gone = true\n')
+    await discover(options).report
+    const rows = () => {
+      const db = new Database(join(project.root, '.nexflow', CACHE_FILE), { readonly: true })
+      try {
+        return db.prepare('SELECT path FROM files').pluck().all() as string[]
+      } finally {
+        db.close()
+      }
+    }
+    expect(rows()).toContain(join(project.root, 'workflows', 'gone.ts'))
+    rmSync(join(project.root, 'workflows', 'gone.ts'))
+    await discover(options).report
+    expect(rows()).not.toContain(join(project.root, 'workflows', 'gone.ts'))
+    expect(rows()).toContain(join(project.root, 'workflows', 'fine.ts'))
   })
 })

@@ -107,6 +107,8 @@ describe('workflow name conflicts', () => {
     expect(files['workflows/first.ts']?.manifest?.workflows).toHaveLength(1)
     expect(files['workflows/second.ts']?.manifest?.workflows).toHaveLength(1)
     expect(report.ok).toBe(false)
+    // Served by neither, so not among the report's workflows; every other name is.
+    expect(report.workflows).toEqual(['alias'])
   })
 
   it('streams an updated result for the file reported first; the last report of a path wins', () => {
