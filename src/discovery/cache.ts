@@ -188,14 +188,15 @@ export class ManifestCache {
 
   /**
    * Forgets files that no longer exist, whatever run stored them: deleted and renamed files
-   * would otherwise stay in the database for good. (A file left out by this run's patterns but
-   * still there is kept: another run may want it.)
+   * would otherwise stay in the database for good. `candidates` (this run's, which exist) are
+   * not checked again. A file this run's patterns left out but still there is kept: another run
+   * may want it.
    */
-  prune(): void {
+  prune(candidates: ReadonlySet<string>): void {
     if (!this.#db.open) return
     try {
       const paths = this.#db.prepare('SELECT path FROM files').pluck().all() as string[]
-      const gone = paths.filter((path) => !existsSync(path))
+      const gone = paths.filter((path) => !candidates.has(path) && !existsSync(path))
       if (gone.length === 0) return
       const remove = this.#db.prepare('DELETE FROM files WHERE path = ?')
       this.#db.transaction(() => {

@@ -140,13 +140,14 @@ class Discovery implements DiscoveryRun {
           warnings.push(`the discovery cache in ${options.cacheDir} cannot be opened (${(error as Error).message}); every file is imported`)
         }
       }
+      this.#throwIfAborted()
       // Files the cache cannot answer for will need workers: they boot while every candidate is
       // hashed and looked up, instead of after the first miss.
       const uncached = this.#cache === undefined ? candidates.length : candidates.filter((path) => !this.#cache?.has(path)).length
       if (uncached > 0) this.#poolFor().warm(uncached)
       await Promise.all(candidates.map((path) => this.#discoverFile(path)))
       this.#throwIfAborted()
-      this.#cache?.prune()
+      this.#cache?.prune(new Set(candidates))
       const files = this.#conflicts.results()
       if (this.#cache !== undefined) warnings.push(...this.#cache.warnings)
       const abandoned = this.#pool?.stats.abandoned ?? 0
