@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import type Database from 'better-sqlite3'
+import { redactDatabaseUrl } from '../dataflow/database-url.js'
 import { VERSION } from '../version.js'
 import { sha256, type FileHasher } from './hash.js'
 import type { ResolvedDiscoveryOptions } from './options.js'
@@ -23,9 +24,9 @@ export const CACHE_FILE = 'discovery-cache.db'
  * - `base`: nexflow's version, Node's version, the root, the manifest size limit, the
  *   tsconfig.json tsx compiles user files with (its path and content: `paths`, `jsx` or decorator
  *   settings change what a module does), the package.json nearest the root (its `type` decides
- *   whether a .ts or .js file is an ES module; its dependencies, what imports load), and
- *   DATABASE_URL (a DataFlow created without a URL describes it). Any change invalidates every
- *   entry. (Only the hash of the key is stored, so no credentials are written.)
+ *   whether a .ts or .js file under it is an ES module; a package.json deeper in the tree, a
+ *   lockfile or node_modules are not watched), and DATABASE_URL with its credentials masked, as
+ *   a DataFlow created without a URL describes it. Any change invalidates every entry.
  * - `limits`: deadline, memory limit, isolation and stuck grace. Only failures they can cause
  *   (timeout, stuck, oom, exited, crashed) are bound to them: a file that timed out under 1 s is
  *   tried again under 10 s. A file imported fine is reused while its import time is within the
@@ -39,7 +40,9 @@ export interface CacheKeys {
 export function cacheKeys(options: ResolvedDiscoveryOptions, project: { tsconfig?: string | undefined; packageJson?: string | undefined }): CacheKeys {
   const { root, maxManifestBytes, timeoutMs, maxMemoryMb, isolation, stuckGraceMs } = options
   const fileKey = (file: string | undefined) => (file === undefined ? null : { path: file, hash: hashOrNull(file) })
-  const environment = { DATABASE_URL: process.env.DATABASE_URL ?? null }
+  // Masked: the manifest holds it masked too, and a hash of a password is not to be stored.
+  const databaseUrl = process.env.DATABASE_URL
+  const environment = { DATABASE_URL: databaseUrl === undefined ? null : redactDatabaseUrl(databaseUrl) }
   return {
     base: sha256(JSON.stringify({ schema: SCHEMA_VERSION, nexflow: VERSION, node: process.version, root, maxManifestBytes, compiler: fileKey(project.tsconfig), packageJson: fileKey(project.packageJson), environment })),
     limits: sha256(JSON.stringify({ timeoutMs, maxMemoryMb, isolation, stuckGraceMs })),

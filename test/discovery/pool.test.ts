@@ -182,12 +182,42 @@ describe('the discovery pool trusts no worker', () => {
     await small.close()
   })
 
+  it('measures a manifest with DataFlow ids exactly as the worker measured it in full', async () => {
+    const dataflow = new DataFlow({ databaseUrl: 'sqlite::memory:', registry: new NodeRegistry() }).toManifest()
+    const full = JSON.stringify({ ...manifestFor(`${ROOT}/a.ts`), dataflows: [dataflow] }).length
+    const answer = (limit: number) =>
+      pool(
+        fakes((request, worker) => {
+          worker.say({ type: 'started', taskId: request.taskId })
+          worker.say({ type: 'imported', taskId: request.taskId, manifest: { ...manifestFor(request.file), dataflows: [12345] }, described: [{ id: 12345, dataflow }] })
+        }).factory,
+        { init: { root: ROOT, maxManifestBytes: limit } },
+      )
+    const atLimit = answer(full)
+    expect(await atLimit.run(`${ROOT}/a.ts`)).toMatchObject({ kind: 'imported' })
+    await atLimit.close()
+    const below = answer(full - 1)
+    expect(failed(await below.run(`${ROOT}/a.ts`))?.error.message).toContain(`a manifest of ${full} bytes`)
+    await below.close()
+  })
+
+  it('refuses a DataFlow description its manifest does not name: nothing unnamed is kept or escapes the limit', async () => {
+    const dataflow = new DataFlow({ databaseUrl: 'sqlite::memory:', registry: new NodeRegistry() }).toManifest()
+    const { factory } = fakes((request, worker) => {
+      worker.say({ type: 'started', taskId: request.taskId })
+      worker.say({ type: 'imported', taskId: request.taskId, manifest: manifestFor(request.file), described: [{ id: 3, dataflow }] })
+    })
+    const p = pool(factory)
+    expect(failed(await p.run(`${ROOT}/a.ts`))).toMatchObject({ status: 'invalid', error: { message: expect.stringContaining('DataFlow description #3, which its manifest does not name') } })
+    await p.close()
+  })
+
   it('reports a DataFlow id never described, or described twice, as invalid', async () => {
     const dataflow = new DataFlow({ databaseUrl: 'sqlite::memory:', registry: new NodeRegistry() }).toManifest()
     const { factory } = fakes((request, worker) => {
       worker.say({ type: 'started', taskId: request.taskId })
       if (request.file.endsWith('a.ts')) worker.say({ type: 'imported', taskId: request.taskId, manifest: { ...manifestFor(request.file), dataflows: [9] } })
-      else worker.say({ type: 'imported', taskId: request.taskId, manifest: manifestFor(request.file), described: [{ id: 1, dataflow }, { id: 1, dataflow }] })
+      else worker.say({ type: 'imported', taskId: request.taskId, manifest: { ...manifestFor(request.file), dataflows: [1] }, described: [{ id: 1, dataflow }, { id: 1, dataflow }] })
     })
     const p = pool(factory)
     expect(failed(await p.run(`${ROOT}/a.ts`))).toMatchObject({ status: 'invalid', error: { message: expect.stringContaining('DataFlow #9, which it never described') } })

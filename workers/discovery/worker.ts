@@ -100,9 +100,15 @@ export function startDiscoveryWorker(init: unknown, send: (message: WorkerToMain
     if (request !== undefined) send({ type: 'started', taskId: request.taskId })
     while (request !== undefined) {
       const outcome = await importFile(request)
+      // A turn of the event loop before reporting: a "cancel" for the next request, sent while
+      // this import blocked the thread, is read first (else the next file, already handed to
+      // another worker, would be evaluated twice); and a rejection this file left unhandled
+      // surfaces now, ending the worker with this file blamed, not the next one.
+      await new Promise((resolve) => intrinsics.setImmediate(resolve))
       if (outcome.retire !== undefined) retiring = true
-      // The next file begins as this one is reported, in the same message. (A "cancel" for it
-      // that crossed this message makes the main side replace the worker, as for "started".)
+      // The next file begins as this one is reported, in the same message. (A "cancel" sent
+      // after that turn can still cross the message: the main side then replaces the worker
+      // before it has evaluated much of the file, as it does for "started".)
       const next = retiring ? undefined : queue.shift()
       request = report(outcome, request.taskId, next?.taskId) ? next : undefined
     }

@@ -101,8 +101,9 @@ const RECENT_DURATIONS = 32
  * Runs imports in isolated workers with a deadline each, and turns whatever happens to them
  * into a {@link TaskOutcome}. `run()` never rejects.
  *
- * Why raw `Worker`s and child processes instead of piscina's task API: the deadline starts at
- * the worker's own "started" message (queue and boot time excluded), a timed-out task's worker
+ * Why raw `Worker`s and child processes instead of piscina's task API: the deadline starts when
+ * the worker says it began the file ("started", or `next` in its report on the previous file;
+ * queue and boot time excluded), a timed-out task's worker
  * must be killed and then watched to tell a thread that stopped (`timeout`) from one stuck in
  * native code (`stuck`), stuck threads must be abandoned without anything ever awaiting their
  * exit (piscina's `destroy()` awaits every worker's exit), a user's `process.exit(3)` must come
@@ -433,16 +434,19 @@ export class DiscoveryPool {
   #assemble(slot: Slot, wire: WireManifest, described: DescribedDataflow[]): FileManifest | string {
     for (const { id, dataflow } of described) {
       if (slot.dataflows.has(id)) return `DataFlow description #${id} a second time`
+      // Described only with the manifest that names it: nothing unnamed is kept, or escapes the size limit.
+      if (!wire.dataflows.includes(id)) return `DataFlow description #${id}, which its manifest does not name`
       slot.dataflows.set(id, { dataflow, bytes: JSON.stringify(dataflow).length })
     }
     const { maxManifestBytes } = this.#options.init
+    // The size the manifest has in full, as the worker measured it: each id replaced by its description.
     let size = JSON.stringify(wire).length
     const dataflows: DiscoveredDataflow[] = []
     for (const id of wire.dataflows) {
       const known = slot.dataflows.get(id)
       if (known === undefined) return `DataFlow #${id}, which it never described`
       dataflows.push(known.dataflow)
-      size += known.bytes
+      size += known.bytes - String(id).length
     }
     if (size > maxManifestBytes) return `a manifest of ${size} bytes, over the ${maxManifestBytes}-byte limit`
     return { ...wire, dataflows }
