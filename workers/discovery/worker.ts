@@ -107,8 +107,9 @@ export function startDiscoveryWorker(init: unknown, send: (message: WorkerToMain
       await new Promise((resolve) => intrinsics.setImmediate(resolve))
       if (outcome.retire !== undefined) retiring = true
       // The next file begins as this one is reported, in the same message. (A "cancel" sent
-      // after that turn can still cross the message: the main side then replaces the worker
-      // before it has evaluated much of the file, as it does for "started".)
+      // after that turn can still cross the message, a window of microseconds: the main side
+      // then replaces the worker, as for a "started" that crossed one, though the file may have
+      // been evaluated here too.)
       const next = retiring ? undefined : queue.shift()
       request = report(outcome, request.taskId, next?.taskId) ? next : undefined
     }
