@@ -3,6 +3,7 @@ import { NexflowError } from '../../../errors.js'
 import type { Driver, Executor, RawRow, RunResult } from '../dialect.js'
 import { retryUntil } from '../retry.js'
 import { mysqlDialect } from './mysql-dialect.js'
+import { OpenOnce } from '../open-once.js'
 
 /** From the parsed URL and `connectionPoolSize`. */
 export interface MysqlDriverOptions {
@@ -53,7 +54,7 @@ export class MysqlDriver implements Driver {
   #supportsReturning = false
   readonly #options: MysqlDriverOptions
   #pool: Pool | undefined
-  #opening: Promise<void> | undefined
+  readonly #opening = new OpenOnce(() => this.#open())
   #executor: Executor | undefined
 
   constructor(options: MysqlDriverOptions) {
@@ -65,11 +66,7 @@ export class MysqlDriver implements Driver {
   }
 
   open(): Promise<void> {
-    this.#opening ??= this.#open().catch((error: unknown) => {
-      this.#opening = undefined
-      throw error
-    })
-    return this.#opening
+    return this.#opening.open()
   }
 
   async #open(): Promise<void> {
@@ -175,11 +172,10 @@ export class MysqlDriver implements Driver {
   }
 
   async close(): Promise<void> {
-    await this.#opening?.catch(() => undefined)
+    await this.#opening.settle()
     const pool = this.#pool
     this.#pool = undefined
     this.#executor = undefined
-    this.#opening = undefined
     await pool?.end()
   }
 }

@@ -4,6 +4,7 @@ import { redactDatabaseUrl } from '../../database-url.js'
 import type { Driver, Executor, RawRow, RunResult } from '../dialect.js'
 import { retryUntil } from '../retry.js'
 import { postgresDialect } from './postgres-dialect.js'
+import { OpenOnce } from '../open-once.js'
 
 /** From the parsed URL and `connectionPoolSize`. */
 export interface PostgresDriverOptions {
@@ -27,7 +28,7 @@ export class PostgresDriver implements Driver {
   readonly supportsReturning = true
   readonly #options: PostgresDriverOptions
   #pool: pg.Pool | undefined
-  #opening: Promise<void> | undefined
+  readonly #opening = new OpenOnce(() => this.#open())
   #executor: Executor | undefined
 
   constructor(options: PostgresDriverOptions) {
@@ -35,11 +36,7 @@ export class PostgresDriver implements Driver {
   }
 
   open(): Promise<void> {
-    this.#opening ??= this.#open().catch((error: unknown) => {
-      this.#opening = undefined
-      throw error
-    })
-    return this.#opening
+    return this.#opening.open()
   }
 
   async #open(): Promise<void> {
@@ -117,11 +114,10 @@ export class PostgresDriver implements Driver {
   }
 
   async close(): Promise<void> {
-    await this.#opening?.catch(() => undefined)
+    await this.#opening.settle()
     const pool = this.#pool
     this.#pool = undefined
     this.#executor = undefined
-    this.#opening = undefined
     await pool?.end()
   }
 

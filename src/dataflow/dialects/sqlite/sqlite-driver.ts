@@ -5,6 +5,7 @@ import { NexflowError } from '../../../errors.js'
 import type { Driver, Executor, RawRow, RunResult } from '../dialect.js'
 import { retryUntil } from '../retry.js'
 import { sqliteDialect } from './sqlite-dialect.js'
+import { OpenOnce } from '../open-once.js'
 
 /**
  * SQLite's native busy wait: none. A statement that finds the database locked fails at once with
@@ -37,7 +38,7 @@ export class SqliteDriver implements Driver {
   readonly supportsReturning = true
   readonly #path: string
   #db: BetterSqlite3.Database | undefined
-  #opening: Promise<void> | undefined
+  readonly #opening = new OpenOnce(() => this.#open())
   readonly #statements = new Map<string, BetterSqlite3.Statement>()
   readonly #regexCache = new Map<string, RegExp>()
   #queue: Promise<unknown> = Promise.resolve()
@@ -49,11 +50,7 @@ export class SqliteDriver implements Driver {
   }
 
   open(): Promise<void> {
-    this.#opening ??= this.#open().catch((error: unknown) => {
-      this.#opening = undefined
-      throw error
-    })
-    return this.#opening
+    return this.#opening.open()
   }
 
   async #open(): Promise<void> {
@@ -168,12 +165,11 @@ export class SqliteDriver implements Driver {
   }
 
   async close(): Promise<void> {
-    await this.#opening?.catch(() => undefined)
+    await this.#opening.settle()
     await this.#exclusive(() => {
       this.#statements.clear()
       this.#db?.close()
       this.#db = undefined
-      this.#opening = undefined
     })
   }
 }
