@@ -1,5 +1,5 @@
-import { statSync } from 'node:fs'
-import { isAbsolute, resolve } from 'node:path'
+import { accessSync, constants, statSync } from 'node:fs'
+import { dirname, isAbsolute, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { z } from 'zod'
 import { NexflowError } from '../errors.js'
@@ -13,6 +13,7 @@ export const CHECK_DEFAULTS = {
   root: '.',
   github: false,
   cache: true,
+  allowEmpty: false,
 } as const
 
 export const ISOLATIONS = ['thread', 'process'] as const
@@ -34,6 +35,8 @@ export interface CheckOptions {
   cacheDir: string | undefined
   patterns: string[] | undefined
   ignore: string[] | undefined
+  /** A root without candidate files passes (by default it fails: a wrong root or pattern would pass silently). */
+  allowEmpty: boolean
 }
 
 // Node's timers cap at 2^31 - 1 ms; a larger deadline would fire at once.
@@ -58,7 +61,9 @@ function nonEmpty(flag: string, example: string) {
 const flagsSchema = z.object({
   help: z.boolean().default(false),
   json: nonEmpty('--json', 'report.json').optional(),
-  junit: nonEmpty('--junit', 'junit.xml').optional(),
+  junit: nonEmpty('--junit', 'junit.xml')
+    .refine((path) => path !== '-', { error: '--junit: expected a file to write, got "-" (stdout carries the table; for a machine-readable stdout use --json); for example --junit junit.xml' })
+    .optional(),
   github: z.boolean().default(CHECK_DEFAULTS.github),
   'timeout-ms': wholeNumber('--timeout-ms', 5000, MAX_MS, 'milliseconds').optional(),
   'budget-ms': wholeNumber('--budget-ms', 30000, MAX_MS, 'milliseconds').optional(),
@@ -66,6 +71,7 @@ const flagsSchema = z.object({
   isolation: z.enum(ISOLATIONS, { error: (issue) => `--isolation: expected "thread" or "process", got ${shown(issue.input)}; for example --isolation process` }).optional(),
   concurrency: wholeNumber('--concurrency', 4, MAX_CONCURRENCY, 'workers').optional(),
   cache: z.boolean().default(CHECK_DEFAULTS.cache),
+  'allow-empty': z.boolean().default(CHECK_DEFAULTS.allowEmpty),
   'cache-dir': nonEmpty('--cache-dir', '.nexflow').optional(),
   pattern: z
     .array(
@@ -92,6 +98,7 @@ const PARSE_OPTIONS = {
   isolation: { type: 'string' },
   concurrency: { type: 'string' },
   cache: { type: 'boolean' },
+  'allow-empty': { type: 'boolean' },
   'cache-dir': { type: 'string' },
   pattern: { type: 'string', multiple: true },
   ignore: { type: 'string', multiple: true },
@@ -110,12 +117,15 @@ export class CheckUsageError extends NexflowError {
  * {@link CheckUsageError} naming each bad flag and how to fix it.
  */
 export function parseCheckArgs(args: readonly string[], cwd: string = process.cwd()): CheckOptions {
+  const normalized = normalizeJson(args)
   let parsed
   try {
-    parsed = parseArgs({ args: normalizeJson(args), options: PARSE_OPTIONS, allowPositionals: true, allowNegative: true, strict: true })
+    parsed = parseArgs({ args: normalized, options: PARSE_OPTIONS, allowPositionals: true, allowNegative: true, strict: true })
   } catch (error) {
     throw new CheckUsageError((error as Error).message)
   }
+  const repeated = repeatedFlags(normalized)
+  if (repeated.length > 0) throw new CheckUsageError(repeated.map((flag) => `--${flag}: given more than once; give it once (only --pattern and --ignore repeat)`).join('\n'))
   const result = flagsSchema.safeParse({ ...parsed.values, positionals: parsed.positionals })
   if (!result.success) throw new CheckUsageError(result.error.issues.map((issue) => issue.message).join('\n'))
   const flags = result.data
@@ -135,9 +145,24 @@ export function parseCheckArgs(args: readonly string[], cwd: string = process.cw
     cacheDir: flags['cache-dir'] === undefined ? undefined : resolve(cwd, flags['cache-dir']),
     patterns: flags.pattern,
     ignore: flags.ignore,
+    allowEmpty: flags['allow-empty'],
   }
   if (!options.help) checkPaths(options, flags.json)
   return options
+}
+
+/** Single-value flags given more than once (parseArgs keeps the last and drops the others silently). */
+function repeatedFlags(args: readonly string[]): string[] {
+  const seen = new Map<string, number>()
+  for (const arg of args) {
+    if (arg === '--') break
+    if (!arg.startsWith('--')) continue
+    const name = arg.slice(2).split('=')[0] as string
+    const option = (PARSE_OPTIONS as Record<string, { type: string; multiple?: boolean }>)[name]
+    if (option === undefined || option.type !== 'string' || option.multiple === true) continue
+    seen.set(name, (seen.get(name) ?? 0) + 1)
+  }
+  return [...seen].filter(([, count]) => count > 1).map(([name]) => name)
 }
 
 function checkPaths(options: CheckOptions, jsonArg: string | undefined): void {
@@ -145,16 +170,49 @@ function checkPaths(options: CheckOptions, jsonArg: string | undefined): void {
   const root = statOrUndefined(options.root)
   if (root === undefined) problems.push(`root ${shown(options.root)} does not exist; pass the folder of the app to check, e.g. nexflow check ./my-app`)
   else if (!root.isDirectory()) problems.push(`root ${shown(options.root)} is not a folder; pass the folder of the app to check, e.g. nexflow check ./my-app`)
+  else if (!accessible(options.root, constants.R_OK | constants.X_OK)) problems.push(`root ${shown(options.root)} cannot be read by this user; check its permissions, or run as a user who can read it`)
   if (options.json !== undefined && options.json !== '-' && statOrUndefined(options.json)?.isDirectory() === true) {
     problems.push(`--json: ${shown(jsonArg)} is a folder. To print JSON while checking it, put the root first (nexflow check ${jsonArg} --json); to write a file, name one (--json report.json)`)
+  } else if (options.json !== undefined && options.json !== '-') {
+    const why = unwritable(options.json)
+    if (why !== undefined) problems.push(`--json: cannot write ${shown(options.json)}: ${why}; name a file in a writable folder`)
   }
   if (options.junit !== undefined && statOrUndefined(options.junit)?.isDirectory() === true) {
     problems.push(`--junit: ${shown(options.junit)} is a folder; name the file to write, e.g. --junit junit.xml`)
+  } else if (options.junit !== undefined) {
+    const why = unwritable(options.junit)
+    if (why !== undefined) problems.push(`--junit: cannot write ${shown(options.junit)}: ${why}; name a file in a writable folder`)
   }
   if (options.json === '-' && options.github) {
     problems.push('--json and --github both want stdout; write the JSON to a file instead, e.g. --json report.json --github')
   }
   if (problems.length > 0) throw new CheckUsageError(problems.join('\n'))
+}
+
+function accessible(path: string, mode: number): boolean {
+  try {
+    accessSync(path, mode)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/**
+ * Why a report file could not be written, found before discovery runs rather than after it: the
+ * nearest existing folder above it (missing folders are created) must be a writable folder.
+ */
+function unwritable(file: string): string | undefined {
+  const existing = statOrUndefined(file)
+  if (existing !== undefined) return accessible(file, constants.W_OK) ? undefined : 'it is not writable'
+  for (let dir = dirname(file); ; dir = dirname(dir)) {
+    const stat = statOrUndefined(dir)
+    if (stat !== undefined) {
+      if (!stat.isDirectory()) return `${shown(dir)} is not a folder`
+      return accessible(dir, constants.W_OK | constants.X_OK) ? undefined : `${shown(dir)} is not writable`
+    }
+    if (dirname(dir) === dir) return 'no folder above it exists'
+  }
 }
 
 function statOrUndefined(path: string) {

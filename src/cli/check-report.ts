@@ -1,3 +1,4 @@
+import { isAbsolute, relative, sep } from 'node:path'
 import { FILE_STATUSES, type FileStatus } from '../protocol/discovery.js'
 
 /**
@@ -13,7 +14,10 @@ import { FILE_STATUSES, type FileStatus } from '../protocol/discovery.js'
 export interface CheckReport {
   /** Absolute root the candidates were found under. */
   root: string
-  /** True when no file failed, none was slow, and the run was within its budget. */
+  /**
+   * True when no file failed, none was slow, the run was within its budget, and there was at
+   * least one candidate file (unless `allowEmpty`).
+   */
   ok: boolean
   durationMs: number
   /** One entry per candidate, sorted by path. */
@@ -23,6 +27,8 @@ export interface CheckReport {
   budgetMs: number | undefined
   fileBudgetMs: number | undefined
   overBudget: boolean
+  /** No candidate file was found, and that fails the check (no `allowEmpty`). */
+  noFiles: boolean
 }
 
 export interface CheckedFile {
@@ -46,6 +52,7 @@ export interface CheckedFile {
   slow: boolean
   /** Fails the check: a failing status, or slow. */
   failed: boolean
+  /** The module that was evaluating when the file failed, relative to the root when inside it. */
   loadingModule: string | undefined
 }
 
@@ -82,6 +89,8 @@ export interface Budgets {
   budgetMs?: number | undefined
   /** Each file's import. */
   fileBudgetMs?: number | undefined
+  /** A root without candidate files passes. */
+  allowEmpty?: boolean | undefined
 }
 
 /** Applies the check's rules (statuses, budgets) to a discovery report. Pure. */
@@ -89,27 +98,37 @@ export function buildCheckReport(run: DiscoveredRun, budgets: Budgets = {}): Che
   // The last result for a path wins (discovery may re-report a file, e.g. as a conflict).
   const byPath = new Map<string, DiscoveredFile>()
   for (const file of run.files) byPath.set(file.path, file)
-  const files = [...byPath.values()].map((file) => checkFile(file, budgets.fileBudgetMs)).sort((a, b) => compare(a.path, b.path))
+  const files = [...byPath.values()].map((file) => checkFile(file, run.root, budgets.fileBudgetMs)).sort((a, b) => compare(a.path, b.path))
   const overBudget = budgets.budgetMs !== undefined && run.durationMs > budgets.budgetMs
+  const noFiles = files.length === 0 && budgets.allowEmpty !== true
   return {
     root: run.root,
-    ok: !overBudget && files.every((f) => !f.failed),
+    ok: !overBudget && !noFiles && files.every((f) => !f.failed),
     durationMs: run.durationMs,
     files,
     workflows: [...new Set(run.workflows)].sort(compare),
     budgetMs: budgets.budgetMs,
     fileBudgetMs: budgets.fileBudgetMs,
     overBudget,
+    noFiles,
   }
 }
 
-function checkFile(file: DiscoveredFile, fileBudgetMs: number | undefined): CheckedFile {
+/** `path` relative to `root` with `/` separators; absolute when it lies outside the root. */
+function underRoot(root: string, path: string): string {
+  const rel = relative(root, path)
+  return rel === '' || rel.startsWith('..') || isAbsolute(rel) ? path : rel.split(sep).join('/')
+}
+
+function checkFile(file: DiscoveredFile, root: string, fileBudgetMs: number | undefined): CheckedFile {
   const importMs = file.cached ? (file.manifest?.importMs ?? file.durationMs) : file.durationMs
   const passing = PASSING_STATUSES.has(file.status)
-  const slow = passing && fileBudgetMs !== undefined && importMs > fileBudgetMs
+  // Budgets are whole milliseconds, and so is what reports print: 300.4 ms is within 300 ms.
+  const slow = passing && fileBudgetMs !== undefined && Math.round(importMs) > fileBudgetMs
+  const loadingModule = file.loadingModule === undefined ? undefined : underRoot(root, file.loadingModule)
   let error: CheckedFile['error']
   if (!passing) {
-    const message = file.error?.message || describeStatus(file)
+    const message = file.error?.message || describeStatus({ ...file, loadingModule })
     error = file.error?.stack ? { message, stack: file.error.stack } : { message }
   }
   return {
@@ -124,7 +143,7 @@ function checkFile(file: DiscoveredFile, fileBudgetMs: number | undefined): Chec
     error,
     slow,
     failed: !passing || slow,
-    loadingModule: file.loadingModule,
+    loadingModule,
   }
 }
 
@@ -165,6 +184,11 @@ export function failureReason(file: CheckedFile, fileBudgetMs: number | undefine
 /** The whole-run budget breach, in one line. */
 export function budgetReason(report: CheckReport): string {
   return `the run took ${Math.round(report.durationMs)} ms, over the ${report.budgetMs ?? 0} ms budget (--budget-ms)`
+}
+
+/** Why a run without candidate files fails, in one line. */
+export function noFilesReason(report: CheckReport): string {
+  return `no candidate files under ${report.root}; check the root and --pattern, or pass --allow-empty when none is expected`
 }
 
 /** The first non-empty line; when it only introduces what follows (ends with `:`), the next one too. */

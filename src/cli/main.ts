@@ -3,6 +3,7 @@ import { NexflowError } from '../errors.js'
 import { VERSION } from '../version.js'
 import { runCheck } from './commands/check.js'
 import type { CommandIo } from './commands/io.js'
+import { hardExit } from './hard-exit.js'
 
 const HELP = `nexflow ${VERSION}: workflows, data models, and a server whose discovery can never hang startup
 
@@ -30,10 +31,15 @@ export async function main(argv: readonly string[], out: NodeJS.WritableStream =
   const [first, ...rest] = argv
   const run = first === undefined ? undefined : COMMANDS.get(first)
   if (run !== undefined) {
+    const ownsProcess = out === process.stdout && err === process.stderr
     try {
-      return await run(rest, { out, err, cwd: process.cwd(), env: process.env, ownsProcess: out === process.stdout && err === process.stderr })
+      return await run(rest, { out, err, cwd: process.cwd(), env: process.env, ownsProcess })
     } catch (error) {
-      return reportFatal(error, err)
+      const code = reportFatal(error, err)
+      // The command may have left a discovery thread stuck in native code, which a normal exit
+      // would wait on: end the process the way the command itself does.
+      if (ownsProcess) await new Promise<void>((resolve) => err.write('', () => resolve())).then(() => hardExit(code))
+      return code
     }
   }
   let parsed

@@ -37,6 +37,7 @@ describe('nexflow check flags', () => {
       cacheDir: undefined,
       patterns: undefined,
       ignore: undefined,
+      allowEmpty: false,
     })
   })
 
@@ -56,6 +57,7 @@ describe('nexflow check flags', () => {
       '--pattern', 'more/*.ts',
       '--ignore', '**/legacy/**',
       '--json', 'out/report.json',
+      '--allow-empty',
     )
     expect(options).toEqual({
       help: false,
@@ -72,7 +74,17 @@ describe('nexflow check flags', () => {
       cacheDir: join(cwd, 'tmp/cache'),
       patterns: ['jobs/**/*.ts', 'more/*.ts'],
       ignore: ['**/legacy/**'],
+      allowEmpty: true,
     })
+  })
+
+  it('refuses a single-value flag given twice, and --junit to stdout', () => {
+    expect(() => parse('--junit', 'a.xml', '--junit', 'b.xml')).toThrow(/--junit: given more than once; give it once/)
+    expect(() => parse('--json', '--json', 'j.json')).toThrow(/--json: given more than once/)
+    expect(() => parse('--timeout-ms', '100', '--timeout-ms=200')).toThrow(/--timeout-ms: given more than once/)
+    expect(() => parse('--junit=-')).toThrow(/--junit: expected a file to write, got "-"/)
+    // Repeatable ones repeat.
+    expect(parse('--pattern', 'a/*.ts', '--pattern', 'b/*.ts').patterns).toEqual(['a/*.ts', 'b/*.ts'])
   })
 
   it('sends --json to stdout when it has no file: last, before another flag, or given -', () => {

@@ -1,9 +1,9 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import type { CheckJson } from '../../src/cli/reporters/json.js'
-import { runCli } from './run-cli.js'
+import { REPO, runCli } from './run-cli.js'
 import { findAll, parseXml } from './xml.js'
 
 // End to end: the real CLI in a child process, against the roots under fixtures/check and
@@ -162,6 +162,45 @@ describe('nexflow check failures', () => {
     expect(result.code).toBe(0)
     expect(result.stdout).toContain('Usage: nexflow check [root] [options]')
   })
+})
+
+describe('nexflow check and what it cannot check', () => {
+  it('fails a root without candidate files (a wrong root or pattern must not pass), unless --allow-empty', async () => {
+    const empty = fresh('empty')
+    mkdirSync(empty)
+    const failing = await runCli(['check', empty, '--cache-dir', fresh('cache'), '--json'])
+    expect(failing.code).toBe(1)
+    expect(failing.stderr).toContain('no candidate files under')
+    expect(failing.stderr).toContain('--allow-empty')
+    expect(json(failing.stdout)).toMatchObject({ ok: false, noFiles: true, files: [] })
+    const typo = await runCli(['check', 'fixtures/check/healthy', '--cache-dir', fresh('cache'), '--pattern', 'workflow/**/*.ts'])
+    expect(typo.code).toBe(1)
+    const allowed = await runCli(['check', empty, '--cache-dir', fresh('cache'), '--allow-empty'])
+    expect(allowed.code).toBe(0)
+    expect(allowed.stdout).toContain('nexflow check passed: 0 files')
+  })
+
+  it('prints the table and summary, writes the other reports, and exits 2 when a report file cannot be written', async () => {
+    const reports = fresh('reports')
+    // Its folder is writable, so nothing is caught before discovery runs; the name is too long to create.
+    const unwritable = join(reports, `${'x'.repeat(300)}.json`)
+    const junit = join(reports, 'junit.xml')
+    const result = await runCli(['check', 'fixtures/check/healthy', '--cache-dir', fresh('cache'), '--json', unwritable, '--junit', junit])
+    expect(result.code).toBe(2)
+    expect(result.stdout).toMatch(/workflows\/double\.ts\s+ok/)
+    expect(result.stdout).toContain('nexflow check passed: 2 files')
+    expect(result.stderr).toMatch(/--json: cannot write ".*xxxx\.json": .*ENAMETOOLONG/)
+    expect(findAll(parseXml(readFileSync(junit, 'utf8')), 'testcase')).toHaveLength(2)
+  })
+
+  it('annotates files relative to a workspace reached through a link', async () => {
+    const link = fresh('workspace-link')
+    symlinkSync(REPO, link)
+    const result = await runCli(['check', 'fixtures/check/hostile', '--no-cache', '--cache-dir', fresh('cache'), '--github', '--timeout-ms', '3000'], { env: { GITHUB_WORKSPACE: link } })
+    expect(result.code).toBe(1)
+    expect(result.stdout).toContain('::error file=fixtures/check/hostile/')
+    expect(result.stdout).not.toContain('file=../')
+  }, 30_000)
 })
 
 describe('nexflow check with a thread stuck in native code', () => {

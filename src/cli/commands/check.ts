@@ -39,6 +39,8 @@ Discovery:
   --ignore <glob>          Pattern to skip; repeatable; added to the default ignores
                            (node_modules, dist, build, tests, folders starting with _, ...).
   --no-cache               Neither read nor write the manifest cache: re-import every file.
+  --allow-empty            Pass when no candidate file is found (by default that fails: a wrong
+                           root or --pattern must not pass silently).
   --cache-dir <dir>        Where the manifest cache lives (default: <root>/${DISCOVERY_DEFAULTS.cacheDir}).
   -h, --help               Show this help.
 
@@ -47,8 +49,9 @@ crashed, invalid and conflict fail. "slow" is not a status: a passing file over 
 keeps its status and is marked slow ("slow": true in JSON, <failure type="slow"> in JUnit), and
 fails the check. A run over --budget-ms is "overBudget": true in JSON.
 
-Exit codes: 0 every file passed within budget; 1 a file failed, was slow, or the run was over
-budget; 2 bad usage or config. The command exits within the deadline plus a short grace period,
+Exit codes: 0 every file passed within budget; 1 a file failed, was slow, the run was over
+budget, or no candidate file was found; 2 bad usage or config, or a report file could not be
+written (the table and summary are printed first); 130 interrupted (143 on SIGTERM). The command exits within the deadline plus a short grace period,
 even when an import is stuck in native code.
 `
 
@@ -82,11 +85,13 @@ export async function runCheck(args: readonly string[], io: CommandIo): Promise<
   // With JSON on stdout, stdout carries nothing else.
   const human = options.json === '-' ? io.err : io.out
   const tty = (human as { isTTY?: boolean }).isTTY === true
-  const color = tty && io.env.NO_COLOR === undefined
+  // NO_COLOR counts only when set to something (https://no-color.org).
+  const color = tty && (io.env.NO_COLOR ?? '') === ''
 
   const controller = new AbortController()
   const run = discover(discoveryOptions(options, controller.signal))
-  const stopForwarding = io.ownsProcess ? forwardSignals(controller) : () => {}
+  let signal: NodeJS.Signals | undefined
+  const stopForwarding = io.ownsProcess ? forwardSignals(controller, (received) => (signal ??= received)) : () => {}
   const progress = tty ? new Progress(human, { color }) : undefined
   let discovered: DiscoveryReport | undefined
   try {
@@ -103,20 +108,20 @@ export async function runCheck(args: readonly string[], io: CommandIo): Promise<
   if (discovered === undefined) {
     // The reports would be partial; none is written.
     io.err.write('nexflow check: interrupted\n')
-    return finish(130, io)
+    return finish(signal === 'SIGTERM' ? 143 : 130, io)
   }
   const report = buildCheckReport(discovered, options)
 
   // Problems with discovery itself (an unwritable cache, abandoned threads), not with the files.
   for (const warning of discovered.warnings) io.err.write(`nexflow check: warning: ${warning}\n`)
-  try {
-    await writeReports(report, options, io, human, color)
-  } catch (error) {
-    if (!(error instanceof CheckUsageError)) throw error
-    io.err.write(`nexflow check: ${error.message}\n`)
-    return finish(2, io)
-  }
-  return finish(report.ok ? 0 : 1, io)
+  // Everything printed first: a report file that cannot be written must not hide the result.
+  human.write(renderTable(report, { color }))
+  if (options.github) io.out.write(renderGithub(report, { workspace: io.env.GITHUB_WORKSPACE ?? io.cwd }))
+  if (options.json === '-') io.out.write(renderJson(report))
+  human.write(renderSummary(report, { color }))
+  const unwritten = await writeReportFiles(report, options)
+  for (const problem of unwritten) io.err.write(`nexflow check: ${problem}\n`)
+  return finish(unwritten.length > 0 ? 2 : report.ok ? 0 : 1, io)
 }
 
 function discoveryOptions(options: CheckOptions, signal: AbortSignal): DiscoveryOptions {
@@ -132,22 +137,23 @@ function discoveryOptions(options: CheckOptions, signal: AbortSignal): Discovery
   return chosen
 }
 
-async function writeReports(report: CheckReport, options: CheckOptions, io: CommandIo, human: NodeJS.WritableStream, color: boolean): Promise<void> {
-  if (options.json !== undefined && options.json !== '-') await writeReportFile('--json', options.json, renderJson(report))
-  if (options.junit !== undefined) await writeReportFile('--junit', options.junit, renderJunit(report))
-  human.write(renderTable(report, { color }))
-  if (options.github) io.out.write(renderGithub(report, { workspace: io.env.GITHUB_WORKSPACE ?? io.cwd }))
-  if (options.json === '-') io.out.write(renderJson(report))
-  human.write(renderSummary(report, { color }))
-}
-
-async function writeReportFile(flag: string, path: string, content: string): Promise<void> {
-  try {
-    await mkdir(dirname(path), { recursive: true })
-    await writeFile(path, content)
-  } catch (error) {
-    throw new CheckUsageError(`${flag}: cannot write ${JSON.stringify(path)}: ${(error as Error).message}; name a writable file`)
+/** Writes every report file asked for, each attempted whatever became of the others; returns what could not be written. */
+async function writeReportFiles(report: CheckReport, options: CheckOptions): Promise<string[]> {
+  const files: [flag: string, path: string | undefined, render: (report: CheckReport) => string][] = [
+    ['--json', options.json === '-' ? undefined : options.json, renderJson],
+    ['--junit', options.junit, renderJunit],
+  ]
+  const problems: string[] = []
+  for (const [flag, path, render] of files) {
+    if (path === undefined) continue
+    try {
+      await mkdir(dirname(path), { recursive: true })
+      await writeFile(path, render(report))
+    } catch (error) {
+      problems.push(`${flag}: cannot write ${JSON.stringify(path)}: ${(error as Error).message}; name a writable file`)
+    }
   }
+  return problems
 }
 
 /**
@@ -190,9 +196,10 @@ async function closeWithin(run: DiscoveryRun, ms: number): Promise<void> {
  * Ctrl-C stops discovery (which kills its workers and child process groups) instead of killing
  * the CLI under them; a second signal ends the process at once.
  */
-function forwardSignals(controller: AbortController): () => void {
-  const onSignal = () => {
-    if (controller.signal.aborted) hardExit(130)
+function forwardSignals(controller: AbortController, received: (signal: NodeJS.Signals) => void): () => void {
+  const onSignal = (signal: NodeJS.Signals) => {
+    received(signal)
+    if (controller.signal.aborted) hardExit(signal === 'SIGTERM' ? 143 : 130)
     controller.abort()
   }
   process.on('SIGINT', onSignal)

@@ -1,5 +1,7 @@
+import { realpathSync } from 'node:fs'
 import { isAbsolute, relative, sep } from 'node:path'
-import { budgetReason, failureReason, type CheckReport } from '../check-report.js'
+import { budgetReason, failureReason, noFilesReason, type CheckReport } from '../check-report.js'
+import { safe } from './table.js'
 
 export interface GithubOptions {
   /**
@@ -11,22 +13,46 @@ export interface GithubOptions {
 
 /** GitHub Actions `::error` workflow commands, one per failed or slow file (and one for a broken run budget). */
 export function renderGithub(report: CheckReport, options: GithubOptions): string {
+  const workspace = realWorkspace(options.workspace)
   const lines: string[] = []
   for (const file of report.files) {
     if (!file.failed) continue
     const kind = file.slow ? 'slow' : file.status
     let message = file.slow ? failureReason(file, report.fileBudgetMs) : (file.error?.message ?? file.status)
-    if (file.loadingModule !== undefined) message += `\nwhile loading ${file.loadingModule}`
-    lines.push(command('error', { file: workspacePath(file.absolutePath, options.workspace), title: `nexflow check: ${kind}` }, message))
+    if (file.loadingModule !== undefined && file.loadingModule !== file.path) message += `\nwhile loading ${file.loadingModule}`
+    // Messages come from user code: a control character must not reach the log viewer raw.
+    lines.push(command('error', { file: workspacePath(file.absolutePath, workspace), title: `nexflow check: ${kind}` }, safeText(message)))
   }
   if (report.overBudget) lines.push(command('error', { title: 'nexflow check: over budget' }, budgetReason(report)))
+  if (report.noFiles) lines.push(command('error', { title: 'nexflow check: no files' }, noFilesReason(report)))
   return lines.map((line) => `${line}\n`).join('')
 }
 
+/**
+ * The file as GitHub matches it: relative to the workspace, both sides through their real
+ * paths (discovery reports real paths; the workspace may be reached through a link); absolute
+ * when it lies outside the workspace.
+ */
 function workspacePath(absolutePath: string, workspace: string): string {
   const rel = relative(workspace, absolutePath)
-  const path = rel === '' || isAbsolute(rel) ? absolutePath : rel
+  const path = rel === '' || rel.startsWith('..') || isAbsolute(rel) ? absolutePath : rel
   return path.split(sep).join('/')
+}
+
+function realWorkspace(workspace: string): string {
+  try {
+    return realpathSync(workspace)
+  } catch {
+    return workspace
+  }
+}
+
+/** Line breaks kept (escapeData encodes them), every other control character shown as `\uXXXX`. */
+function safeText(message: string): string {
+  return message
+    .split(/(\r\n|\r|\n)/)
+    .map((part, index) => (index % 2 === 1 ? part : safe(part)))
+    .join('')
 }
 
 /** `::name key=value,...::message`, escaped as @actions/core does. */

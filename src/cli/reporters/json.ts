@@ -1,13 +1,15 @@
 import type { FileStatus } from '../../protocol/discovery.js'
 import type { CheckReport } from '../check-report.js'
 
-/** The `--json` document. Keys beyond the documented shape appear only when true (`slow`, `overBudget`). */
+/** The `--json` document. Keys beyond the documented shape appear only when true (`slow`, `overBudget`, `noFiles`). */
 export interface CheckJson {
   ok: boolean
   durationMs: number
   files: CheckJsonFile[]
   workflows: string[]
   overBudget?: true
+  /** No candidate file was found (and `--allow-empty` was not given). */
+  noFiles?: true
 }
 
 export interface CheckJsonFile {
@@ -39,6 +41,7 @@ export function toCheckJson(report: CheckReport): CheckJson {
     workflows: report.workflows,
   }
   if (report.overBudget) json.overBudget = true
+  if (report.noFiles) json.noFiles = true
   return json
 }
 

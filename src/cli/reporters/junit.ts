@@ -1,5 +1,5 @@
 import type { FileStatus } from '../../protocol/discovery.js'
-import { budgetReason, failureReason, type CheckedFile, type CheckReport } from '../check-report.js'
+import { budgetReason, failureReason, noFilesReason, type CheckedFile, type CheckReport } from '../check-report.js'
 
 const SUITE = 'nexflow check'
 
@@ -22,6 +22,10 @@ export function renderJunit(report: CheckReport): string {
     const failure = report.overBudget ? `\n      <failure type="budget" message="${attr(budgetReason(report))}"/>\n    ` : ''
     if (report.overBudget) failures++
     cases.push(`    <testcase classname="${SUITE}" name="${attr(`whole run within --budget-ms ${report.budgetMs}`)}" time="${seconds(report.durationMs)}">${failure}</testcase>`)
+  }
+  if (report.noFiles) {
+    failures++
+    cases.push(`    <testcase classname="${SUITE}" name="candidate files found" time="0">\n      <failure type="no-files" message="${attr(noFilesReason(report))}"/>\n    </testcase>`)
   }
   const counts = `tests="${cases.length}" failures="${failures}" errors="${errors}"`
   return [
@@ -47,7 +51,7 @@ function testcase(file: CheckedFile, fileBudgetMs: number | undefined): string {
   const type = file.slow ? 'slow' : file.status
   const body = [file.slow ? failureReason(file, fileBudgetMs) : (file.error?.message ?? file.status)]
   if (file.error?.stack !== undefined && !file.slow) body.push(file.error.stack)
-  if (file.loadingModule !== undefined) body.push(`while loading ${file.loadingModule}`)
+  if (file.loadingModule !== undefined && file.loadingModule !== file.path) body.push(`while loading ${file.loadingModule}`)
   const failure = `\n      <${element} type="${type}" message="${attr(failureReason(file, fileBudgetMs))}">${text(body.join('\n'))}</${element}>`
   return `${open}${failure}${out}\n    </testcase>`
 }

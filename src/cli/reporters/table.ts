@@ -1,4 +1,4 @@
-import { failureReason, PASSING_STATUSES, tally, type CheckedFile, type CheckReport } from '../check-report.js'
+import { failureReason, noFilesReason, PASSING_STATUSES, tally, type CheckedFile, type CheckReport } from '../check-report.js'
 
 export interface TableOptions {
   /** ANSI colors (a TTY without NO_COLOR). */
@@ -47,7 +47,8 @@ export function renderSummary(report: CheckReport, options: TableOptions): strin
   parts.push(`${report.workflows.length} ${report.workflows.length === 1 ? 'workflow' : 'workflows'} in ${(report.durationMs / 1000).toFixed(2)} s`)
   if (report.budgetMs !== undefined) parts.push(`${report.overBudget ? 'over' : 'within'} the ${report.budgetMs} ms budget`)
   const verdict = report.ok ? paint.green('nexflow check passed') : paint.red('nexflow check failed')
-  return `${verdict}: ${parts.join(', ')}\n`
+  const hint = report.noFiles ? `nexflow check: ${noFilesReason(report)}\n` : ''
+  return `${hint}${verdict}: ${parts.join(', ')}\n`
 }
 
 function statusLabel(file: CheckedFile): string {

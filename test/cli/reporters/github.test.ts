@@ -9,7 +9,7 @@ describe('GitHub annotations reporter', () => {
     expect(lines).toEqual([
       '::error file=app/workflows/boom.ts,title=nexflow check%3A error::boom%0Asecond line',
       '::error file=app/workflows/exit.ts,title=nexflow check%3A exited::called process.exit(3) during import',
-      '::error file=app/workflows/hang.ts,title=nexflow check%3A timeout::the import did not finish within its deadline (killed after 1000 ms while loading /repo/app/lib/slow.ts)%0Awhile loading /repo/app/lib/slow.ts',
+      '::error file=app/workflows/hang.ts,title=nexflow check%3A timeout::the import did not finish within its deadline (killed after 1000 ms while loading lib/slow.ts)%0Awhile loading lib/slow.ts',
     ])
   })
 
@@ -37,6 +37,6 @@ describe('GitHub annotations reporter', () => {
 
   it('keeps absolute paths for files outside the workspace', () => {
     const report = buildCheckReport(run([file('a.ts', { status: 'error', error: { message: 'x' } })]))
-    expect(renderGithub(report, { workspace: '/elsewhere' })).toContain('file=../repo/app/a.ts')
+    expect(renderGithub(report, { workspace: '/elsewhere' })).toContain('file=/repo/app/a.ts,')
   })
 })

@@ -22,7 +22,7 @@ describe('JSON reporter', () => {
           durationMs: 1000,
           workflows: [],
           models: [],
-          error: { message: 'the import did not finish within its deadline (killed after 1000 ms while loading /repo/app/lib/slow.ts)' },
+          error: { message: 'the import did not finish within its deadline (killed after 1000 ms while loading lib/slow.ts)' },
         },
       ],
       workflows: ['cached', 'create-user'],

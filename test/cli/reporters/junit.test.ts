@@ -18,7 +18,7 @@ describe('JUnit reporter', () => {
     expect(boom?.text).toBe('boom\nsecond line\nError: boom\n    at workflows/boom.ts:1:7')
     const hang = findAll(byName.get('workflows/hang.ts') as never, 'failure')[0]
     expect(hang?.attributes.type).toBe('timeout')
-    expect(hang?.text).toContain('while loading /repo/app/lib/slow.ts')
+    expect(hang?.text).toContain('while loading lib/slow.ts')
     expect(findAll(byName.get('workflows/exit.ts') as never, 'error')[0]?.attributes.type).toBe('exited')
     const ok = byName.get('workflows/create-user.ts')
     expect(ok?.attributes).toMatchObject({ file: 'workflows/create-user.ts', time: '0.412' })
@@ -50,8 +50,11 @@ describe('JUnit reporter', () => {
     expect(findAll(xml, 'testcase')[1]?.attributes.name).toBe('whole run within --budget-ms 1000')
   })
 
-  it('reports an empty run as an empty suite', () => {
-    const xml = parseXml(renderJunit(buildCheckReport(run([]))))
-    expect(findAll(xml, 'testsuite')[0]?.attributes).toMatchObject({ tests: '0', failures: '0', errors: '0' })
+  it('reports a run without candidate files as one failure, or as an empty suite when that is allowed', () => {
+    const failing = parseXml(renderJunit(buildCheckReport(run([]))))
+    expect(findAll(failing, 'testsuite')[0]?.attributes).toMatchObject({ tests: '1', failures: '1', errors: '0' })
+    expect(findAll(failing, 'failure')[0]?.attributes).toMatchObject({ type: 'no-files', message: expect.stringContaining('--allow-empty') })
+    const allowed = parseXml(renderJunit(buildCheckReport(run([]), { allowEmpty: true })))
+    expect(findAll(allowed, 'testsuite')[0]?.attributes).toMatchObject({ tests: '0', failures: '0', errors: '0' })
   })
 })

@@ -16,7 +16,7 @@ describe('table reporter', () => {
         'workflows/exit.ts         exited        10  -',
         '  -> called process.exit(3) during import',
         'workflows/hang.ts         timeout     1000  -',
-        '  -> the import did not finish within its deadline (killed after 1000 ms while loading /repo/app/lib/slow.ts)',
+        '  -> the import did not finish within its deadline (killed after 1000 ms while loading lib/slow.ts)',
         '',
       ].join('\n'),
     )
@@ -48,8 +48,11 @@ describe('table reporter', () => {
     expect(renderTable(buildCheckReport(run([hostile])), { color: true })).toContain('\u001b[31m')
   })
 
-  it('prints no table for a run without files', () => {
+  it('prints no table for a run without files, and fails it unless that is allowed', () => {
     expect(renderTable(buildCheckReport(run([])), { color: false })).toBe('')
-    expect(renderSummary(buildCheckReport(run([])), { color: false })).toBe('nexflow check passed: 0 files, 0 workflows in 0.10 s\n')
+    expect(renderSummary(buildCheckReport(run([])), { color: false })).toBe(
+      'nexflow check: no candidate files under /repo/app; check the root and --pattern, or pass --allow-empty when none is expected\nnexflow check failed: 0 files, 0 workflows in 0.10 s\n',
+    )
+    expect(renderSummary(buildCheckReport(run([]), { allowEmpty: true }), { color: false })).toBe('nexflow check passed: 0 files, 0 workflows in 0.10 s\n')
   })
 })
