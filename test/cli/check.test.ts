@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -192,6 +192,26 @@ describe('nexflow check and what it cannot check', () => {
     expect(result.stderr).toMatch(/--json: cannot write ".*xxxx\.json": .*ENAMETOOLONG/)
     expect(findAll(parseXml(readFileSync(junit, 'utf8')), 'testcase')).toHaveLength(2)
   })
+
+  it('on Ctrl-C exits 130, listing what finished (the files missing are the ones still importing)', async () => {
+    const app = fresh('interrupted')
+    const marker = join(app, 'quick-evaluated')
+    mkdirSync(join(app, 'workflows'), { recursive: true })
+    writeFileSync(join(app, 'package.json'), '{ "type": "module" }')
+    writeFileSync(join(app, 'workflows', 'hangs.ts'), 'await new Promise(() => {})\nexport const never = true\n')
+    writeFileSync(join(app, 'workflows', 'quick.ts'), `import { writeFileSync } from 'node:fs'\nwriteFileSync(${JSON.stringify(marker)}, '')\nexport const quick = true\n`)
+    const evaluated = (async () => {
+      while (!existsSync(marker)) await new Promise((resolve) => setTimeout(resolve, 50))
+      // Its report follows the evaluation by far less than this.
+      await new Promise((resolve) => setTimeout(resolve, 1000))
+    })()
+    const result = await runCli(['check', app, '--cache-dir', fresh('cache'), '--timeout-ms', '60000', '--concurrency', '2', '--json', join(app, 'report.json')], { interruptWhen: evaluated })
+    expect(result.code).toBe(130)
+    expect(result.stdout).toMatch(/workflows\/quick\.ts\s+empty/)
+    expect(result.stdout).not.toContain('hangs.ts')
+    expect(result.stderr).toContain('interrupted after 1 file was reported; files not listed were still being imported; no report files were written')
+    expect(existsSync(join(app, 'report.json'))).toBe(false)
+  }, 30_000)
 
   it('annotates files relative to a workspace reached through a link', async () => {
     const link = fresh('workspace-link')

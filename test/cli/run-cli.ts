@@ -17,7 +17,7 @@ export interface CliResult {
  * process group, killed when it exits: a file stuck in `execSync('sleep')` leaves its `sleep`
  * running after the CLI is gone, and tests leave no processes behind.
  */
-export function runCli(args: readonly string[], options: { env?: Record<string, string | undefined>; killAfterMs?: number; closeStdout?: boolean } = {}): Promise<CliResult> {
+export function runCli(args: readonly string[], options: { env?: Record<string, string | undefined>; killAfterMs?: number; closeStdout?: boolean; interruptWhen?: Promise<unknown> } = {}): Promise<CliResult> {
   const started = performance.now()
   const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', ...options.env }
   // GitHub's own value would change annotation paths when the suite runs in Actions.
@@ -36,6 +36,8 @@ export function runCli(args: readonly string[], options: { env?: Record<string, 
       // the group is already empty
     }
   }
+  // Ctrl-C, as a terminal sends it.
+  void options.interruptWhen?.then(() => child.kill('SIGINT'))
   // A CLI that does not exit is a failed test, not a hung suite.
   const watchdog = setTimeout(killGroup, options.killAfterMs ?? 25_000)
   let ms = 0

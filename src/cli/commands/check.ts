@@ -1,6 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises'
 import { dirname } from 'node:path'
-import { discover, DISCOVERY_DEFAULTS, type DiscoveryOptions, type DiscoveryReport, type DiscoveryRun } from '../../discovery/index.js'
+import { discover, DISCOVERY_DEFAULTS, type DiscoveryOptions, type DiscoveryReport, type DiscoveryRun, type FileResult } from '../../discovery/index.js'
 import { buildCheckReport, type CheckReport } from '../check-report.js'
 import { CheckUsageError, parseCheckArgs, type CheckOptions } from '../check-options.js'
 import { hardExit } from '../hard-exit.js'
@@ -94,8 +94,13 @@ export async function runCheck(args: readonly string[], io: CommandIo): Promise<
   const stopForwarding = io.ownsProcess ? forwardSignals(controller, (received) => (signal ??= received)) : () => {}
   const progress = tty ? new Progress(human, { color }) : undefined
   let discovered: DiscoveryReport | undefined
+  /** What was reported before the end, for an interrupted run: the last report of a path wins. */
+  const reported = new Map<string, FileResult>()
   try {
-    for await (const file of run) progress?.update(file)
+    for await (const file of run) {
+      reported.set(file.path, file)
+      progress?.update(file)
+    }
     discovered = await run.report
   } catch (error) {
     // Aborted by a signal, discovery rejects: handled below, once its workers are closed.
@@ -106,8 +111,11 @@ export async function runCheck(args: readonly string[], io: CommandIo): Promise<
     await closeWithin(run, CLOSE_GRACE_MS)
   }
   if (discovered === undefined) {
-    // The reports would be partial; none is written.
-    io.err.write('nexflow check: interrupted\n')
+    // What finished is shown; the files still importing (often the reason for the Ctrl-C) are
+    // the ones missing from it. Report files would be partial: none is written.
+    const partial = buildCheckReport({ root: options.root, durationMs: 0, files: [...reported.values()], workflows: [] }, { ...options, allowEmpty: true })
+    human.write(renderTable(partial, { color }))
+    io.err.write(`nexflow check: interrupted after ${reported.size} ${reported.size === 1 ? 'file was' : 'files were'} reported; files not listed were still being imported; no report files were written\n`)
     return finish(signal === 'SIGTERM' ? 143 : 130, io)
   }
   const report = buildCheckReport(discovered, options)
