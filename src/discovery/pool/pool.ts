@@ -93,6 +93,17 @@ interface Slot {
   ended: () => void
 }
 
+/**
+ * Runs `fn` once `ms` have passed and any message that arrived meanwhile has been read. Node runs
+ * expired timers before it reads waiting messages, so when the main thread was busy, a deadline
+ * or linger timer would otherwise act on a file whose report is already waiting: a worker killed
+ * after it finished, or a file handed over in advance taken back after the worker began it (and
+ * evaluated a second time elsewhere). `fn` checks that its file is still the one in hand.
+ */
+function afterMessages(fn: () => void, ms: number): NodeJS.Timeout {
+  return setTimeout(() => setImmediate(fn), ms)
+}
+
 /** How long a worker may take to begin a file it was handed before it is replaced: the deadline, within 1-5 s. */
 const startTimeoutMs = (timeoutMs: number) => Math.min(5000, Math.max(1000, timeoutMs))
 const RECENT_DURATIONS = 32
@@ -284,7 +295,9 @@ export class DiscoveryPool {
     slot.task = task
     clearTimeout(slot.timer)
     // The worker answers "started" at once unless something the last file left behind blocks it.
-    slot.timer = setTimeout(() => this.#notStarted(slot, task), startTimeoutMs(this.#options.timeoutMs))
+    slot.timer = afterMessages(() => {
+      if (slot.task === task && task.startedAt === undefined) this.#notStarted(slot, task)
+    }, startTimeoutMs(this.#options.timeoutMs))
     slot.isolate.send({ type: 'import', taskId: task.id, file: task.file })
   }
 
@@ -418,8 +431,12 @@ export class DiscoveryPool {
     task.current = task.file
     // The deadline is the main thread's timer: nothing the user's module does to its own
     // thread's timers or event loop can delay it.
-    task.deadline = setTimeout(() => this.#stop(slot, 'timeout'), this.#options.timeoutMs)
-    task.linger = setTimeout(() => {
+    const current = () => !task.settled && slot.task === task && slot.state === 'busy'
+    task.deadline = afterMessages(() => {
+      if (current()) this.#stop(slot, 'timeout')
+    }, this.#options.timeoutMs)
+    task.linger = afterMessages(() => {
+      if (!current()) return
       task.lingering = true
       this.#lingered = true
       this.#reclaimNext(slot, true)
@@ -478,7 +495,9 @@ export class DiscoveryPool {
       // The worker is about to begin the file it was handed in advance.
       slot.next = undefined
       slot.task = next
-      slot.timer = setTimeout(() => this.#notStarted(slot, next), startTimeoutMs(this.#options.timeoutMs))
+      slot.timer = afterMessages(() => {
+        if (slot.task === next && next.startedAt === undefined) this.#notStarted(slot, next)
+      }, startTimeoutMs(this.#options.timeoutMs))
     } else {
       slot.state = 'idle'
     }
