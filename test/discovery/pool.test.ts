@@ -23,7 +23,7 @@ interface FakeWorker {
  * Isolates that answer as `script` says, to test how the pool treats each kind of message
  * without starting real workers.
  */
-function fakes(script: (request: Extract<MainToWorkerMessage, { type: 'import' }>, worker: FakeWorker) => void, options: { ready?: (index: number) => boolean; killable?: boolean } = {}) {
+function fakes(script: (request: Extract<MainToWorkerMessage, { type: 'import' }>, worker: FakeWorker) => void, options: { ready?: (index: number) => boolean | 'never'; killable?: boolean } = {}) {
   let spawned = 0
   const factory: IsolateFactory = (_spec, events: IsolateEvents) => {
     const index = spawned++
@@ -38,8 +38,9 @@ function fakes(script: (request: Extract<MainToWorkerMessage, { type: 'import' }
           events.exit({ code, signal: null, oom: false })
         }),
     }
-    if (options.ready?.(index) ?? true) worker.say({ type: 'ready', pid: 1000 + index, threadId: index })
-    else worker.die(1)
+    const ready = options.ready?.(index) ?? true
+    if (ready === true) worker.say({ type: 'ready', pid: 1000 + index, threadId: index })
+    else if (ready === false) worker.die(1)
     return {
       description: `fake ${index}`,
       send: (message) => {
@@ -246,6 +247,37 @@ describe('the discovery pool trusts no worker', () => {
     expect(await p.run(`${ROOT}/d.ts`)).toMatchObject({ kind: 'imported' })
     // One worker for a.ts and b.ts (killed at b's deadline), one for c.ts (ended for its lie), one for d.ts.
     expect(spawned()).toBe(3)
+    await p.close()
+  })
+
+  it('lets a worker keep a file taken back while its report naming it was on the way, if no other worker has it yet', async () => {
+    const received: string[] = []
+    const { factory, spawned } = fakes(
+      (request, worker) => {
+        received.push(`${worker.index}:${request.file.slice(ROOT.length + 1)}`)
+        if (request.file.endsWith('a.ts')) {
+          worker.say({ type: 'started', taskId: request.taskId })
+          return
+        }
+        // b.ts, handed over in advance: a.ts is reported (naming b.ts as begun) only after a.ts
+        // has lingered and b.ts was taken back; then b.ts is reported too.
+        setTimeout(() => {
+          worker.say({ type: 'imported', taskId: request.taskId - 1, manifest: manifestFor(`${ROOT}/a.ts`), next: request.taskId })
+          worker.say({ type: 'imported', taskId: request.taskId, manifest: manifestFor(request.file) })
+        }, 250)
+      },
+      // Workers started for the lingering file are still booting: b.ts waits in the queue.
+      { ready: (index) => index === 0 || 'never' },
+    )
+    const p = pool(factory, { timeoutMs: 400 })
+    const a = p.run(`${ROOT}/a.ts`)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    const b = p.run(`${ROOT}/b.ts`)
+    expect(await a).toMatchObject({ kind: 'imported' })
+    expect(await b).toMatchObject({ kind: 'imported', manifest: { file: `${ROOT}/b.ts` } })
+    // b.ts went to worker 0 only, and worker 0 was not replaced for it.
+    expect(received).toEqual(['0:a.ts', '0:b.ts'])
+    expect(spawned()).toBeGreaterThanOrEqual(2)
     await p.close()
   })
 

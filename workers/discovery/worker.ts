@@ -108,8 +108,8 @@ export function startDiscoveryWorker(init: unknown, send: (message: WorkerToMain
       if (outcome.retire !== undefined) retiring = true
       // The next file begins as this one is reported, in the same message. (A "cancel" sent
       // after that turn can still cross the message, a window of microseconds: the main side
-      // then replaces the worker, as for a "started" that crossed one, though the file may have
-      // been evaluated here too.)
+      // then leaves the file with this worker if no other has it yet, else replaces this one,
+      // though the file may have been evaluated here too.)
       const next = retiring ? undefined : queue.shift()
       request = report(outcome, request.taskId, next?.taskId) ? next : undefined
     }

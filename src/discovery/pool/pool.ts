@@ -489,8 +489,18 @@ export class DiscoveryPool {
       this.#begin(slot, next)
     } else if (began !== undefined) {
       // A file taken back (its "cancel" crossed this report) or never handed over.
-      if (slot.cancelled.has(began)) this.#stop(slot, 'retire')
-      else return this.#malformed(slot, `began task ${began}, which it was not handed`)
+      if (!slot.cancelled.has(began)) return this.#malformed(slot, `began task ${began}, which it was not handed`)
+      const waiting = this.#queue.findIndex((task) => task.id === began)
+      if (waiting !== -1) {
+        // Still waiting for another worker: it stays with this one, evaluated once.
+        const [task] = this.#queue.splice(waiting, 1) as [Task]
+        slot.cancelled.delete(began)
+        slot.task = task
+        this.#begin(slot, task)
+      } else {
+        // Already handed to another worker, which may begin it too: this one goes.
+        this.#stop(slot, 'retire')
+      }
     } else if (next !== undefined) {
       // The worker is about to begin the file it was handed in advance.
       slot.next = undefined
