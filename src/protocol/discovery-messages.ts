@@ -27,8 +27,10 @@ export const importRequestSchema = z.object({
 })
 
 /**
- * Main to worker: drop an import request not yet begun. A worker may be handed its next file
- * before it finishes the current one; if the current one lingers, the next goes elsewhere.
+ * Main to worker: drop an import request not yet begun, if it still can be. A worker may be handed
+ * its next file before it finishes the current one; if the current one lingers, main asks for the
+ * next one back. It is back only once the worker answers "cancelled": a worker may already have
+ * begun it (its report says so), and handing it elsewhere then would evaluate it twice.
  */
 export const cancelRequestSchema = z.object({
   type: z.literal('cancel'),
@@ -64,6 +66,8 @@ export const workerToMainMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('ready'), pid: z.number().int(), threadId: z.number().int() }),
   /** The import of `taskId` begins now: the per-file deadline counts from here. */
   z.object({ type: z.literal('started'), taskId }),
+  /** The request `taskId` was dropped, never begun, as main asked ("cancel"). */
+  z.object({ type: z.literal('cancelled'), taskId }),
   /** A local module of `taskId` began evaluating; the last one is what a hang is blamed on. */
   z.object({ type: z.literal('loading'), taskId, module: z.string().min(1) }),
   /** The import finished; everything found is in the manifest. */

@@ -94,22 +94,15 @@ export function startDiscoveryWorker(init: unknown, send: (message: WorkerToMain
 
   async function drain(): Promise<void> {
     draining = true
-    // A turn of the event loop first: a "cancel" for the next request may be waiting.
-    await new Promise((resolve) => intrinsics.setImmediate(resolve))
     let request = retiring ? undefined : queue.shift()
     if (request !== undefined) send({ type: 'started', taskId: request.taskId })
     while (request !== undefined) {
       const outcome = await importFile(request)
-      // A turn of the event loop before reporting: a "cancel" for the next request, sent while
-      // this import blocked the thread, is read first (else the next file, already handed to
-      // another worker, would be evaluated twice); and a rejection this file left unhandled
-      // surfaces now, ending the worker with this file blamed, not the next one.
+      // A turn of the event loop before reporting: a rejection this file left unhandled surfaces
+      // now, ending the worker with this file blamed, not the next one.
       await new Promise((resolve) => intrinsics.setImmediate(resolve))
       if (outcome.retire !== undefined) retiring = true
-      // The next file begins as this one is reported, in the same message. (A "cancel" sent
-      // after that turn can still cross the message, a window of microseconds: the main side
-      // then leaves the file with this worker if no other has it yet, else replaces this one,
-      // though the file may have been evaluated here too.)
+      // The next file begins as this one is reported, in the same message.
       const next = retiring ? undefined : queue.shift()
       request = report(outcome, request.taskId, next?.taskId) ? next : undefined
     }
@@ -122,8 +115,12 @@ export function startDiscoveryWorker(init: unknown, send: (message: WorkerToMain
       const parsed = mainToWorkerMessageSchema.safeParse(message)
       if (!parsed.success) return
       if (parsed.data.type === 'cancel') {
-        const index = queue.findIndex((request) => request.taskId === parsed.data.taskId)
-        if (index !== -1) queue.splice(index, 1)
+        // Dropped only if not begun; once begun, the report on the previous file said so.
+        const { taskId } = parsed.data
+        const index = queue.findIndex((request) => request.taskId === taskId)
+        if (index === -1) return
+        queue.splice(index, 1)
+        send({ type: 'cancelled', taskId })
         return
       }
       queue.push(parsed.data)

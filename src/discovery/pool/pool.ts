@@ -76,7 +76,7 @@ interface Slot {
   task: Task | undefined
   /** Handed over before `task` finished, so the worker starts it without waiting for the main thread. */
   next: Task | undefined
-  /** Prefetched tasks taken back: the worker may still report on them; that is ignored. */
+  /** Prefetched tasks taken back when the worker was stopped: what it still says of them is ignored. */
   cancelled: Set<number>
   /** One timer at a time: boot deadline, start deadline, or the grace after a kill. */
   timer: NodeJS.Timeout | undefined
@@ -306,13 +306,15 @@ export class DiscoveryPool {
     slot.isolate.send({ type: 'import', taskId: task.id, file: task.file })
   }
 
-  /** Puts a slot's prefetched task back at the head of the queue (not the file's fault). */
-  #reclaimNext(slot: Slot, tellWorker: boolean): void {
+  /**
+   * Puts a slot's prefetched task back at the head of the queue (not the file's fault). Only for a
+   * worker being stopped or gone: a live worker may begin its prefetched file at any moment.
+   */
+  #reclaimNext(slot: Slot): void {
     const next = slot.next
     if (next === undefined) return
     slot.next = undefined
     slot.cancelled.add(next.id)
-    if (tellWorker) slot.isolate.send({ type: 'cancel', taskId: next.id })
     if (!next.settled) this.#queue.unshift(next)
   }
 
@@ -379,9 +381,17 @@ export class DiscoveryPool {
       slot.crash = message.error
       return
     }
+    if (message.type === 'cancelled') {
+      // The prefetched file is back, never begun: another worker may take it. (Anything else:
+      // an answer to a request that has moved on since, or a lie; either way nothing to do.)
+      const next = slot.next
+      if (next === undefined || next.id !== message.taskId) return
+      slot.next = undefined
+      if (!next.settled) this.#queue.unshift(next)
+      return this.#pump()
+    }
     if (slot.cancelled.has(message.taskId)) {
-      // It began a file that was taken back and handed elsewhere (the "cancel" crossed its answer
-      // for the previous file). Whatever it sends next cannot be attributed: replace it.
+      // A file taken back as this worker was being stopped: whatever it says of it no longer counts.
       if (message.type === 'started') this.#stop(slot, 'retire')
       return
     }
@@ -439,7 +449,13 @@ export class DiscoveryPool {
       if (!current()) return
       task.lingering = true
       this.#lingered = true
-      this.#reclaimNext(slot, true)
+      // Ask for the file handed over in advance back. It is handed elsewhere only once the worker
+      // answers "cancelled": it may be beginning it right now (its report would say so), and
+      // taking it back regardless evaluated it twice under load. A worker blocked in this import
+      // cannot answer; the file then waits until the deadline kills the worker, which has
+      // certainly not begun it (it begins the next file only as it reports this one).
+      const next = slot.next
+      if (next !== undefined) slot.isolate.send({ type: 'cancel', taskId: next.id })
       this.#pump()
     }, this.#lingerMs(slot))
   }
@@ -488,7 +504,7 @@ export class DiscoveryPool {
       slot.task = next
       this.#begin(slot, next)
     } else if (began !== undefined) {
-      // A file taken back (its "cancel" crossed this report) or never handed over.
+      // A file taken back when this worker was being stopped, or never handed over.
       if (!slot.cancelled.has(began)) return this.#malformed(slot, `began task ${began}, which it was not handed`)
       const waiting = this.#queue.findIndex((task) => task.id === began)
       if (waiting !== -1) {
@@ -530,7 +546,7 @@ export class DiscoveryPool {
   #stop(slot: Slot, reason: StopReason): void {
     if (slot.state === 'stopping' || slot.state === 'gone') return
     const wasBooting = slot.state === 'booting'
-    this.#reclaimNext(slot, false)
+    this.#reclaimNext(slot)
     const unstarted = slot.task
     if (unstarted !== undefined && unstarted.startedAt === undefined && reason !== 'close') {
       // Handed over but not begun: it goes to another worker, its file not blamed.
@@ -571,7 +587,7 @@ export class DiscoveryPool {
     if (slot.state === 'gone') return // abandoned earlier; its late exit changes nothing
     const wasBooting = slot.state === 'booting'
     clearTimeout(slot.timer)
-    this.#reclaimNext(slot, false)
+    this.#reclaimNext(slot)
     slot.state = 'gone'
     this.#slots.delete(slot)
     const task = slot.task
