@@ -167,10 +167,11 @@ describe('manifest cache key', () => {
     'workflows/fine.ts': 'export const fine = true\n',
   })
   afterAll(() => project.remove())
+  const options: DiscoveryOptions = { root: project.root, timeoutMs: TIMEOUT_MS }
+  /** This run's result for the one file, which imports nothing: cached or not is the point. */
+  const fine = async () => byPath((await discover(options).report))['workflows/fine.ts']
 
   it('includes the tsconfig.json tsx compiles with: changing it re-imports every file', async () => {
-    const options: DiscoveryOptions = { root: project.root, timeoutMs: TIMEOUT_MS }
-    const fine = async () => byPath((await discover(options).report))['workflows/fine.ts']
     expect(await fine()).toMatchObject({ status: 'empty', cached: false })
     expect(await fine()).toMatchObject({ status: 'empty', cached: true })
     // Compiler settings change what a module does (decorators, JSX, paths): the manifest is stale.
@@ -180,8 +181,6 @@ describe('manifest cache key', () => {
   })
 
   it('includes the package.json nearest the root: its "type" decides what a .ts file is', async () => {
-    const options: DiscoveryOptions = { root: project.root, timeoutMs: TIMEOUT_MS }
-    const fine = async () => byPath((await discover(options).report))['workflows/fine.ts']
     await fine()
     expect(await fine()).toMatchObject({ cached: true })
     project.write('package.json', '{ "type": "commonjs" }')
@@ -190,8 +189,6 @@ describe('manifest cache key', () => {
   })
 
   it('includes DATABASE_URL, which a DataFlow created without a URL describes', async () => {
-    const options: DiscoveryOptions = { root: project.root, timeoutMs: TIMEOUT_MS }
-    const fine = async () => byPath((await discover(options).report))['workflows/fine.ts']
     const previous = process.env.DATABASE_URL
     try {
       await fine()
@@ -206,7 +203,6 @@ describe('manifest cache key', () => {
   })
 
   it('forgets files that no longer exist', async () => {
-    const options: DiscoveryOptions = { root: project.root, timeoutMs: TIMEOUT_MS }
     project.write('workflows/gone.ts', 'export const gone = true\n')
     await discover(options).report
     const rows = () => {
