@@ -115,9 +115,9 @@ export function buildCheckReport(run: DiscoveredRun, budgets: Budgets = {}): Che
 }
 
 /** `path` relative to `root` with `/` separators; absolute when it lies outside the root. */
-function underRoot(root: string, path: string): string {
+export function underRoot(root: string, path: string): string {
   const rel = relative(root, path)
-  return rel === '' || rel.startsWith('..') || isAbsolute(rel) ? path : rel.split(sep).join('/')
+  return (rel === '' || rel.startsWith('..') || isAbsolute(rel) ? path : rel).split(sep).join('/')
 }
 
 function checkFile(file: DiscoveredFile, root: string, fileBudgetMs: number | undefined): CheckedFile {

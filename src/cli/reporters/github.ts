@@ -1,6 +1,5 @@
 import { realpathSync } from 'node:fs'
-import { isAbsolute, relative, sep } from 'node:path'
-import { budgetReason, failureReason, noFilesReason, type CheckReport } from '../check-report.js'
+import { budgetReason, failureReason, noFilesReason, underRoot, type CheckReport } from '../check-report.js'
 import { safe } from './table.js'
 
 export interface GithubOptions {
@@ -21,23 +20,15 @@ export function renderGithub(report: CheckReport, options: GithubOptions): strin
     let message = file.slow ? failureReason(file, report.fileBudgetMs) : (file.error?.message ?? file.status)
     if (file.loadingModule !== undefined && file.loadingModule !== file.path) message += `\nwhile loading ${file.loadingModule}`
     // Messages come from user code: a control character must not reach the log viewer raw.
-    lines.push(command('error', { file: workspacePath(file.absolutePath, workspace), title: `nexflow check: ${kind}` }, safeText(message)))
+    lines.push(command('error', { file: underRoot(workspace, file.absolutePath), title: `nexflow check: ${kind}` }, safeText(message)))
   }
   if (report.overBudget) lines.push(command('error', { title: 'nexflow check: over budget' }, budgetReason(report)))
   if (report.noFiles) lines.push(command('error', { title: 'nexflow check: no files' }, noFilesReason(report)))
   return lines.map((line) => `${line}\n`).join('')
 }
 
-/**
- * The file as GitHub matches it: relative to the workspace, both sides through their real
- * paths (discovery reports real paths; the workspace may be reached through a link); absolute
- * when it lies outside the workspace.
- */
-function workspacePath(absolutePath: string, workspace: string): string {
-  const rel = relative(workspace, absolutePath)
-  const path = rel === '' || rel.startsWith('..') || isAbsolute(rel) ? absolutePath : rel
-  return path.split(sep).join('/')
-}
+// The file as GitHub matches it: relative to the workspace's real path (discovery reports real
+// paths; the workspace may be reached through a link), absolute outside it (underRoot).
 
 function realWorkspace(workspace: string): string {
   try {
