@@ -39,3 +39,32 @@ export function deepFreeze<T>(value: T): T {
   }
   return value
 }
+
+/** Keys that reach an object's prototype machinery; never accepted from a remote caller. */
+export const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype'])
+
+/** Longest key a remote caller may send. */
+export const MAX_KEY_LENGTH = 256
+
+/**
+ * The first key in a parsed JSON value that a remote caller may not send (a prototype key, or a
+ * key longer than {@link MAX_KEY_LENGTH}), with its path, or `undefined`. Iterative, so a deeply
+ * nested body cannot overflow the stack.
+ */
+export function unsafeKeyAt(value: unknown): { path: string; key: string; reason: 'prototype' | 'length' } | undefined {
+  const stack: [unknown, string][] = [[value, '']]
+  for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
+    const [item, path] = next
+    if (item === null || typeof item !== 'object') continue
+    if (Array.isArray(item)) {
+      for (let i = 0; i < item.length; i++) stack.push([item[i], `${path}[${i}]`])
+      continue
+    }
+    for (const key of Object.keys(item)) {
+      if (FORBIDDEN_KEYS.has(key)) return { path, key, reason: 'prototype' }
+      if (key.length > MAX_KEY_LENGTH) return { path, key: `${key.slice(0, 32)}...`, reason: 'length' }
+      stack.push([(item as Record<string, unknown>)[key], `${path}.${key}`])
+    }
+  }
+  return undefined
+}

@@ -10,6 +10,13 @@ type JsonObject = { [key: string]: JsonValue }
 const EMBEDDED_INPUT: JsonObject = { type: ['string', 'number', 'boolean'] }
 
 /**
+ * Marks an input that exists only because a node declares an optional param nobody set (a List's
+ * `limit`, a BulkDelete's `confirmed`). In-process callers may inject it, as in the source
+ * system; a remote caller may not (see caller-inputs.ts): the author never asked for it.
+ */
+export const OPTIONAL_PARAM_INPUT = 'x-nexflow-optional-param'
+
+/**
  * Derives the JSON Schema of a workflow's inputs: every template's input (typed by the param it
  * fills when the template is the whole string) and every declared param that no config value or
  * connection fills (the workflow-level inputs the runtime injects by name).
@@ -17,9 +24,12 @@ const EMBEDDED_INPUT: JsonObject = { type: ['string', 'number', 'boolean'] }
 export function deriveInputSchema(nodes: readonly WorkflowNodeJson[], connections: readonly ConnectionJson[], registry: NodeRegistry | undefined): JsonObject {
   const properties = new Map<string, JsonObject>()
   const required = new Set<string>()
-  const add = (name: string, schema: JsonObject, isRequired: boolean) => {
+  /** Inputs a template or a required param asks for: what a remote caller may fill. */
+  const declared = new Set<string>()
+  const add = (name: string, schema: JsonObject, isRequired: boolean, isDeclared: boolean) => {
     if (!properties.has(name)) properties.set(name, schema)
     if (isRequired) required.add(name)
+    if (isDeclared) declared.add(name)
   }
 
   for (const node of nodes) {
@@ -33,15 +43,19 @@ export function deriveInputSchema(nodes: readonly WorkflowNodeJson[], connection
       for (const ref of site.refs) {
         const name = inputName(ref)
         const typed = site.kind === 'whole' && ref === name && site.path.length === 1 && field !== undefined
-        add(name, typed ? paramJsonSchema(field) : site.kind === 'embedded' ? EMBEDDED_INPUT : {}, !optional)
+        add(name, typed ? paramJsonSchema(field) : site.kind === 'embedded' ? EMBEDDED_INPUT : {}, !optional, true)
       }
     }
     if (shape === undefined) continue
     const fed = new Set(connections.filter((c) => c.to === node.id).map((c) => c.toInput))
     for (const [param, field] of Object.entries(shape)) {
       if (Object.hasOwn(node.params, param) || fed.has(param)) continue
-      add(param, paramJsonSchema(field), !isOptionalParam(field))
+      const optional = isOptionalParam(field)
+      add(param, paramJsonSchema(field), !optional, !optional)
     }
+  }
+  for (const [name, schema] of properties) {
+    if (!declared.has(name)) properties.set(name, { ...schema, [OPTIONAL_PARAM_INPUT]: true })
   }
 
   const schema: JsonObject = {

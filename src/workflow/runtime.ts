@@ -3,6 +3,7 @@ import { NexflowError, ValidationError, WorkflowAbortedError, WorkflowExecutionE
 import { getPath } from './dotted-path.js'
 import { defaultRegistry } from './default-registry.js'
 import type { NodeContext, NodeDefinition, NodeOutput } from './node.js'
+import { validateCallerInputs } from './caller-inputs.js'
 import { isOptionalParam } from './param-schema.js'
 import type { NodeRegistry } from './registry.js'
 import { renderSite, setAt } from './template.js'
@@ -20,6 +21,14 @@ export interface ExecuteOptions {
   /** Stops the run with `WORKFLOW_TIMEOUT` after this long. */
   timeoutMs?: number
   runId?: string
+  /**
+   * Who gave `parameters`. `local` (default): the app's own code, with the source system's
+   * semantics (node-specific inputs, injection into every node declaring a param of that name).
+   * `remote`: an untrusted caller (HTTP, MCP, CLI): parameters must be the workflow's declared
+   * inputs and nothing else (see `validateCallerInputs`), are never split per node, and fill only
+   * templates and required params the author left unset; a param the author set is never replaced.
+   */
+  caller?: 'local' | 'remote'
 }
 
 export interface ExecutionResult {
@@ -69,7 +78,9 @@ export class LocalRuntime {
   async execute(workflow: Workflow, options: ExecuteOptions = {}): Promise<ExecutionResult> {
     const runId = options.runId ?? randomUUID()
     const definitions = new Map(workflow.nodes.map((n) => [n.id, this.#registry.require(n.type)]))
-    const baseParams = this.#prepareParams(workflow, definitions, options.parameters ?? {})
+    const caller = options.caller ?? 'local'
+    const parameters = caller === 'remote' ? validateCallerInputs(workflow.name, workflow.inputSchema, options.parameters ?? {}) : (options.parameters ?? {})
+    const baseParams = this.#prepareParams(workflow, definitions, parameters, caller)
     return new Run(workflow, definitions, baseParams, runId, options).start()
   }
 
@@ -77,8 +88,8 @@ export class LocalRuntime {
    * Node params before connections, by precedence node-specific > workflow-level > config. Every
    * template is rendered here, so a missing input fails the run before any node has run.
    */
-  #prepareParams(workflow: Workflow, definitions: Map<string, NodeDefinition>, parameters: Record<string, unknown>): Map<string, Record<string, unknown>> {
-    const { shared, perNode } = splitParameters(workflow, parameters)
+  #prepareParams(workflow: Workflow, definitions: Map<string, NodeDefinition>, parameters: Record<string, unknown>, caller: 'local' | 'remote'): Map<string, Record<string, unknown>> {
+    const { shared, perNode } = caller === 'remote' ? { shared: parameters, perNode: new Map<string, Record<string, unknown>>() } : splitParameters(workflow, parameters)
     const prepared = new Map<string, Record<string, unknown>>()
     for (const node of workflow.nodes) {
       const definition = definitions.get(node.id) as NodeDefinition
@@ -103,8 +114,10 @@ export class LocalRuntime {
           details: { nodeId: node.id, param, input: rendered.missing },
         })
       }
-      for (const key of Object.keys(definition.params.shape)) {
-        if (Object.hasOwn(shared, key)) params[key] = shared[key]
+      for (const [key, field] of Object.entries(definition.params.shape)) {
+        if (!Object.hasOwn(shared, key)) continue
+        if (caller === 'remote' && (Object.hasOwn(node.params, key) || isOptionalParam(field))) continue
+        params[key] = shared[key]
       }
       Object.assign(params, own)
       prepared.set(node.id, params)

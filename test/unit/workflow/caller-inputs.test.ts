@@ -1,0 +1,83 @@
+import { describe, expect, it } from 'vitest'
+import { z } from 'zod'
+import { defineNode, FunctionNode, LocalRuntime, NodeRegistry, ValidationError, WorkflowBuilder } from '../../../src/index.js'
+import { callerInputSchema } from '../../../src/workflow/caller-inputs.js'
+
+// Stand-ins with the params of a DataFlow List and BulkDelete, to watch what a caller can reach.
+const List = defineNode({
+  type: 'List',
+  params: z.object({ filter: z.record(z.string(), z.unknown()).optional(), limit: z.number().int().default(10) }),
+  run: (params) => ({ params }),
+})
+const BulkDelete = defineNode({
+  type: 'BulkDelete',
+  params: z.object({ filter: z.record(z.string(), z.unknown()), confirmed: z.boolean().default(false) }),
+  run: (params) => ({ params }),
+})
+const Create = defineNode({ type: 'Create', params: z.object({ email: z.string(), name: z.string().optional() }), run: (params) => ({ params }) })
+
+const registry = new NodeRegistry()
+registry.register(List)
+registry.register(BulkDelete)
+registry.register(Create)
+registry.register(FunctionNode)
+const runtime = new LocalRuntime({ registry })
+const builder = () => new WorkflowBuilder({ registry })
+
+async function rejection(promise: Promise<unknown>): Promise<ValidationError> {
+  const error = await promise.then(() => undefined, (thrown: unknown) => thrown)
+  expect(error).toBeInstanceOf(ValidationError)
+  return error as ValidationError
+}
+
+describe('remote callers fill declared inputs only', () => {
+  const fn = builder().addNode('Function', 'f', { code: '() => ({ who: "author" })', x: '${x}' }).build({ name: 'fn' })
+
+  it("a Function node's code is not an input: the caller's code is refused, never run", async () => {
+    const error = await rejection(runtime.execute(fn, { parameters: { x: 1, code: '() => ({ who: process.pid })' }, caller: 'remote' }))
+    expect(error.message).toContain('input "code" is not an input of this workflow')
+  })
+
+  it('the same call from the app itself keeps the source system semantics (injected)', async () => {
+    const { results } = await runtime.execute(fn, { parameters: { x: 1, code: '() => ({ who: "app" })' } })
+    expect(results.f).toEqual({ who: 'app' })
+  })
+
+  it("a configured List filter is not replaced, and a node-specific override is refused", async () => {
+    const wf = builder().addNode('List', 'list', { filter: { owner: '${owner}' } }).build({ name: 'mine' })
+    await rejection(runtime.execute(wf, { parameters: { owner: 'ada', filter: {} }, caller: 'remote' }))
+    await rejection(runtime.execute(wf, { parameters: { owner: 'ada', list: { filter: {} } }, caller: 'remote' }))
+    const { results } = await runtime.execute(wf, { parameters: { owner: 'ada' }, caller: 'remote' })
+    expect(results.list).toEqual({ params: { filter: { owner: 'ada' }, limit: 10 } })
+  })
+
+  it('an optional param the author left unset (confirmed, limit) is not an input for a remote caller', async () => {
+    const wf = builder().addNode('BulkDelete', 'purge', { filter: { id: '${id}' } }).build({ name: 'purge' })
+    expect(Object.keys((callerInputSchema(wf.inputSchema).properties as object))).toEqual(['id'])
+    const error = await rejection(runtime.execute(wf, { parameters: { id: 'u1', confirmed: true }, caller: 'remote' }))
+    expect(error.message).toContain('input "confirmed"')
+    const { results } = await runtime.execute(wf, { parameters: { id: 'u1' }, caller: 'remote' })
+    expect(results.purge).toEqual({ params: { filter: { id: 'u1' }, confirmed: false } })
+  })
+
+  it('a required param nobody set is a declared input; a missing or mistyped one names the input', async () => {
+    const wf = builder().addNode('Create', 'create', { name: '${name}' }).build({ name: 'create' })
+    expect((await runtime.execute(wf, { parameters: { email: 'a@b.co', name: 'Ada' }, caller: 'remote' })).results.create).toEqual({ params: { email: 'a@b.co', name: 'Ada' } })
+    expect((await rejection(runtime.execute(wf, { parameters: { name: 'Ada' }, caller: 'remote' }))).message).toContain('input "email"')
+    expect((await rejection(runtime.execute(wf, { parameters: { email: 5, name: 'Ada' }, caller: 'remote' }))).message).toContain('input "email"')
+  })
+
+  it.each(['__proto__', 'constructor', 'prototype'])('a %s key anywhere in the inputs is refused', async (key) => {
+    const wf = builder().addNode('Create', 'create', { email: '${email}' }).build({ name: 'c' })
+    const parameters = JSON.parse(`{ "email": "a@b.co", "nested": { "${key}": { "polluted": true } } }`) as Record<string, unknown>
+    const error = await rejection(runtime.execute(wf, { parameters: { email: { deep: parameters.nested } }, caller: 'remote' }))
+    expect(error.message).toContain(`key "${key}"`)
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined()
+  })
+
+  it('an over-long key is refused', async () => {
+    const wf = builder().addNode('Create', 'create', { email: '${email}' }).build({ name: 'c' })
+    const error = await rejection(runtime.execute(wf, { parameters: { email: 'a@b.co', ['k'.repeat(300)]: 1 }, caller: 'remote' }))
+    expect(error.message).toContain('longer than 256 characters')
+  })
+})
