@@ -82,3 +82,6 @@ export {
   type FileResult,
 } from './discovery/index.js'
 export { FILE_STATUSES, type FileStatus, type FileManifest, type DiscoveredWorkflow, type DiscoveredNodeType } from './protocol/discovery.js'
+// The server: every workflow over HTTP, discovered in isolation, run in worker threads.
+export { Nexus, type NexusState } from './server/nexus.js'
+export { defineConfig, resolveNexusOptions, NEXUS_DEFAULTS, type NexusOptions, type NexusConfig, type NexusDiscoveryOptions, type NexusLogger, type ResolvedNexusOptions } from './server/options.js'

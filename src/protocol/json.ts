@@ -46,25 +46,36 @@ export const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constr
 /** Longest key a remote caller may send. */
 export const MAX_KEY_LENGTH = 256
 
+/** Deepest nesting a remote caller may send: deeper values overflow recursive code downstream (structured clone, zod). */
+export const MAX_INPUT_DEPTH = 64
+
 /**
  * The first key in a parsed JSON value that a remote caller may not send (a prototype key, or a
  * key longer than {@link MAX_KEY_LENGTH}), with its path, or `undefined`. Iterative, so a deeply
  * nested body cannot overflow the stack.
  */
-export function unsafeKeyAt(value: unknown): { path: string; key: string; reason: 'prototype' | 'length' } | undefined {
-  const stack: [unknown, string][] = [[value, '']]
+export function unsafeKeyAt(value: unknown): { path: string; key: string; reason: 'prototype' | 'length' | 'depth' } | undefined {
+  const stack: [unknown, string, number][] = [[value, '', 0]]
   for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
-    const [item, path] = next
+    const [item, path, depth] = next
     if (item === null || typeof item !== 'object') continue
+    if (depth >= MAX_INPUT_DEPTH) return { path, key: path.slice(path.lastIndexOf('.') + 1), reason: 'depth' }
     if (Array.isArray(item)) {
-      for (let i = 0; i < item.length; i++) stack.push([item[i], `${path}[${i}]`])
+      for (let i = 0; i < item.length; i++) stack.push([item[i], `${path}[${i}]`, depth + 1])
       continue
     }
     for (const key of Object.keys(item)) {
       if (FORBIDDEN_KEYS.has(key)) return { path, key, reason: 'prototype' }
       if (key.length > MAX_KEY_LENGTH) return { path, key: `${key.slice(0, 32)}...`, reason: 'length' }
-      stack.push([(item as Record<string, unknown>)[key], `${path}.${key}`])
+      stack.push([(item as Record<string, unknown>)[key], `${path}.${key}`, depth + 1])
     }
   }
   return undefined
+}
+
+/** Why {@link unsafeKeyAt} refused a key, as a message fragment. */
+export function unsafeKeyReason(reason: 'prototype' | 'length' | 'depth'): string {
+  if (reason === 'prototype') return 'is not accepted (prototype keys are refused)'
+  if (reason === 'length') return `is longer than ${MAX_KEY_LENGTH} characters`
+  return `nests deeper than ${MAX_INPUT_DEPTH} levels`
 }

@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import { ValidationError } from '../errors.js'
-import { MAX_KEY_LENGTH, unsafeKeyAt } from '../protocol/json.js'
+import { unsafeKeyAt, unsafeKeyReason } from '../protocol/json.js'
 import { OPTIONAL_PARAM_INPUT } from './input-schema.js'
 
 type JsonSchemaObject = Record<string, unknown>
@@ -51,7 +51,7 @@ function describeIssue(issue: z.core.$ZodIssue): string {
 export function validateCallerInputs(workflowName: string, inputSchema: Readonly<JsonSchemaObject>, inputs: unknown): Record<string, unknown> {
   const unsafe = unsafeKeyAt(inputs)
   if (unsafe !== undefined) {
-    const why = unsafe.reason === 'prototype' ? 'is not accepted' : `is longer than ${MAX_KEY_LENGTH} characters`
+    const why = unsafeKeyReason(unsafe.reason)
     const message = `Workflow "${workflowName}": key "${unsafe.key}" at inputs${unsafe.path} ${why}`
     throw new ValidationError(message, [{ code: 'custom', path: unsafe.path.split('.').filter(Boolean), message: `key "${unsafe.key}" ${why}`, input: undefined }], {
       details: { workflow: workflowName, key: unsafe.key },

@@ -35,6 +35,10 @@ export interface ExecutionResult {
   runId: string
   /** Output per node id. A failed leaf is `{ error, errorType, failed: true }`; skipped branches are absent. */
   results: Record<string, NodeOutput>
+  /** False when any node failed (a failed leaf is recorded in `results` and the run carries on). */
+  ok: boolean
+  /** Ids of the nodes that failed, in the order they failed. */
+  failed: string[]
 }
 
 export interface LocalRuntimeOptions {
@@ -45,6 +49,8 @@ export interface LocalRuntimeOptions {
 export interface FailedNodeOutput {
   error: string
   errorType: string
+  /** The error's stable code, when it had one (`CONFLICT`, `RECORD_NOT_FOUND`, ...). */
+  code?: string
   failed: true
   [key: string]: unknown
 }
@@ -134,6 +140,7 @@ class Run {
   readonly #state = new Map<string, NodeState>()
   readonly #pending = new Map<string, number>()
   readonly #controller = new AbortController()
+  readonly #failed: string[] = []
   #running = 0
   #settled = false
   #resolve!: (result: ExecutionResult) => void
@@ -191,7 +198,7 @@ class Run {
   #finishIfIdle(): void {
     if (this.#settled || this.#running > 0) return
     this.#settled = true
-    this.#resolve({ runId: this.runId, results: this.#results })
+    this.#resolve({ runId: this.runId, results: this.#results, ok: this.#failed.length === 0, failed: [...this.#failed] })
   }
 
   #launch(id: string): void {
@@ -235,7 +242,9 @@ class Run {
           return
         }
         const failed: FailedNodeOutput = { error: message, errorType: error instanceof Error ? error.name : typeof error, failed: true }
+        if (error instanceof NexflowError) failed.code = error.code
         this.#results[id] = failed
+        this.#failed.push(id)
         this.#complete(id, 'done')
         this.#finishIfIdle()
       },

@@ -3,6 +3,7 @@ import { relative } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { serializeError } from '../../src/errors.js'
 import { dataflowInstances } from '../../src/protocol/dataflow-manifest.js'
+import { takeIsolationWarnings } from '../../src/protocol/isolation.js'
 import type { FileManifest, SerializedErrorData } from '../../src/protocol/discovery.js'
 import { collect, exportsOf } from './collect.js'
 import { heapPressure, leftovers, takeSnapshot } from './hygiene.js'
@@ -73,6 +74,8 @@ function describeThrown(thrown: unknown): SerializedErrorData {
  */
 export async function importModule(file: string, context: ImportContext): Promise<ImportOutcome> {
   const registry = dataflowInstances()
+  // Notes left by an earlier file belong to it, not to this one.
+  takeIsolationWarnings()
   const snapshot = takeSnapshot()
   context.tracker.begin(file, context.onLoading)
   const started = intrinsics.now()
@@ -115,7 +118,7 @@ export async function importModule(file: string, context: ImportContext): Promis
     workflows: manifestParts.workflows,
     dataflows: manifestParts.dataflows,
     nodeTypes: manifestParts.nodeTypes,
-    warnings: [...manifestParts.warnings, ...problems.map((problem) => `${problem}; its worker was replaced`)],
+    warnings: [...manifestParts.warnings, ...takeIsolationWarnings(), ...problems.map((problem) => `${problem}; its worker was replaced`)],
   }
   const size = (intrinsics.stringify(manifest) as string | undefined)?.length ?? 0
   if (size > context.maxManifestBytes) {

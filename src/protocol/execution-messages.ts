@@ -1,0 +1,73 @@
+import { z } from 'zod'
+import { serializedErrorSchema } from './discovery.js'
+import { workflowJsonSchema } from './workflow-json.js'
+
+/**
+ * The tasks the server's execution pool hands its worker threads and the answers they give.
+ * Both sides parse what they receive: the main thread treats a worker's answer as untrusted.
+ */
+
+/** What an execution worker is started with (`workerData`). */
+export const executionWorkerDataSchema = z.object({
+  /** file: URL of the execution entry (`workers/execution-worker.ts`, or `.js` when built). */
+  entry: z.string().min(1),
+  /** The tsconfig.json tsx compiles user files with, if one was found. */
+  tsconfig: z.string().optional(),
+})
+
+/** A workflow a discovered file exports: the worker imports the file once and keeps it. */
+export const fileTargetSchema = z.object({
+  kind: z.literal('file'),
+  file: z.string().min(1),
+  exportName: z.string().min(1),
+  /** The name discovery gave it (a builder export is built with it). */
+  name: z.string().min(1),
+})
+
+/** A workflow registered with `Nexus.register` whose node types every worker has (the built-ins): sent as data. */
+export const jsonTargetSchema = z.object({
+  kind: z.literal('json'),
+  workflow: workflowJsonSchema,
+})
+
+export const runTaskSchema = z.object({
+  type: z.literal('run'),
+  runId: z.string().min(1),
+  target: z.discriminatedUnion('kind', [fileTargetSchema, jsonTargetSchema]),
+  inputs: z.record(z.string(), z.unknown()),
+})
+
+/** Imports discovered files ahead of the first request. */
+export const warmTaskSchema = z.object({
+  type: z.literal('warm'),
+  files: z.array(z.string().min(1)),
+})
+
+export const executionTaskSchema = z.discriminatedUnion('type', [runTaskSchema, warmTaskSchema])
+
+export const runReplySchema = z.discriminatedUnion('ok', [
+  z.object({
+    ok: z.literal(true),
+    /** The outputs per node id, already serialized as JSON by the worker: the main thread only embeds them. */
+    outputs: z.string(),
+    durationMs: z.number().nonnegative(),
+  }),
+  z.object({
+    ok: z.literal(false),
+    error: serializedErrorSchema,
+    durationMs: z.number().nonnegative(),
+  }),
+])
+
+export const warmReplySchema = z.object({
+  warmed: z.number().int().nonnegative(),
+  failures: z.array(z.object({ file: z.string(), error: serializedErrorSchema })),
+})
+
+export type ExecutionWorkerData = z.infer<typeof executionWorkerDataSchema>
+export type FileTarget = z.infer<typeof fileTargetSchema>
+export type RunTask = z.infer<typeof runTaskSchema>
+export type WarmTask = z.infer<typeof warmTaskSchema>
+export type ExecutionTask = z.infer<typeof executionTaskSchema>
+export type RunReply = z.infer<typeof runReplySchema>
+export type WarmReply = z.infer<typeof warmReplySchema>

@@ -1,0 +1,183 @@
+import type { Worker } from 'node:worker_threads'
+import { Piscina } from 'piscina'
+import { NexflowError } from '../errors.js'
+import { runReplySchema, warmReplySchema, type ExecutionWorkerData, type RunReply, type RunTask, type WarmReply } from '../protocol/execution-messages.js'
+import { EXECUTION_WORKER_FILES } from './worker-files.js'
+
+export interface ExecutionPoolOptions {
+  /** Worker threads (each runs one workflow at a time). */
+  workers: number
+  /** Heap limit of each worker in MB; a run over it fails with `RUN_OUT_OF_MEMORY`. */
+  maxMemoryMb: number
+  /** After a timed-out worker ignores `terminate()` this long (stuck in native code), it is abandoned. */
+  stuckGraceMs: number
+  /** The tsconfig.json tsx compiles user files with. */
+  tsconfig?: string | undefined
+}
+
+export interface ExecutionPoolStats {
+  /** Threads the pool has now. */
+  size: number
+  busy: number
+  queued: number
+  /** Threads stopped for a timeout that did not exit: stuck in native code, left behind. */
+  abandoned: number
+  completed: number
+}
+
+export interface RunOptions {
+  timeoutMs: number
+  /** Aborting it stops the run (its worker is terminated) with `SERVER_CLOSING`, or its own reason if a NexflowError. */
+  signal?: AbortSignal
+}
+
+/** Why a run was aborted: tells piscina's AbortError apart from the pool's own reasons. */
+const TIMED_OUT = Symbol('timed out')
+
+/**
+ * The worker threads that run workflows, built on piscina. The main thread hands a task over and
+ * waits for data; it never runs user code. A run over its deadline is stopped by terminating its
+ * worker (the only way to stop synchronous code), and piscina starts a replacement.
+ */
+export class ExecutionPool {
+  readonly #piscina: Piscina
+  readonly #stuckGraceMs: number
+  #abandoned = 0
+  #closed = false
+
+  constructor(options: ExecutionPoolOptions) {
+    const workerData: ExecutionWorkerData = { entry: EXECUTION_WORKER_FILES.logic, ...(options.tsconfig === undefined ? {} : { tsconfig: options.tsconfig }) }
+    this.#stuckGraceMs = options.stuckGraceMs
+    this.#piscina = new Piscina({
+      filename: EXECUTION_WORKER_FILES.entry,
+      minThreads: options.workers,
+      maxThreads: options.workers,
+      // Workers keep the files they imported: never let one go idle and lose them.
+      idleTimeout: Number.POSITIVE_INFINITY,
+      concurrentTasksPerWorker: 1,
+      // Between tasks a worker's event loop keeps running (database pools, timers a node set).
+      atomics: 'async',
+      // Not the parent's flags: under tsx or vitest they would load other loaders into the thread.
+      execArgv: [],
+      env: { ...process.env, NEXFLOW_EXECUTION: '1' },
+      resourceLimits: { maxOldGenerationSizeMb: options.maxMemoryMb },
+      workerData,
+    })
+    // A worker that dies between tasks is replaced by piscina; nothing to report.
+    this.#piscina.on('error', () => {})
+  }
+
+  get stats(): ExecutionPoolStats {
+    const threads = this.#piscina.threads.length
+    return {
+      size: threads,
+      busy: Math.max(0, threads - this.#piscina.idleThreads),
+      queued: this.#piscina.queueSize,
+      abandoned: this.#abandoned,
+      completed: this.#piscina.completed,
+    }
+  }
+
+  /** Runs a workflow in a worker. Resolves with the worker's answer (a failed run is an answer); rejects for timeouts and dead workers. */
+  async run(task: RunTask, options: RunOptions): Promise<RunReply> {
+    const reply = await this.#submit(task, options.timeoutMs, options.signal)
+    const parsed = runReplySchema.safeParse(reply)
+    if (!parsed.success) throw new NexflowError('INTERNAL', `an execution worker sent a malformed answer: ${parsed.error.issues[0]?.message ?? 'unknown'}`)
+    return parsed.data
+  }
+
+  /**
+   * Imports discovered files in every worker before the first request needs them. One task per
+   * worker, sent together: piscina hands each to an idle worker. A failure is reported, not thrown.
+   */
+  async warm(files: readonly string[], timeoutMs: number): Promise<WarmReply[]> {
+    if (files.length === 0) return []
+    const tasks = Array.from({ length: this.#piscina.maxThreads }, () =>
+      this.#submit({ type: 'warm', files: [...files] }, timeoutMs, undefined).then(
+        (reply) => warmReplySchema.parse(reply),
+        (error: unknown) => ({ warmed: 0, failures: [{ file: '(all)', error: { name: 'Error', message: (error as Error).message } }] }),
+      ),
+    )
+    return Promise.all(tasks)
+  }
+
+  async #submit(task: unknown, timeoutMs: number, signal: AbortSignal | undefined): Promise<unknown> {
+    if (this.#closed) throw new NexflowError('SERVER_CLOSING', 'the server is shutting down; retry on another instance')
+    const controller = new AbortController()
+    const abort = (reason: unknown) => {
+      if (controller.signal.aborted) return
+      // piscina terminates the worker inside abort(), synchronously: the thread that left the
+      // pool is the one this task ran on.
+      const before = new Set(this.#piscina.threads)
+      controller.abort(reason)
+      for (const worker of before) if (!this.#piscina.threads.includes(worker)) this.#watchTermination(worker)
+    }
+    const timer = setTimeout(() => abort(TIMED_OUT), timeoutMs)
+    const onAbort = () => abort(signal?.reason)
+    if (signal?.aborted === true) onAbort()
+    else signal?.addEventListener('abort', onAbort, { once: true })
+    try {
+      return await this.#piscina.run(task, { signal: controller.signal })
+    } catch (error) {
+      throw this.#explain(error, controller.signal, timeoutMs)
+    } finally {
+      clearTimeout(timer)
+      signal?.removeEventListener('abort', onAbort)
+    }
+  }
+
+  #explain(error: unknown, signal: AbortSignal, timeoutMs: number): NexflowError {
+    if (signal.aborted) {
+      if (signal.reason === TIMED_OUT) {
+        return new NexflowError('RUN_TIMEOUT', `the run did not finish within ${timeoutMs} ms; its worker was stopped`, { details: { timeoutMs } })
+      }
+      if (signal.reason instanceof NexflowError) return signal.reason
+      return new NexflowError('SERVER_CLOSING', 'the run was stopped because the server is shutting down', { cause: signal.reason })
+    }
+    const code = (error as { code?: unknown } | null)?.code
+    if (code === 'ERR_WORKER_OUT_OF_MEMORY') {
+      return new NexflowError('RUN_OUT_OF_MEMORY', 'the run used more memory than its worker may (maxMemoryMb); its worker was replaced', { cause: error })
+    }
+    const message = error instanceof Error ? error.message : String(error)
+    const exited = /worker exited with code: (-?\d+)/.exec(message)
+    if (exited !== null) {
+      return new NexflowError('RUN_WORKER_EXITED', `the run ended its worker (process.exit(${exited[1]}) in a node?); its worker was replaced`, {
+        cause: error,
+        details: { exitCode: Number(exited[1]) },
+      })
+    }
+    return new NexflowError('INTERNAL', `the execution worker failed: ${message}`, { cause: error })
+  }
+
+  /** A terminated worker that has not exited after the grace is stuck in native code: abandon it. */
+  #watchTermination(worker: Worker): void {
+    let exited = false
+    worker.once('exit', () => {
+      exited = true
+    })
+    const timer = setTimeout(() => {
+      if (exited) return
+      this.#abandoned++
+      worker.unref()
+    }, this.#stuckGraceMs)
+    timer.unref()
+  }
+
+  /**
+   * Stops the pool. In-flight runs are the caller's to wait for; here, runs still going after
+   * `graceMs` are stopped with their workers. Bounded: a thread stuck in native code is left behind.
+   */
+  async close(graceMs: number): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    const destroyed = this.#piscina.destroy()
+    let timer: NodeJS.Timeout | undefined
+    const bound = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, graceMs)
+      timer.unref()
+    })
+    await Promise.race([destroyed, bound])
+    clearTimeout(timer)
+    for (const worker of this.#piscina.threads) worker.unref()
+  }
+}

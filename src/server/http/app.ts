@@ -1,0 +1,114 @@
+import { Hono, type Context } from 'hono'
+import { bodyLimit } from 'hono/body-limit'
+import { NexflowError } from '../../errors.js'
+import type { SerializedErrorData } from '../../protocol/discovery.js'
+import type { ServedWorkflow } from '../workflow-table.js'
+import { errorResponse, failedRunResponse } from './errors.js'
+import { parseExecuteBody } from './execute-body.js'
+import { openApiDocument } from './openapi.js'
+
+/** A run's answer: outputs already serialized as JSON (the main thread only embeds them), or a failure as data. */
+export type RunAnswer = { ok: true; outputs: string; runId: string; durationMs: number } | { ok: false; error: SerializedErrorData; runId: string; durationMs: number }
+
+/** What the routes need from the server; the routes hold no state of their own. */
+export interface HttpServices {
+  readonly maxRequestBodyBytes: number
+  /** Stacks in error bodies (NODE_ENV=development). */
+  readonly development: boolean
+  workflow(name: string): ServedWorkflow | undefined
+  workflows(): ServedWorkflow[]
+  /** Runs a served workflow for a remote caller. Rejects with a NexflowError for timeouts, dead workers, shutdown. */
+  execute(workflow: ServedWorkflow, inputs: Record<string, unknown>, signal: AbortSignal): Promise<RunAnswer>
+  /** Answers while a workflow is unknown: why (discovery still running?). */
+  notFoundHint(): string
+  health(): Record<string, unknown>
+  readiness(): { ready: boolean; reason?: string; details?: Record<string, unknown> }
+  discovery(): Record<string, unknown>
+}
+
+function sendError(c: Context, error: unknown, development: boolean): Response {
+  const { status, body } = errorResponse(error, development)
+  return c.json(body, status as 400)
+}
+
+function workflowSummary(workflow: ServedWorkflow): Record<string, unknown> {
+  const base = `/workflows/${encodeURIComponent(workflow.name)}`
+  return {
+    name: workflow.name,
+    description: workflow.description,
+    version: workflow.version,
+    input_schema: workflow.callerSchema,
+    source: workflow.source.kind === 'discovered' ? { kind: 'discovered', file: workflow.source.relativePath, export: workflow.source.exportName } : { kind: 'registered', runs_in: workflow.source.runsIn },
+    endpoints: { execute: `${base}/execute`, info: `${base}/workflow/info`, health: `${base}/health` },
+  }
+}
+
+function workflowInfo(workflow: ServedWorkflow): Record<string, unknown> {
+  const { json } = workflow
+  return {
+    workflow_id: workflow.name,
+    name: workflow.name,
+    description: workflow.description,
+    version: workflow.version,
+    input_schema: workflow.callerSchema,
+    nodes: json.nodes.map((node) => ({ id: node.id, type: node.type })),
+    edges: json.connections.map((c) => ({ source: c.from, target: c.to, source_output: c.fromOutput, target_input: c.toInput })),
+    node_count: json.nodes.length,
+    edge_count: json.connections.length,
+  }
+}
+
+/**
+ * The HTTP API, compatible with the source system's routes. Routes validate and answer; runs
+ * happen elsewhere (`services.execute`), never on this thread's event loop for long.
+ */
+export function createHttpApp(services: HttpServices): Hono {
+  const app = new Hono()
+  const { development } = services
+
+  app.onError((error, c) => sendError(c, error, development))
+  app.notFound((c) => sendError(c, new NexflowError('WORKFLOW_NOT_FOUND', `No route ${c.req.method} ${c.req.path}; see GET /workflows and GET /openapi.json`), development))
+
+  app.get('/health', (c) => c.json(services.health()))
+  app.get('/ready', (c) => {
+    const readiness = services.readiness()
+    return c.json(readiness, readiness.ready ? 200 : 503)
+  })
+  app.get('/discovery', (c) => c.json(services.discovery()))
+  app.get('/openapi.json', (c) => c.json(openApiDocument(services.workflows())))
+
+  const workflows = new Hono()
+  const find = (name: string): ServedWorkflow => {
+    const workflow = services.workflow(name)
+    if (workflow === undefined) throw new NexflowError('WORKFLOW_NOT_FOUND', `Workflow "${name}" is not served. ${services.notFoundHint()}`, { details: { workflow: name } })
+    return workflow
+  }
+  workflows.get('/', (c) => c.json({ workflows: services.workflows().map(workflowSummary) }))
+  workflows.get('/:name/workflow/info', (c) => c.json(workflowInfo(find(c.req.param('name')))))
+  workflows.get('/:name/health', (c) => {
+    const workflow = find(c.req.param('name'))
+    return c.json({ status: 'healthy', workflow: workflow.name, version: workflow.version })
+  })
+
+  const limit = bodyLimit({
+    maxSize: services.maxRequestBodyBytes,
+    onError: (c) => sendError(c, new NexflowError('BODY_TOO_LARGE', `The request body is larger than ${services.maxRequestBodyBytes} bytes (maxRequestBodyBytes)`, { details: { limit: services.maxRequestBodyBytes } }), development),
+  })
+  const execute = async (c: Context) => {
+    const workflow = find(c.req.param('name') ?? '')
+    const inputs = parseExecuteBody(await c.req.text())
+    const answer = await services.execute(workflow, inputs, c.req.raw.signal)
+    if (!answer.ok) {
+      const { status, body } = failedRunResponse(answer.error, development)
+      body.error.details = { ...body.error.details, run_id: answer.runId }
+      return c.json(body, status as 500)
+    }
+    // The outputs arrive as JSON text from the worker: embedded, not parsed and serialized again.
+    const tail = JSON.stringify({ execution_time: answer.durationMs / 1000, workflow_id: workflow.name, run_id: answer.runId, version: workflow.version })
+    return c.body(`{"outputs":${answer.outputs},${tail.slice(1)}`, 200, { 'content-type': 'application/json; charset=utf-8' })
+  }
+  workflows.post('/:name/execute', limit, execute)
+  workflows.post('/:name', limit, execute)
+  app.route('/workflows', workflows)
+  return app
+}

@@ -1,0 +1,310 @@
+import { randomUUID } from 'node:crypto'
+import { existsSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { performance } from 'node:perf_hooks'
+import type { ServerType } from '@hono/node-server'
+import { buildCheckReport } from '../cli/check-report.js'
+import { toCheckJson } from '../cli/reporters/json.js'
+import { discover, type DiscoveryReport, type DiscoveryRun, type FileResult } from '../discovery/index.js'
+import { NexflowError, serializeError, toNexflowError } from '../errors.js'
+import { isolatedWorkerKind, noteIsolationWarning } from '../protocol/isolation.js'
+import { WorkflowBuilder } from '../workflow/builder.js'
+import { validateCallerInputs } from '../workflow/caller-inputs.js'
+import { failedRunError } from '../workflow/failed-run.js'
+import { LocalRuntime } from '../workflow/runtime.js'
+import { Workflow } from '../workflow/workflow.js'
+import type { ExecutionPool } from './execution-pool.js'
+import type { HttpServices, RunAnswer } from './http/app.js'
+import { resolveNexusOptions, type NexusOptions, type ResolvedNexusOptions } from './options.js'
+import { mainThreadTypes, WorkflowTable, type ServedWorkflow } from './workflow-table.js'
+
+/** Where the server is in its life; each step happens once. */
+export type NexusState = 'created' | 'starting' | 'listening' | 'closing' | 'closed'
+
+/** A thread stuck in native code does not exit; the pool's close waits this long for it. */
+const POOL_EXIT_GRACE_MS = 2000
+/** After a timed-out run's worker ignores `terminate()` this long, it is abandoned. */
+const RUN_STUCK_GRACE_MS = 1000
+
+/** The file called `name` nearest to `root` (in it or a folder above). */
+function findNearest(root: string, name: string): string | undefined {
+  for (let dir = root; ; dir = dirname(dir)) {
+    const candidate = join(dir, name)
+    if (existsSync(candidate)) return candidate
+    if (dirname(dir) === dir) return undefined
+  }
+}
+
+/**
+ * The server: every workflow over HTTP. It listens first, then discovers the project's workflow
+ * files in isolated workers and serves each workflow as soon as its file is known; runs execute
+ * in a pool of worker threads with a deadline. Its own thread never imports a user file.
+ */
+export class Nexus {
+  readonly options: ResolvedNexusOptions
+  readonly #table = new WorkflowTable()
+  readonly #inFlight = new Set<Promise<unknown>>()
+  /** Aborted when shutdown stops waiting for in-flight runs. */
+  readonly #shutdown = new AbortController()
+  readonly #startedAt = Date.now()
+  #state: NexusState = 'created'
+  #server: ServerType | undefined
+  #pool: ExecutionPool | undefined
+  #discovery: DiscoveryRun | undefined
+  #discoveryState: 'off' | 'running' | 'finished' | 'failed' = 'off'
+  #discoveryError: NexflowError | undefined
+  #discoveryStarted = 0
+  readonly #files = new Map<string, FileResult>()
+  #report: DiscoveryReport | undefined
+  #warm: 'pending' | 'warming' | 'warm' = 'pending'
+  #ready: Promise<DiscoveryReport | undefined> | undefined
+  #closing: Promise<void> | undefined
+
+  /** Validates the options at once: an unknown or invalid one throws `CONFIG_INVALID` naming it. */
+  constructor(options: NexusOptions = {}) {
+    this.options = resolveNexusOptions(options)
+  }
+
+  get state(): NexusState {
+    return this.#state
+  }
+
+  /** The API's base URL once listening (`http://127.0.0.1:8000`). */
+  get url(): string | undefined {
+    const address = this.#server?.address()
+    if (address === null || address === undefined || typeof address === 'string') return undefined
+    const { port } = address
+    const host = this.options.host.includes(':') ? `[${this.options.host}]` : this.options.host
+    return `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${port}`
+  }
+
+  /** The discovery in progress or done (iterate it for each file as it arrives); `undefined` before `start()` or with discovery off. */
+  get discovery(): DiscoveryRun | undefined {
+    return this.#discovery
+  }
+
+  /**
+   * Serves a workflow under `name` (1 to 128 of `[A-Za-z0-9_.-]`). A name already registered or
+   * discovered is a `WORKFLOW_NAME_CONFLICT`, never a silent override. A workflow made only of
+   * built-in nodes runs in the worker pool; one with other node types runs on this thread (the
+   * app's own code), and a warning names the types that keep it there.
+   */
+  register(name: string, workflow: Workflow | WorkflowBuilder): void {
+    const built = WorkflowBuilder.isBuilder(workflow) ? workflow.build({ name }) : workflow
+    if (!Workflow.isWorkflow(built)) throw new NexflowError('WORKFLOW_INVALID', `register("${name}", ...): expected a Workflow or a WorkflowBuilder`, { details: { name } })
+    const served = this.#table.register(name, built)
+    if (served.local !== undefined) {
+      this.options.logger.warn(
+        `nexflow: workflow "${name}" runs on the server's main thread, where a slow node delays every request: its node types ${mainThreadTypes(served.json).join(', ')} are not built in, so a worker cannot rebuild it; put it in a discovered workflow file to run it in the pool`,
+      )
+    }
+  }
+
+  /** Stops serving a registered workflow; false if there was none by that name. */
+  deregister(name: string): boolean {
+    return this.#table.deregister(name)
+  }
+
+  /**
+   * Listens, then starts discovery and the execution pool in the background. Resolves once the
+   * port listens, before discovery ends (see {@link ready}). Inside one of nexflow's isolated
+   * workers (a file being discovered, an execution worker) it does not listen: it resolves and
+   * says so in the file's discovery warnings.
+   */
+  async start(): Promise<void> {
+    const isolated = isolatedWorkerKind()
+    if (isolated !== undefined) {
+      noteIsolationWarning(`Nexus.start() was called while the file was imported in ${isolated === 'discovery' ? 'a discovery' : 'an execution'} worker; it did not listen (the server that discovered this file serves its workflows)`)
+      this.#state = 'listening'
+      this.#ready = Promise.resolve(undefined)
+      return
+    }
+    if (this.#state !== 'created') throw new NexflowError('CONFIG_INVALID', `Nexus.start() was already called (the server is ${this.#state})`)
+    this.#state = 'starting'
+    const [{ serve }, { createHttpApp }, { ExecutionPool }] = await Promise.all([import('@hono/node-server'), import('./http/app.js'), import('./execution-pool.js')])
+    const app = createHttpApp(this.#httpServices())
+    this.#server = await new Promise<ServerType>((resolve, reject) => {
+      const server = serve({ fetch: app.fetch, port: this.options.apiPort, hostname: this.options.host }, () => resolve(server))
+      server.once('error', (error: NodeJS.ErrnoException) => {
+        const message =
+          error.code === 'EADDRINUSE'
+            ? `Port ${this.options.apiPort} on ${this.options.host} is in use; pick another with apiPort (nexflow start --port)`
+            : `The server cannot listen on ${this.options.host}:${this.options.apiPort}: ${error.message}`
+        reject(new NexflowError('CONFIG_INVALID', message, { cause: error, details: { port: this.options.apiPort, host: this.options.host } }))
+      })
+    }).catch((error: unknown) => {
+      this.#state = 'closed'
+      throw error
+    })
+    this.#state = 'listening'
+    const tsconfig = findNearest(this.options.root, 'tsconfig.json')
+    this.#pool = new ExecutionPool({ workers: this.options.workers, maxMemoryMb: this.options.maxMemoryMb, stuckGraceMs: RUN_STUCK_GRACE_MS, tsconfig })
+    this.#ready = this.#discoverAndWarm()
+    // Whoever awaits ready() sees a failure; nobody awaiting it must not crash the process.
+    this.#ready.catch(() => {})
+  }
+
+  /** Resolves once discovery has finished and the execution workers have imported the served files: the report (undefined with discovery off). */
+  ready(): Promise<DiscoveryReport | undefined> {
+    if (this.#ready === undefined) return Promise.reject(new NexflowError('CONFIG_INVALID', 'Nexus.ready() needs start() first'))
+    return this.#ready
+  }
+
+  async #discoverAndWarm(): Promise<DiscoveryReport | undefined> {
+    const { discovery } = this.options
+    let report: DiscoveryReport | undefined
+    if (discovery !== undefined) {
+      this.#discoveryState = 'running'
+      this.#discoveryStarted = performance.now()
+      const { signal: _signal, patterns, ignore, ...rest } = discovery
+      const run = discover({ ...rest, patterns: [...patterns], ignore: [...ignore] })
+      this.#discovery = run
+      try {
+        for await (const file of run) {
+          this.#files.set(file.path, file)
+          this.#table.applyFile(file)
+        }
+        report = await run.report
+        this.#report = report
+        this.#discoveryState = 'finished'
+      } catch (error) {
+        this.#discoveryState = 'failed'
+        this.#discoveryError = toNexflowError(error)
+        if (this.#state === 'closing' || this.#state === 'closed') return undefined
+        throw this.#discoveryError
+      }
+    }
+    this.#warm = 'warming'
+    const files = this.#table.servedFiles()
+    const deadline = (discovery?.timeoutMs ?? this.options.runTimeoutMs) + 2 * (report?.durationMs ?? 0)
+    const replies = await this.#pool?.warm(files, deadline)
+    for (const failure of (replies ?? []).flatMap((reply) => reply.failures)) {
+      this.options.logger.warn(`nexflow: an execution worker could not import ${failure.file} ahead of time (${failure.error.message}); its workflows are imported on their first run`)
+    }
+    this.#warm = 'warm'
+    return report
+  }
+
+  /**
+   * Graceful shutdown: stops accepting connections, lets in-flight runs finish (up to
+   * `shutdownTimeoutMs`, then stops them), stops discovery, closes the pools.
+   */
+  close(): Promise<void> {
+    this.#closing ??= this.#close()
+    return this.#closing
+  }
+
+  async #close(): Promise<void> {
+    const wasListening = this.#server !== undefined
+    this.#state = 'closing'
+    const server = this.#server
+    const serverClosed = new Promise<void>((resolve) => {
+      if (server === undefined) resolve()
+      else server.close(() => resolve())
+    })
+    if (this.#inFlight.size > 0) {
+      let timer: NodeJS.Timeout | undefined
+      const bound = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, this.options.shutdownTimeoutMs)
+      })
+      await Promise.race([Promise.allSettled([...this.#inFlight]), bound])
+      clearTimeout(timer)
+    }
+    this.#shutdown.abort(new NexflowError('SERVER_CLOSING', 'the server shut down before the run finished'))
+    await this.#discovery?.close()
+    await this.#pool?.close(POOL_EXIT_GRACE_MS)
+    if (server !== undefined && 'closeAllConnections' in server) server.closeAllConnections()
+    if (wasListening) await serverClosed
+    this.#state = 'closed'
+  }
+
+  async #execute(workflow: ServedWorkflow, inputs: Record<string, unknown>): Promise<RunAnswer> {
+    if (this.#state !== 'listening') throw new NexflowError('SERVER_CLOSING', 'The server is shutting down; retry on another instance')
+    validateCallerInputs(workflow.name, workflow.json.inputSchema, inputs)
+    const runId = randomUUID()
+    const run = this.#run(workflow, inputs, runId)
+    this.#inFlight.add(run)
+    try {
+      return await run
+    } finally {
+      this.#inFlight.delete(run)
+    }
+  }
+
+  async #run(workflow: ServedWorkflow, inputs: Record<string, unknown>, runId: string): Promise<RunAnswer> {
+    const { runTimeoutMs } = this.options
+    if (workflow.local !== undefined) {
+      const started = performance.now()
+      try {
+        const result = await new LocalRuntime().execute(workflow.local, { parameters: inputs, caller: 'remote', runId, timeoutMs: runTimeoutMs, signal: this.#shutdown.signal })
+        const failed = failedRunError(workflow.local, result)
+        const durationMs = performance.now() - started
+        if (failed !== undefined) return { ok: false, error: failed, runId, durationMs }
+        return { ok: true, outputs: JSON.stringify(result.results, (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value)), runId, durationMs }
+      } catch (error) {
+        const nexflowError = toNexflowError(error)
+        if (nexflowError.httpStatus < 500 || nexflowError.code === 'WORKFLOW_TIMEOUT') throw nexflowError
+        return { ok: false, error: serializeError(error), runId, durationMs: performance.now() - started }
+      }
+    }
+    const pool = this.#pool
+    if (pool === undefined) throw new NexflowError('SERVER_CLOSING', 'The server is not running')
+    const target =
+      workflow.source.kind === 'discovered'
+        ? { kind: 'file' as const, file: workflow.source.file, exportName: workflow.source.exportName, name: workflow.name }
+        : { kind: 'json' as const, workflow: workflow.json }
+    const reply = await pool.run({ type: 'run', runId, target, inputs }, { timeoutMs: runTimeoutMs, signal: this.#shutdown.signal })
+    return reply.ok ? { ok: true, outputs: reply.outputs, runId, durationMs: reply.durationMs } : { ok: false, error: reply.error, runId, durationMs: reply.durationMs }
+  }
+
+  #discoveryJson(): Record<string, unknown> {
+    const files = [...this.#files.values()]
+    const durationMs = this.#report?.durationMs ?? (this.#discoveryState === 'running' ? performance.now() - this.#discoveryStarted : 0)
+    const workflows = this.#report?.workflows ?? this.#table.list().filter((w) => w.source.kind === 'discovered').map((w) => w.name)
+    const check = toCheckJson(buildCheckReport({ root: this.options.root, durationMs, files, workflows }, { allowEmpty: true }))
+    const warnings = [
+      ...(this.#report?.warnings ?? []),
+      ...this.#table.shadowed().map(({ name, file }) => `workflow "${name}" from ${file} is not served: the app registered a workflow with the same name`),
+      ...(this.#discoveryError === undefined ? [] : [`discovery failed: ${this.#discoveryError.message}`]),
+    ]
+    return { ...check, state: this.#discoveryState, warnings }
+  }
+
+  #httpServices(): HttpServices {
+    return {
+      maxRequestBodyBytes: this.options.maxRequestBodyBytes,
+      development: process.env.NODE_ENV === 'development',
+      workflow: (name) => this.#table.get(name),
+      workflows: () => this.#table.list(),
+      execute: (workflow, inputs) => this.#execute(workflow, inputs),
+      notFoundHint: () =>
+        this.#discoveryState === 'running'
+          ? `Discovery is still running (${this.#files.size} files so far); it may be in a file not discovered yet: retry when GET /ready answers 200.`
+          : 'See GET /workflows for the workflows served.',
+      health: () => this.#health(),
+      readiness: () => this.#readiness(),
+      discovery: () => this.#discoveryJson(),
+    }
+  }
+
+  #health(): Record<string, unknown> {
+    const byStatus: Record<string, number> = {}
+    for (const file of this.#files.values()) byStatus[file.status] = (byStatus[file.status] ?? 0) + 1
+    return {
+      status: this.#state === 'listening' ? 'ok' : this.#state,
+      uptime_s: Math.round((Date.now() - this.#startedAt) / 1000),
+      workflows: this.#table.list().length,
+      discovery: { state: this.#discoveryState, files: this.#files.size, by_status: byStatus },
+      pool: this.#pool?.stats ?? null,
+      runs_in_flight: this.#inFlight.size,
+    }
+  }
+
+  #readiness(): { ready: boolean; reason?: string } {
+    if (this.#state !== 'listening') return { ready: false, reason: `the server is ${this.#state}` }
+    if (this.#discoveryState === 'running') return { ready: false, reason: `discovery is running (${this.#files.size} files so far)` }
+    if (this.#discoveryState === 'failed') return { ready: false, reason: `discovery failed: ${this.#discoveryError?.message ?? 'unknown error'}` }
+    if (this.#warm !== 'warm') return { ready: false, reason: 'the execution workers are importing the discovered files' }
+    return { ready: true }
+  }
+}

@@ -1,0 +1,145 @@
+import { createHash } from 'node:crypto'
+import type { FileResult } from '../discovery/index.js'
+import { NexflowError } from '../errors.js'
+import type { WorkflowJson } from '../protocol/workflow-json.js'
+import { callerInputSchema } from '../workflow/caller-inputs.js'
+import { FunctionNode, HttpRequestNode, MergeNode, SwitchNode } from '../workflow/nodes/index.js'
+import type { Workflow } from '../workflow/workflow.js'
+
+/** Workflow names as the source system accepts them. */
+const WORKFLOW_NAME = /^[A-Za-z0-9_.-]{1,128}$/
+
+/** Node types every execution worker has without importing anything: a registered workflow made only of them runs in the pool. */
+const BUILT_IN_TYPES: ReadonlySet<string> = new Set([FunctionNode.type, HttpRequestNode.type, SwitchNode.type, MergeNode.type])
+
+/** Where a served workflow came from and where it runs. */
+export type WorkflowSource =
+  | { kind: 'discovered'; file: string; relativePath: string; exportName: string }
+  | { kind: 'registered'; runsIn: 'pool' | 'main' }
+
+/** A workflow the server answers for. */
+export interface ServedWorkflow {
+  readonly name: string
+  readonly description: string
+  readonly json: WorkflowJson
+  /** What a caller may send: the declared inputs, nothing else. */
+  readonly callerSchema: Record<string, unknown>
+  /** Short content hash of the workflow's JSON: changes whenever the workflow does. */
+  readonly version: string
+  readonly source: WorkflowSource
+  /** Set for a registered workflow that must run on the main thread. */
+  readonly local?: Workflow
+}
+
+function versionOf(json: WorkflowJson): string {
+  return createHash('sha256').update(JSON.stringify(json)).digest('hex').slice(0, 12)
+}
+
+/** Node types that keep a registered workflow on the main thread: every one the workers cannot rebuild from data. */
+export function mainThreadTypes(json: WorkflowJson): string[] {
+  return [...new Set(json.nodes.map((node) => node.type).filter((type) => !BUILT_IN_TYPES.has(type)))].sort()
+}
+
+/** Throws unless `name` is a valid workflow name. */
+export function checkWorkflowName(name: string): void {
+  if (typeof name !== 'string' || !WORKFLOW_NAME.test(name)) {
+    throw new NexflowError('WORKFLOW_INVALID', `Workflow name ${JSON.stringify(name)} is invalid: use 1 to 128 letters, digits, "_", "." or "-"`, { details: { name } })
+  }
+}
+
+/**
+ * The workflows the server serves: those registered by the app and those discovered, one file at
+ * a time. A name produced by two discovered exports is served by neither (as in the discovery
+ * report); a discovered name the app registered too is not served from the file, and reported.
+ */
+export class WorkflowTable {
+  readonly #registered = new Map<string, ServedWorkflow>()
+  /** Each discovered file's workflows, by path; replaced whenever the file is reported again. */
+  readonly #byFile = new Map<string, ServedWorkflow[]>()
+  /** The discovered exports that produce each name: served only when there is exactly one. */
+  readonly #claimants = new Map<string, ServedWorkflow[]>()
+
+  /** Adds an app-registered workflow; a name taken by the app or by a discovered file is a conflict. */
+  register(name: string, workflow: Workflow): ServedWorkflow {
+    checkWorkflowName(name)
+    if (this.#registered.has(name)) {
+      throw new NexflowError('WORKFLOW_NAME_CONFLICT', `Workflow "${name}" is already registered; deregister it first, or pick another name`, { details: { name } })
+    }
+    const file = this.#discoveredFileOf(name)
+    if (file !== undefined) {
+      throw new NexflowError('WORKFLOW_NAME_CONFLICT', `Workflow "${name}" is already served from ${file}; rename one of them`, { details: { name, file } })
+    }
+    const json = workflow.toJSON()
+    const outside = mainThreadTypes(json)
+    const served: ServedWorkflow = {
+      name,
+      description: json.description,
+      json,
+      callerSchema: callerInputSchema(json.inputSchema),
+      version: versionOf(json),
+      source: { kind: 'registered', runsIn: outside.length === 0 ? 'pool' : 'main' },
+      ...(outside.length === 0 ? {} : { local: workflow }),
+    }
+    this.#registered.set(name, served)
+    return served
+  }
+
+  deregister(name: string): boolean {
+    return this.#registered.delete(name)
+  }
+
+  /** Takes a discovery result (a file may be reported again; the last report wins). */
+  applyFile(result: FileResult): void {
+    for (const old of this.#byFile.get(result.path) ?? []) {
+      const left = (this.#claimants.get(old.name) ?? []).filter((claimant) => claimant !== old)
+      if (left.length === 0) this.#claimants.delete(old.name)
+      else this.#claimants.set(old.name, left)
+    }
+    const served: ServedWorkflow[] = (result.manifest?.workflows ?? []).map(({ name, exportName, workflow }) => ({
+      name,
+      description: workflow.description,
+      json: workflow,
+      callerSchema: callerInputSchema(workflow.inputSchema),
+      version: versionOf(workflow),
+      source: { kind: 'discovered', file: result.path, relativePath: result.relativePath, exportName },
+    }))
+    for (const workflow of served) this.#claimants.set(workflow.name, [...(this.#claimants.get(workflow.name) ?? []), workflow])
+    this.#byFile.set(result.path, served)
+  }
+
+  get(name: string): ServedWorkflow | undefined {
+    const registered = this.#registered.get(name)
+    if (registered !== undefined) return registered
+    const claimants = this.#claimants.get(name)
+    return claimants?.length === 1 ? claimants[0] : undefined
+  }
+
+  /** Every served workflow, sorted by name. */
+  list(): ServedWorkflow[] {
+    const served = [...this.#registered.values()]
+    for (const [name, claimants] of this.#claimants) if (claimants.length === 1 && !this.#registered.has(name)) served.push(claimants[0] as ServedWorkflow)
+    return served.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+  }
+
+  /** Discovered workflows not served because the app registered the same name. */
+  shadowed(): { name: string; file: string }[] {
+    const out: { name: string; file: string }[] = []
+    for (const [name, claimants] of this.#claimants) {
+      if (!this.#registered.has(name)) continue
+      for (const { source } of claimants) if (source.kind === 'discovered') out.push({ name, file: source.relativePath })
+    }
+    return out
+  }
+
+  /** Discovered files whose workflows are served, for warming execution workers. */
+  servedFiles(): string[] {
+    const files = new Set<string>()
+    for (const workflow of this.list()) if (workflow.source.kind === 'discovered') files.add(workflow.source.file)
+    return [...files].sort()
+  }
+
+  #discoveredFileOf(name: string): string | undefined {
+    const source = this.#claimants.get(name)?.[0]?.source
+    return source?.kind === 'discovered' ? source.relativePath : undefined
+  }
+}

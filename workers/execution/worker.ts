@@ -1,0 +1,110 @@
+import { pathToFileURL } from 'node:url'
+// All of nexflow, loaded with the worker: a user file's `import 'nexflow'` finds it loaded, and
+// the node registry it fills (DataFlow models, defineNode types) is the one runs use.
+import '../../src/index.js'
+import { NexflowError, serializeError, WorkflowExecutionError, type SerializedError } from '../../src/errors.js'
+import { dataflowInstances } from '../../src/protocol/dataflow-manifest.js'
+import { EXECUTION_ENV } from '../../src/protocol/isolation.js'
+import { executionTaskSchema, type FileTarget, type RunReply, type RunTask, type WarmReply } from '../../src/protocol/execution-messages.js'
+import { WorkflowBuilder } from '../../src/workflow/builder.js'
+import { failedRunError } from '../../src/workflow/failed-run.js'
+import { LocalRuntime } from '../../src/workflow/runtime.js'
+import { Workflow } from '../../src/workflow/workflow.js'
+import { exportsOf } from '../discovery/collect.js'
+
+// Captured before any user module runs: a module may replace them.
+const stringify = JSON.stringify
+const now = performance.now.bind(performance)
+
+process.env[EXECUTION_ENV] = '1'
+
+const runtime = new LocalRuntime()
+/** Workflows by file and export: each file is imported once per worker and kept. */
+const fromFiles = new Map<string, Promise<Workflow>>()
+/** Registered workflows sent as data, by their JSON. */
+const fromJson = new Map<string, Workflow>()
+
+function bigintSafe(_key: string, value: unknown): unknown {
+  return typeof value === 'bigint' ? value.toString() : value
+}
+
+async function importWorkflow(target: FileTarget): Promise<Workflow> {
+  const namespace = (await import(pathToFileURL(target.file).href)) as Record<string, unknown>
+  const exported = exportsOf(namespace, undefined, dataflowInstances()).get(target.exportName)
+  if (Workflow.isWorkflow(exported)) return exported
+  if (WorkflowBuilder.isBuilder(exported)) return exported.build({ name: target.name })
+  throw new Error(`${target.file} no longer exports a workflow as "${target.exportName}"; it changed after discovery`)
+}
+
+function workflowFor(task: RunTask): Promise<Workflow> {
+  const { target } = task
+  if (target.kind === 'json') {
+    const key = stringify(target.workflow)
+    let workflow = fromJson.get(key)
+    if (workflow === undefined) fromJson.set(key, (workflow = Workflow.fromJSON(target.workflow)))
+    return Promise.resolve(workflow)
+  }
+  const key = `${target.file}\0${target.exportName}\0${target.name}`
+  let workflow = fromFiles.get(key)
+  if (workflow === undefined) {
+    workflow = importWorkflow(target)
+    fromFiles.set(key, workflow)
+    // A file that failed to import may succeed once fixed; do not keep the failure.
+    workflow.catch(() => fromFiles.delete(key))
+  }
+  return workflow
+}
+
+/** An error as plain JSON data: details may hold node outputs that structured clone rejects. */
+function plainError(thrown: unknown): SerializedError {
+  const error = serializeError(thrown)
+  // A node's own error says what went wrong (a unique key taken, a record not found): keep its code.
+  if (thrown instanceof WorkflowExecutionError && thrown.cause instanceof NexflowError) {
+    error.details = { ...error.details, cause: { code: thrown.cause.code, message: thrown.cause.message } }
+  }
+  try {
+    return JSON.parse(stringify(error, bigintSafe)) as SerializedError
+  } catch {
+    return { name: error.name, message: error.message, ...(error.code === undefined ? {} : { code: error.code }) }
+  }
+}
+
+async function run(task: RunTask): Promise<RunReply> {
+  const started = now()
+  try {
+    const workflow = await workflowFor(task)
+    const result = await runtime.execute(workflow, { parameters: task.inputs, caller: 'remote', runId: task.runId })
+    const failed = failedRunError(workflow, result)
+    if (failed !== undefined) return { ok: false, error: failed, durationMs: now() - started }
+    const { results } = result
+    let outputs: string
+    try {
+      outputs = stringify(results, bigintSafe)
+    } catch (error) {
+      throw new Error(`the run's outputs cannot be sent as JSON (${(error as Error).message})`, { cause: error })
+    }
+    return { ok: true, outputs, durationMs: now() - started }
+  } catch (error) {
+    return { ok: false, error: plainError(error), durationMs: now() - started }
+  }
+}
+
+async function warm(files: readonly string[]): Promise<WarmReply> {
+  const failures: WarmReply['failures'] = []
+  let warmed = 0
+  for (const file of files) {
+    try {
+      await import(pathToFileURL(file).href)
+      warmed++
+    } catch (error) {
+      failures.push({ file, error: plainError(error) })
+    }
+  }
+  return { warmed, failures }
+}
+
+/** piscina's task handler. Never throws for a failed run: that is an answer, sent as data. */
+export async function handle(task: unknown): Promise<RunReply | WarmReply> {
+  const parsed = executionTaskSchema.parse(task)
+  return parsed.type === 'warm' ? warm(parsed.files) : run(parsed)
+}
