@@ -1,7 +1,8 @@
-import { NexflowError } from '../errors.js'
+import { ValidationError } from '../errors.js'
 import type { TableCodec } from './codec.js'
 import type { Params } from './dialects/dialect.js'
 import type { FieldSpec } from './model.js'
+import { regexProblem } from './safe-regex.js'
 
 /** The comparison operators a field condition may use; a plain value means `$eq`. */
 export const FILTER_OPERATORS = ['$eq', '$ne', '$gt', '$gte', '$lt', '$lte', '$in', '$nin', '$like', '$ilike', '$regex', '$exists', '$null'] as const
@@ -24,6 +25,13 @@ export type FieldCondition<T> =
       $nin?: (Scalar<T> | null)[]
       $like?: string
       $ilike?: string
+      /**
+       * A regular expression in JavaScript syntax, run by the database (`~` on PostgreSQL, `REGEXP`
+       * on MySQL, a JavaScript RegExp on SQLite). Refused before any SQL runs, on every dialect:
+       * patterns longer than `MAX_REGEX_LENGTH` (256), patterns that do not compile, a repeated
+       * group holding a quantifier or `|` (`(a+)+`, `(a|b)*`), back-references, lookaround, and
+       * more than `MAX_REGEX_CHOICES` (10) quantifiers and alternations; see `safe-regex.ts`.
+       */
       $regex?: string
       $exists?: boolean
       $null?: boolean
@@ -39,8 +47,9 @@ export type Filter<R = Record<string, unknown>> = { [K in keyof R]?: FieldCondit
 const OPERATORS = new Set<string>(FILTER_OPERATORS)
 const MAX_DEPTH = 16
 
-function filterError(message: string, details: Record<string, unknown> = {}): NexflowError {
-  return new NexflowError('VALIDATION_FAILED', `Invalid filter: ${message}`, { details })
+// A bad filter is the caller's input failing validation: a 400, like params failing their schema.
+function filterError(message: string, details: Record<string, unknown> = {}): ValidationError {
+  return new ValidationError(`Invalid filter: ${message}`, [], { details })
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -161,11 +170,8 @@ class FilterCompiler {
           return like.sql
         }
         if (op === '$regex') {
-          try {
-            new RegExp(value)
-          } catch {
-            throw filterError(`$regex on field "${field.name}" is not a valid regular expression`, { field: field.name })
-          }
+          const problem = regexProblem(value)
+          if (problem !== undefined) throw filterError(`$regex on field "${field.name}": the pattern ${problem}`, { field: field.name, operator: op })
           return sql.regex(col, this.params.bind(value))
         }
         return sql.ilike(col, this.params.bind(value))

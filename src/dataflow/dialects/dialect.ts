@@ -70,7 +70,7 @@ export interface SqlDialect {
   like(column: string, placeholder: string, pattern: string): { sql: string; value: unknown }
   /** `$ilike`: the same, ignoring case. */
   ilike(column: string, placeholder: string): string
-  /** `$regex`. */
+  /** `$regex`: the filter has already refused patterns that backtrack catastrophically (`safe-regex.ts`). */
   regex(column: string, placeholder: string): string
   /**
    * Appended to an ORDER BY term so NULL sorts as the smallest value on every dialect (first

@@ -4,6 +4,7 @@ import type BetterSqlite3 from 'better-sqlite3'
 import { NexflowError } from '../../../errors.js'
 import type { Driver, Executor, RawRow, RunResult } from '../dialect.js'
 import { retryUntil } from '../retry.js'
+import { regexProblem } from '../../safe-regex.js'
 import { sqliteDialect } from './sqlite-dialect.js'
 import { OpenOnce } from '../open-once.js'
 
@@ -75,9 +76,16 @@ export class SqliteDriver implements Driver {
     this.#db = db
   }
 
+  /**
+   * The RegExp for a pattern, compiled once per distinct pattern rather than once per row.
+   * Filters check `$regex` patterns before building SQL; checking again here, once per pattern,
+   * keeps any other path to REGEXP from running one that backtracks catastrophically.
+   */
   #regex(pattern: string): RegExp {
     let regex = this.#regexCache.get(pattern)
     if (regex === undefined) {
+      const problem = regexProblem(pattern)
+      if (problem !== undefined) throw new NexflowError('VALIDATION_FAILED', `SQLite REGEXP refused ${JSON.stringify(pattern)}: the pattern ${problem}`)
       regex = new RegExp(pattern)
       if (this.#regexCache.size >= 100) this.#regexCache.clear()
       this.#regexCache.set(pattern, regex)
