@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util'
 import { NexflowError } from '../errors.js'
 import { VERSION } from '../version.js'
 import { runCheck } from './commands/check.js'
+import { runStart } from './commands/start.js'
 import type { CommandIo } from './commands/io.js'
 import { hardExit } from './hard-exit.js'
 
@@ -9,7 +10,10 @@ const HELP = `nexflow ${VERSION}: workflows, data models, and a server whose dis
 
 Usage: nexflow <command> [options]
 
-Commands (more arrive as they are built):
+Commands:
+  start [root]      Start the server: listens at once, discovers the workflow files under root in
+                    isolated workers, serves each workflow over HTTP as soon as its file is known,
+                    and runs workflows in worker threads. See: nexflow start --help
   check [root]      Discover the workflow files under root in isolated workers and fail when any
                     cannot be loaded cleanly and fast (the CI startup check). See: nexflow check --help
   help              Show this help
@@ -20,7 +24,10 @@ Options:
 `
 
 /** Commands that take over their own arguments. */
-const COMMANDS: ReadonlyMap<string, (args: readonly string[], io: CommandIo) => Promise<number>> = new Map([['check', runCheck]])
+const COMMANDS: ReadonlyMap<string, (args: readonly string[], io: CommandIo) => Promise<number>> = new Map([
+  ['check', runCheck],
+  ['start', runStart],
+])
 
 /**
  * Runs the CLI and returns its exit code: 0 success, 1 a check failed, 2 bad usage or config.

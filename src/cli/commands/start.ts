@@ -1,0 +1,160 @@
+import { existsSync } from 'node:fs'
+import { dirname, join, relative, resolve } from 'node:path'
+import { DISCOVERY_DEFAULTS, type FileResult } from '../../discovery/index.js'
+import { NexflowError } from '../../errors.js'
+import { findConfigFile, loadConfigFile } from '../../server/config-file.js'
+import { Nexus } from '../../server/nexus.js'
+import { resolveNexusOptions, type NexusDiscoveryOptions, type NexusOptions } from '../../server/options.js'
+import { describeStatus } from '../check-report.js'
+import { hardExit } from '../hard-exit.js'
+import { parseStartArgs, START_HELP, StartUsageError, type StartFlags } from '../start-options.js'
+import type { CommandIo } from './io.js'
+
+/** The file called `name` nearest to `root` (in it or a folder above). */
+function findNearest(root: string, name: string): string | undefined {
+  for (let dir = root; ; dir = dirname(dir)) {
+    const candidate = join(dir, name)
+    if (existsSync(candidate)) return candidate
+    if (dirname(dir) === dir) return undefined
+  }
+}
+
+/**
+ * The server's options from the three sources, each winning over the one before: defaults (left
+ * to the server), the config file's data, the flags. The config's own problems are reported
+ * naming the file.
+ */
+export function startOptions(flags: StartFlags, config: Record<string, unknown> | undefined, configFile: string | undefined): NexusOptions {
+  const fromFile: Record<string, unknown> = { ...config }
+  if (typeof fromFile.root === 'string' && configFile !== undefined) fromFile.root = resolve(dirname(configFile), fromFile.root)
+  if (config !== undefined) {
+    try {
+      resolveNexusOptions({ ...(fromFile as NexusOptions), root: (fromFile.root as string | undefined) ?? flags.root })
+    } catch (error) {
+      if (error instanceof NexflowError) throw new NexflowError('CONFIG_INVALID', `${configFile ?? 'the config file'}: ${error.message}`, { details: { ...error.details, file: configFile } })
+      throw error
+    }
+  }
+  // The root given on the command line is where the config file was found; a `root` in that
+  // file (relative to it) moves discovery within the project.
+  const options: NexusOptions = { ...(fromFile as NexusOptions), root: (fromFile.root as string | undefined) ?? flags.root }
+  if (flags.port !== undefined) options.apiPort = flags.port
+  if (flags.host !== undefined) options.host = flags.host
+  if (flags.workers !== undefined) options.workers = flags.workers
+  if (flags.runTimeoutMs !== undefined) options.runTimeoutMs = flags.runTimeoutMs
+  if (flags.maxMemoryMb !== undefined) options.maxMemoryMb = flags.maxMemoryMb
+  if (flags.maxBodyBytes !== undefined) options.maxRequestBodyBytes = flags.maxBodyBytes
+  const configured = options.autoDiscovery ?? true
+  const discoveryFlags: NexusDiscoveryOptions = {}
+  if (flags.timeoutMs !== undefined) discoveryFlags.timeoutMs = flags.timeoutMs
+  if (flags.isolation !== undefined) discoveryFlags.isolation = flags.isolation
+  if (flags.concurrency !== undefined) discoveryFlags.concurrency = flags.concurrency
+  if (flags.cache !== undefined) discoveryFlags.cache = flags.cache
+  const enabled = flags.discovery ?? configured !== false
+  options.autoDiscovery = enabled ? { ...(typeof configured === 'object' ? configured : {}), ...discoveryFlags } : false
+  return options
+}
+
+function fileLine(file: FileResult): string {
+  const status = file.status === 'ok' || file.status === 'empty' ? file.status : file.status.toUpperCase()
+  const what = file.workflows.length > 0 ? file.workflows.join(', ') : file.error !== undefined ? (file.error.message.split('\n')[0] ?? '') : describeStatus(file)
+  return `  ${file.relativePath}  ${status}${file.cached ? ' (cached)' : ''}  ${Math.round(file.durationMs)} ms  ${what}\n`
+}
+
+/**
+ * `nexflow start`: the server in the foreground. Prints the URL at once, one line per discovered
+ * file as it arrives, then a summary; runs until SIGINT or SIGTERM (graceful; a second one forces).
+ */
+export async function runStart(args: readonly string[], io: CommandIo): Promise<number> {
+  let flags: StartFlags
+  try {
+    flags = parseStartArgs(args, io.cwd)
+  } catch (error) {
+    if (!(error instanceof StartUsageError)) throw error
+    io.err.write(`${error.message
+      .split('\n')
+      .map((line) => `nexflow start: ${line}`)
+      .join('\n')}\nRun "nexflow start --help" for usage.\n`)
+    return 2
+  }
+  if (flags.help) {
+    io.out.write(START_HELP)
+    return 0
+  }
+  if (!existsSync(flags.root)) {
+    io.err.write(`nexflow start: root ${JSON.stringify(flags.root)} does not exist; pass the folder of the app, e.g. nexflow start ./my-app\n`)
+    return 2
+  }
+
+  let app: Nexus
+  try {
+    // The config file is user code: evaluated in an isolated worker with a deadline, like any
+    // discovered file; only its data comes back.
+    const configFile = findConfigFile(flags.root)
+    const config = configFile === undefined ? undefined : await loadConfigFile(configFile, { timeoutMs: flags.timeoutMs ?? DISCOVERY_DEFAULTS.timeoutMs, ...tsconfigOf(flags.root) })
+    if (configFile !== undefined) io.err.write(`nexflow: using ${relative(io.cwd, configFile) || configFile}\n`)
+    app = new Nexus({ ...startOptions(flags, config, configFile), logger: { info: (line) => io.out.write(`${line}\n`), warn: (line) => io.err.write(`${line}\n`) } })
+    await app.start()
+  } catch (error) {
+    if (error instanceof NexflowError && error.code === 'CONFIG_INVALID') {
+      io.err.write(`nexflow start: ${error.message}\n`)
+      return 2
+    }
+    throw error
+  }
+  io.out.write(`nexflow: listening on ${app.url ?? '?'} (serving ${app.options.root})\n`)
+
+  const closed = new Promise<void>((resolveClosed) => {
+    let signals = 0
+    const onSignal = (signal: NodeJS.Signals) => {
+      signals++
+      if (signals > 1) {
+        io.err.write(`nexflow: ${signal} again; stopping now\n`)
+        if (io.ownsProcess) hardExit(signal === 'SIGTERM' ? 143 : 130)
+        return
+      }
+      io.err.write(`nexflow: ${signal}; shutting down (in-flight runs finish; ${signal} again to force)\n`)
+      void app.close().then(() => resolveClosed())
+    }
+    process.on('SIGINT', onSignal)
+    process.on('SIGTERM', onSignal)
+  })
+
+  void report(app, io)
+  await closed
+  io.err.write('nexflow: stopped\n')
+  if (!io.ownsProcess) return 0
+  await Promise.all([flush(io.out), flush(io.err)])
+  // A worker thread stuck in native code cannot be joined, and a normal exit joins every thread.
+  return hardExit(0)
+}
+
+/** Prints each discovered file as it arrives, then the summary once the server is ready. */
+async function report(app: Nexus, io: CommandIo): Promise<void> {
+  const run = app.discovery
+  try {
+    if (run !== undefined) for await (const file of run) io.out.write(fileLine(file))
+    const discovered = await app.ready()
+    if (discovered === undefined) {
+      io.out.write('nexflow: discovery is off; serving registered workflows only; ready\n')
+      return
+    }
+    const counts = new Map<string, number>()
+    for (const file of discovered.files) counts.set(file.status, (counts.get(file.status) ?? 0) + 1)
+    const tally = [...counts].map(([status, count]) => `${count} ${status}`).join(', ')
+    for (const warning of discovered.warnings) io.err.write(`nexflow: warning: ${warning}\n`)
+    io.out.write(`nexflow: discovered ${discovered.files.length} files (${tally || 'none'}) in ${discovered.durationMs} ms; serving ${discovered.workflows.length} workflows; ready\n`)
+  } catch (error) {
+    if (app.state === 'closing' || app.state === 'closed') return
+    io.err.write(`nexflow: discovery failed: ${(error as Error).message}; the server keeps serving what it has (GET /ready answers 503)\n`)
+  }
+}
+
+function tsconfigOf(root: string): { tsconfig?: string } {
+  const tsconfig = findNearest(root, 'tsconfig.json')
+  return tsconfig === undefined ? {} : { tsconfig }
+}
+
+function flush(stream: NodeJS.WritableStream): Promise<void> {
+  return new Promise((resolveFlush) => stream.write('', () => resolveFlush()))
+}

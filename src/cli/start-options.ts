@@ -1,0 +1,136 @@
+import { resolve } from 'node:path'
+import { parseArgs } from 'node:util'
+import { z } from 'zod'
+import { closestName } from '../closest-name.js'
+import { NexflowError } from '../errors.js'
+
+/** `nexflow start`'s flags. Only the flags given are set: defaults live in the server's options. */
+export interface StartFlags {
+  help: boolean
+  /** Absolute. */
+  root: string
+  port?: number
+  host?: string
+  timeoutMs?: number
+  isolation?: 'thread' | 'process'
+  concurrency?: number
+  cache?: boolean
+  discovery?: boolean
+  workers?: number
+  runTimeoutMs?: number
+  maxMemoryMb?: number
+  maxBodyBytes?: number
+}
+
+export const START_HELP = `Usage: nexflow start [root] [options]
+
+Starts the server for the project at root (default: the current folder). It listens at once,
+then discovers the workflow files under root in isolated workers and serves each workflow as
+soon as its file is known; runs execute in worker threads. Options may also live in
+nexflow.config.{ts,mts,js,mjs,json} at the root (export default defineConfig({ ... })); flags
+win over the config file, the config file over the defaults.
+
+Server:
+  --port <n>               Port of the HTTP API (default 8000; 0 picks a free one).
+  --host <address>         Interface to listen on (default 127.0.0.1; 0.0.0.0 for all).
+  --workers <n>            Execution worker threads (default: the number of CPUs).
+  --run-timeout-ms <ms>    A run over this is stopped and answered 504 (default 30000).
+  --max-memory-mb <mb>     Heap limit of each execution worker (default 1024).
+  --max-body-bytes <n>     Larger request bodies are answered 413 (default 10485760).
+
+Discovery:
+  --timeout-ms <ms>        Deadline per file import; the worker is killed after it (default 10000).
+  --isolation <mode>       thread (default) or process (child processes: also contain native hangs).
+  --concurrency <n>        Files imported at once (default: the number of CPUs).
+  --no-cache               Re-import every file instead of using the manifest cache.
+  --no-discovery           Serve only what the app registers itself (nothing, from the CLI).
+  -h, --help               Show this help.
+
+Routes: POST /workflows/<name>/execute, GET /workflows, GET /workflows/<name>/workflow/info,
+GET /health, GET /ready (503 until discovery has finished), GET /discovery, GET /openapi.json.
+SIGINT or SIGTERM shuts down gracefully (in-flight runs finish); a second signal forces it.
+`
+
+const MAX_MS = 2_147_483_647
+
+function wholeNumber(flag: string, min: number, max: number, example: number) {
+  const message = (input: unknown) => `${flag}: expected a whole number from ${min} to ${max}, got ${JSON.stringify(String(input))}; for example ${flag} ${example}`
+  return z
+    .string()
+    .regex(/^\d+$/, { error: (issue) => message(issue.input) })
+    .transform(Number)
+    .refine((n) => n >= min && n <= max, { error: (issue) => message(issue.input) })
+}
+
+const PARSE_OPTIONS = {
+  help: { type: 'boolean', short: 'h' },
+  port: { type: 'string' },
+  host: { type: 'string' },
+  'timeout-ms': { type: 'string' },
+  isolation: { type: 'string' },
+  concurrency: { type: 'string' },
+  cache: { type: 'boolean' },
+  discovery: { type: 'boolean' },
+  workers: { type: 'string' },
+  'run-timeout-ms': { type: 'string' },
+  'max-memory-mb': { type: 'string' },
+  'max-body-bytes': { type: 'string' },
+} as const
+
+const flagsSchema = z.object({
+  help: z.boolean().optional(),
+  port: wholeNumber('--port', 0, 65_535, 8000).optional(),
+  host: z.string().min(1, { error: '--host: expected an address, e.g. --host 0.0.0.0' }).optional(),
+  'timeout-ms': wholeNumber('--timeout-ms', 1, MAX_MS, 5000).optional(),
+  isolation: z.enum(['thread', 'process'], { error: (issue) => `--isolation: expected "thread" or "process", got ${JSON.stringify(issue.input)}` }).optional(),
+  concurrency: wholeNumber('--concurrency', 1, 256, 4).optional(),
+  cache: z.boolean().optional(),
+  discovery: z.boolean().optional(),
+  workers: wholeNumber('--workers', 1, 256, 4).optional(),
+  'run-timeout-ms': wholeNumber('--run-timeout-ms', 1, MAX_MS, 30000).optional(),
+  'max-memory-mb': wholeNumber('--max-memory-mb', 32, 1_048_576, 1024).optional(),
+  'max-body-bytes': wholeNumber('--max-body-bytes', 1024, 1024 * 1024 * 1024, 10485760).optional(),
+  positionals: z.array(z.string()).max(1, { error: (issue) => `unexpected extra argument ${JSON.stringify((issue.input as string[])[1])}: nexflow start takes one root folder` }),
+})
+
+/** The flags `nexflow start` knows, as typed (`--no-cache` for the negations), for messages. */
+const KNOWN_FLAGS = Object.keys(PARSE_OPTIONS).flatMap((name) => (name === 'cache' || name === 'discovery' ? [`--no-${name}`] : [`--${name}`]))
+
+/** A usage error: printed, exit 2. */
+export class StartUsageError extends NexflowError {
+  constructor(message: string) {
+    super('CONFIG_INVALID', message)
+    this.name = 'StartUsageError'
+  }
+}
+
+/** Parses `nexflow start`'s arguments. Throws a {@link StartUsageError} naming each bad flag and the fix. */
+export function parseStartArgs(args: readonly string[], cwd: string): StartFlags {
+  let parsed
+  try {
+    parsed = parseArgs({ args: [...args], options: PARSE_OPTIONS, allowPositionals: true, allowNegative: true, strict: true })
+  } catch (error) {
+    const unknown = /Unknown option '([^']+)'/.exec((error as Error).message)?.[1]
+    if (unknown !== undefined) {
+      const closest = closestName(unknown, KNOWN_FLAGS)
+      throw new StartUsageError(`unknown flag ${unknown}${closest === undefined ? '' : ` (did you mean ${closest}?)`}; the flags are ${KNOWN_FLAGS.join(', ')}`)
+    }
+    throw new StartUsageError((error as Error).message)
+  }
+  const result = flagsSchema.safeParse({ ...parsed.values, positionals: parsed.positionals })
+  if (!result.success) throw new StartUsageError(result.error.issues.map((issue) => issue.message).join('\n'))
+  const flags = result.data
+  const out: StartFlags = { help: flags.help === true, root: resolve(cwd, flags.positionals[0] ?? '.') }
+  if (flags.port !== undefined) out.port = flags.port
+  if (flags.host !== undefined) out.host = flags.host
+  if (flags['timeout-ms'] !== undefined) out.timeoutMs = flags['timeout-ms']
+  if (flags.isolation !== undefined) out.isolation = flags.isolation
+  if (flags.concurrency !== undefined) out.concurrency = flags.concurrency
+  if (flags.cache !== undefined) out.cache = flags.cache
+  if (flags.discovery !== undefined) out.discovery = flags.discovery
+  if (flags.workers !== undefined) out.workers = flags.workers
+  if (flags['run-timeout-ms'] !== undefined) out.runTimeoutMs = flags['run-timeout-ms']
+  if (flags['max-memory-mb'] !== undefined) out.maxMemoryMb = flags['max-memory-mb']
+  if (flags['max-body-bytes'] !== undefined) out.maxBodyBytes = flags['max-body-bytes']
+  return out
+}
