@@ -1,7 +1,8 @@
-import { execFile } from 'node:child_process'
+import { execFile, spawn, type ChildProcess } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { createInterface } from 'node:readline'
 import { promisify } from 'node:util'
 import { afterAll, describe, expect, it } from 'vitest'
 import { runSamples, workflow } from '../../examples/shop/workflows/price-order.js'
@@ -24,21 +25,53 @@ describe('bundled example app', () => {
 
 describe('npm start', () => {
   const dirs: string[] = []
-  afterAll(() => Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true }))))
+  let child: ChildProcess | undefined
+  afterAll(async () => {
+    child?.kill('SIGKILL')
+    await Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true })))
+  })
 
-  it('discovers the shop app in workers, then runs its workflows on embedded SQLite', async () => {
+  it('serves the bundled users app on embedded SQLite: the README commands work, the hanging file times out', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'nexflow-start-'))
     dirs.push(dir)
-    const script = new URL('../../examples/start.ts', import.meta.url).pathname
-    const tsx = new URL('../../node_modules/tsx/dist/cli.mjs', import.meta.url).pathname
-    const { stdout } = await run(process.execPath, [tsx, script], { env: { ...process.env, DATABASE_URL: `sqlite:${join(dir, 'shop.db')}` } })
-    expect(stdout).toMatch(/discovered workflows\/price-order\.ts: ok/)
-    expect(stdout).toMatch(/discovered workflows\/record-order\.ts: ok.*workflows: record-order, models: Order/)
-    expect(stdout).toContain('discovery ok: 2 files, 2 workflows')
-    expect(stdout).toMatch(/Ada: 1 lines, total 121\.50/)
-    expect(stdout).toContain('order #1 for Ada stored; orders on file for Ada: 1')
-    expect(stdout).toContain('order #2 for Grace stored; orders on file for Grace: 1')
-    expect(stdout).toContain(`orders are stored in sqlite:${join(dir, 'shop.db')}`)
+    const bin = new URL('../../bin/nexflow.mjs', import.meta.url).pathname
+    const app = new URL('../../examples/users', import.meta.url).pathname
+    // The same command as `npm start`, on a free port and with the database in a temporary folder.
+    child = spawn(process.execPath, [bin, 'start', app, '--port', '0'], { env: { ...process.env, DATABASE_URL: `sqlite:${join(dir, 'users.db')}` }, stdio: ['ignore', 'pipe', 'pipe'] })
+    const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream })
+    const seen: string[] = []
+    const waitFor = (pattern: RegExp) =>
+      new Promise<string>((resolve, reject) => {
+        const found = seen.find((line) => pattern.test(line))
+        if (found !== undefined) return resolve(found)
+        const onLine = (line: string) => {
+          if (!pattern.test(line)) return
+          lines.off('line', onLine)
+          resolve(line)
+        }
+        lines.on('line', onLine)
+        child?.once('exit', (code) => reject(new Error(`nexflow start exited with ${String(code)} before printing ${String(pattern)}; it printed:\n${seen.join('\n')}`)))
+      })
+    lines.on('line', (line) => seen.push(line))
+    const url = /listening on (\S+)/.exec(await waitFor(/listening on http/))?.[1] as string
+    expect((await fetch(`${url}/health`)).status).toBe(200)
+    await waitFor(/workflows\/create-user\.ts\s+ok/)
+    await waitFor(/workflows\/create-session\.ts\s+ok/)
+    const post = async (name: string, inputs?: Record<string, unknown>) => {
+      const response = await fetch(`${url}/workflows/${name}/execute`, { method: 'POST', headers: { 'content-type': 'application/json' }, ...(inputs === undefined ? {} : { body: JSON.stringify({ inputs }) }) })
+      return { status: response.status, body: (await response.json()) as { outputs: Record<string, Record<string, unknown>> } }
+    }
+    expect(await post('create_user', { id: 'u1', email: 'ada@example.com', fullName: 'Ada Lovelace' })).toMatchObject({ status: 200, body: { outputs: { user: { id: 'u1', active: true } } } })
+    expect(await post('create_session', { userId: 'u1', sessionId: 's1', token: 'tok-1', expiresAt: '2030-01-01T00:00:00Z' })).toMatchObject({ status: 200, body: { outputs: { session: { userId: 'u1' } } } })
+    await waitFor(/workflows\/list-users\.ts\s+ok/)
+    const listed = await post('list_users')
+    expect((listed.body.outputs.users?.records as { id: string }[]).map((user) => user.id).sort()).toEqual(['admin', 'u1'])
+    expect(await waitFor(/workflows\/nightly-report\.ts\s+TIMEOUT/)).toContain('did not finish importing within 3000 ms')
+    await waitFor(/; ready$/)
+    expect((await fetch(`${url}/ready`)).status).toBe(200)
+    const exited = new Promise<number | null>((resolve) => child?.once('exit', resolve))
+    child.kill('SIGTERM')
+    expect(await exited).toBe(0)
   })
 })
 
