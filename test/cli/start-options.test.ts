@@ -1,0 +1,63 @@
+import { describe, expect, it } from 'vitest'
+import { startOptions } from '../../src/cli/commands/start.js'
+import { parseStartArgs, StartUsageError } from '../../src/cli/start-options.js'
+
+// A real folder: the options check that discovery's root exists.
+const cwd = new URL('../..', import.meta.url).pathname.replace(/\/$/, '')
+const configFile = `${cwd}/nexflow.config.json`
+
+describe('nexflow start flags', () => {
+  it('parses every flag, and leaves unset what was not given', () => {
+    expect(parseStartArgs(['site', '--port', '0', '--host', '0.0.0.0', '--timeout-ms', '5000', '--isolation', 'process', '--no-cache', '--workers', '3', '--run-timeout-ms', '100', '--max-memory-mb', '64', '--max-body-bytes', '2048'], cwd)).toEqual({
+      help: false,
+      root: `${cwd}/site`,
+      port: 0,
+      host: '0.0.0.0',
+      timeoutMs: 5000,
+      isolation: 'process',
+      cache: false,
+      workers: 3,
+      runTimeoutMs: 100,
+      maxMemoryMb: 64,
+      maxBodyBytes: 2048,
+    })
+    expect(parseStartArgs([], cwd)).toEqual({ help: false, root: cwd })
+  })
+
+  it('an unknown flag names the closest one and lists them all', () => {
+    expect(() => parseStartArgs(['--prot', '80'], cwd)).toThrow(/unknown flag --prot \(did you mean --port\?\); the flags are .*--run-timeout-ms/)
+    expect(() => parseStartArgs(['--timeout', '80'], cwd)).toThrow(/did you mean --timeout-ms\?/)
+  })
+
+  it('a bad value names the flag and gives an example', () => {
+    expect(() => parseStartArgs(['--port', '70000'], cwd)).toThrow(StartUsageError)
+    expect(() => parseStartArgs(['--port', 'http'], cwd)).toThrow(/--port: expected a whole number from 0 to 65535, got "http"; for example --port 8000/)
+    expect(() => parseStartArgs(['--isolation', 'vm'], cwd)).toThrow(/--isolation: expected "thread" or "process"/)
+    expect(() => parseStartArgs(['a', 'b'], cwd)).toThrow(/takes one root folder/)
+  })
+})
+
+describe('flags over the config file over the defaults', () => {
+  it('a flag wins over the config file, the config file over the defaults', () => {
+    const flags = parseStartArgs(['--port', '9000', '--timeout-ms', '1000'], cwd)
+    const options = startOptions(flags, { apiPort: 8001, runTimeoutMs: 5000, autoDiscovery: { timeoutMs: 3000, concurrency: 1 } }, configFile)
+    expect(options).toMatchObject({ apiPort: 9000, runTimeoutMs: 5000, root: cwd, autoDiscovery: { timeoutMs: 1000, concurrency: 1 } })
+    expect(options.workers).toBeUndefined()
+  })
+
+  it('--no-discovery turns discovery off; a config that turned it off stays off unless --discovery', () => {
+    expect(startOptions(parseStartArgs(['--no-discovery'], cwd), undefined, undefined).autoDiscovery).toBe(false)
+    expect(startOptions(parseStartArgs([], cwd), { autoDiscovery: false }, configFile).autoDiscovery).toBe(false)
+    expect(startOptions(parseStartArgs(['--discovery'], cwd), { autoDiscovery: false }, configFile).autoDiscovery).toEqual({})
+  })
+
+  it("a config file's root is relative to the file", () => {
+    expect(startOptions(parseStartArgs([], cwd), { root: 'src' }, configFile).root).toBe(`${cwd}/src`)
+  })
+
+  it('an unknown or invalid key in the config file is CONFIG_INVALID naming the file and the key', () => {
+    const flags = parseStartArgs([], cwd)
+    expect(() => startOptions(flags, { apiport: 1 }, '/srv/app/nexflow.config.ts')).toThrow(/\/srv\/app\/nexflow\.config\.ts: Unknown Nexus option `apiport` \(did you mean `apiPort`\?\)/)
+    expect(() => startOptions(flags, { workers: 'many' }, '/srv/app/nexflow.config.ts')).toThrow(/nexflow\.config\.ts: Invalid Nexus option `workers`/)
+  })
+})
