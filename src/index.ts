@@ -83,5 +83,6 @@ export {
 } from './discovery/index.js'
 export { FILE_STATUSES, type FileStatus, type FileManifest, type DiscoveredWorkflow, type DiscoveredNodeType } from './protocol/discovery.js'
 // The server: every workflow over HTTP, discovered in isolation, run in worker threads.
-export { Nexus, type NexusState } from './server/nexus.js'
+export { Nexus, type NexusState, type StartOptions } from './server/nexus.js'
+export { toolNameOf } from './server/mcp/tool-names.js'
 export { defineConfig, resolveNexusOptions, NEXUS_DEFAULTS, type NexusOptions, type NexusConfig, type NexusDiscoveryOptions, type NexusLogger, type ResolvedNexusOptions } from './server/options.js'

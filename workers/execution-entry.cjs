@@ -8,8 +8,10 @@
 const { workerData } = require('node:worker_threads')
 
 module.exports = (async () => {
-  /** @type {{ entry: string, tsconfig?: string }} */
-  const { entry, tsconfig } = workerData
+  /** @type {{ entry: string, tsconfig?: string, stdoutToStderr: boolean }} */
+  const { entry, tsconfig, stdoutToStderr } = workerData
+  // Before any user code: with MCP on stdio, a stray console.log would corrupt the protocol.
+  if (stdoutToStderr) process.stdout.write = process.stderr.write.bind(process.stderr)
   // A compiled entry (and nexflow behind it) loads natively, before any loader hooks.
   let worker = entry.endsWith('.js') ? await import(entry) : undefined
   require('tsx/cjs/api').register()

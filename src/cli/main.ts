@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util'
 import { NexflowError } from '../errors.js'
 import { VERSION } from '../version.js'
 import { runCheck } from './commands/check.js'
+import { runMcp } from './commands/mcp.js'
 import { runStart } from './commands/start.js'
 import type { CommandIo } from './commands/io.js'
 import { hardExit } from './hard-exit.js'
@@ -14,6 +15,8 @@ Commands:
   start [root]      Start the server: listens at once, discovers the workflow files under root in
                     isolated workers, serves each workflow over HTTP as soon as its file is known,
                     and runs workflows in worker threads. See: nexflow start --help
+  mcp [root]        Serve the workflows as MCP tools over stdio, for desktop MCP clients (HTTP
+                    clients use /mcp on nexflow start). See: nexflow mcp --help
   check [root]      Discover the workflow files under root in isolated workers and fail when any
                     cannot be loaded cleanly and fast (the CI startup check). See: nexflow check --help
   help              Show this help
@@ -27,6 +30,7 @@ Options:
 const COMMANDS: ReadonlyMap<string, (args: readonly string[], io: CommandIo) => Promise<number>> = new Map([
   ['check', runCheck],
   ['start', runStart],
+  ['mcp', runMcp],
 ])
 
 /**

@@ -13,6 +13,8 @@ export const executionWorkerDataSchema = z.object({
   entry: z.string().min(1),
   /** The tsconfig.json tsx compiles user files with, if one was found. */
   tsconfig: z.string().optional(),
+  /** Send what user code prints to stderr: the main process's stdout carries a protocol. */
+  stdoutToStderr: z.boolean(),
 })
 
 /** A workflow a discovered file exports: the worker imports the file once and keeps it. */

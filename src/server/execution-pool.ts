@@ -13,6 +13,8 @@ export interface ExecutionPoolOptions {
   stuckGraceMs: number
   /** The tsconfig.json tsx compiles user files with. */
   tsconfig?: string | undefined
+  /** What user code prints goes to stderr (stdout carries a protocol, as with MCP on stdio). */
+  stdoutToStderr?: boolean
 }
 
 export interface ExecutionPoolStats {
@@ -46,7 +48,11 @@ export class ExecutionPool {
   #closed = false
 
   constructor(options: ExecutionPoolOptions) {
-    const workerData: ExecutionWorkerData = { entry: EXECUTION_WORKER_FILES.logic, ...(options.tsconfig === undefined ? {} : { tsconfig: options.tsconfig }) }
+    const workerData: ExecutionWorkerData = {
+      entry: EXECUTION_WORKER_FILES.logic,
+      stdoutToStderr: options.stdoutToStderr === true,
+      ...(options.tsconfig === undefined ? {} : { tsconfig: options.tsconfig }),
+    }
     this.#stuckGraceMs = options.stuckGraceMs
     this.#piscina = new Piscina({
       filename: EXECUTION_WORKER_FILES.entry,

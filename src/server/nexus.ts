@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { performance } from 'node:perf_hooks'
-import type { ServerType } from '@hono/node-server'
+import type { serve as Serve, ServerType } from '@hono/node-server'
 import { buildCheckReport } from '../cli/check-report.js'
 import { toCheckJson } from '../cli/reporters/json.js'
 import { discover, type DiscoveryReport, type DiscoveryRun, type FileResult } from '../discovery/index.js'
@@ -13,10 +13,19 @@ import { validateCallerInputs } from '../workflow/caller-inputs.js'
 import { failedRunError } from '../workflow/failed-run.js'
 import { LocalRuntime } from '../workflow/runtime.js'
 import { Workflow } from '../workflow/workflow.js'
+import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js'
 import type { ExecutionPool } from './execution-pool.js'
 import type { HttpServices, RunAnswer } from './http/app.js'
+import type { McpServices } from './mcp/mcp-server.js'
+import type { McpSessions } from './mcp/mcp-sessions.js'
 import { resolveNexusOptions, type NexusOptions, type ResolvedNexusOptions } from './options.js'
 import { mainThreadTypes, WorkflowTable, type ServedWorkflow } from './workflow-table.js'
+
+/** How `start()` runs the server. */
+export interface StartOptions {
+  /** Listen for HTTP (default true). `false` runs discovery and the pool only, for another transport (`nexflow mcp` on stdio). */
+  http?: boolean
+}
 
 /** Where the server is in its life; each step happens once. */
 export type NexusState = 'created' | 'starting' | 'listening' | 'closing' | 'closed'
@@ -49,6 +58,8 @@ export class Nexus {
   readonly #startedAt = Date.now()
   #state: NexusState = 'created'
   #server: ServerType | undefined
+  #mcpServer: ServerType | undefined
+  #mcp: McpSessions | undefined
   #pool: ExecutionPool | undefined
   #discovery: DiscoveryRun | undefined
   #discoveryState: 'off' | 'running' | 'finished' | 'failed' = 'off'
@@ -111,7 +122,7 @@ export class Nexus {
    * workers (a file being discovered, an execution worker) it does not listen: it resolves and
    * says so in the file's discovery warnings.
    */
-  async start(): Promise<void> {
+  async start(options: StartOptions = {}): Promise<void> {
     const isolated = isolatedWorkerKind()
     if (isolated !== undefined) {
       noteIsolationWarning(`Nexus.start() was called while the file was imported in ${isolated === 'discovery' ? 'a discovery' : 'an execution'} worker; it did not listen (the server that discovered this file serves its workflows)`)
@@ -121,27 +132,55 @@ export class Nexus {
     }
     if (this.#state !== 'created') throw new NexflowError('CONFIG_INVALID', `Nexus.start() was already called (the server is ${this.#state})`)
     this.#state = 'starting'
-    const [{ serve }, { createHttpApp }, { ExecutionPool }] = await Promise.all([import('@hono/node-server'), import('./http/app.js'), import('./execution-pool.js')])
-    const app = createHttpApp(this.#httpServices())
-    this.#server = await new Promise<ServerType>((resolve, reject) => {
-      const server = serve({ fetch: app.fetch, port: this.options.apiPort, hostname: this.options.host }, () => resolve(server))
-      server.once('error', (error: NodeJS.ErrnoException) => {
-        const message =
-          error.code === 'EADDRINUSE'
-            ? `Port ${this.options.apiPort} on ${this.options.host} is in use; pick another with apiPort (nexflow start --port)`
-            : `The server cannot listen on ${this.options.host}:${this.options.apiPort}: ${error.message}`
-        reject(new NexflowError('CONFIG_INVALID', message, { cause: error, details: { port: this.options.apiPort, host: this.options.host } }))
-      })
-    }).catch((error: unknown) => {
-      this.#state = 'closed'
-      throw error
-    })
+    const [{ ExecutionPool }, { McpSessions }] = await Promise.all([import('./execution-pool.js'), import('./mcp/mcp-sessions.js')])
+    this.#mcp = new McpSessions(this.#mcpServices())
+    this.#table.onChange(() => this.#mcp?.notifyToolsChanged())
+    if (options.http !== false) {
+      try {
+        const [{ serve }, { createHttpApp, createMcpOnlyApp }] = await Promise.all([import('@hono/node-server'), import('./http/app.js')])
+        const services = this.#httpServices()
+        this.#server = await this.#listen(serve, createHttpApp(services).fetch, this.options.apiPort, 'apiPort', '--port')
+        if (this.options.mcpPort !== undefined) this.#mcpServer = await this.#listen(serve, createMcpOnlyApp(services).fetch, this.options.mcpPort, 'mcpPort', 'mcpPort')
+      } catch (error) {
+        this.#state = 'closed'
+        this.#server?.close()
+        throw error
+      }
+    }
     this.#state = 'listening'
     const tsconfig = findNearest(this.options.root, 'tsconfig.json')
-    this.#pool = new ExecutionPool({ workers: this.options.workers, maxMemoryMb: this.options.maxMemoryMb, stuckGraceMs: RUN_STUCK_GRACE_MS, tsconfig })
+    this.#pool = new ExecutionPool({ workers: this.options.workers, maxMemoryMb: this.options.maxMemoryMb, stuckGraceMs: RUN_STUCK_GRACE_MS, tsconfig, stdoutToStderr: options.http === false })
     this.#ready = this.#discoverAndWarm()
     // Whoever awaits ready() sees a failure; nobody awaiting it must not crash the process.
     this.#ready.catch(() => {})
+  }
+
+  async #listen(serve: typeof Serve, fetch: (request: Request) => Response | Promise<Response>, port: number, option: string, flag: string): Promise<ServerType> {
+    const { host } = this.options
+    return new Promise<ServerType>((resolve, reject) => {
+      const server = serve({ fetch, port, hostname: host }, () => resolve(server))
+      server.once('error', (error: NodeJS.ErrnoException) => {
+        const message = error.code === 'EADDRINUSE' ? `Port ${port} on ${host} is in use; pick another with ${option} (${flag})` : `The server cannot listen on ${host}:${port}: ${error.message}`
+        reject(new NexflowError('CONFIG_INVALID', message, { cause: error, details: { port, host } }))
+      })
+    })
+  }
+
+  /**
+   * A new MCP server (the official SDK's `McpServer`) over this server's workflows, to connect to
+   * a transport of your own (`nexflow mcp` connects one to stdio). Needs `start()` first.
+   */
+  createMcpServer(): Promise<McpServer> {
+    return import('./mcp/mcp-server.js').then(({ createMcpServer, toolListNotifier }) => {
+      const server = createMcpServer(this.#mcpServices())
+      const notifier = toolListNotifier(server)
+      const unsubscribe = this.#table.onChange(() => notifier.notify())
+      server.server.onclose = () => {
+        unsubscribe()
+        notifier.stop()
+      }
+      return server
+    })
   }
 
   /** Resolves once discovery has finished and the execution workers have imported the served files: the report (undefined with discovery off). */
@@ -197,11 +236,8 @@ export class Nexus {
   async #close(): Promise<void> {
     const wasListening = this.#server !== undefined
     this.#state = 'closing'
-    const server = this.#server
-    const serverClosed = new Promise<void>((resolve) => {
-      if (server === undefined) resolve()
-      else server.close(() => resolve())
-    })
+    const servers = [this.#server, this.#mcpServer].filter((s): s is ServerType => s !== undefined)
+    const serverClosed = Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))))
     if (this.#inFlight.size > 0) {
       let timer: NodeJS.Timeout | undefined
       const bound = new Promise<void>((resolve) => {
@@ -211,9 +247,10 @@ export class Nexus {
       clearTimeout(timer)
     }
     this.#shutdown.abort(new NexflowError('SERVER_CLOSING', 'the server shut down before the run finished'))
+    await this.#mcp?.close()
     await this.#discovery?.close()
     await this.#pool?.close(POOL_EXIT_GRACE_MS)
-    if (server !== undefined && 'closeAllConnections' in server) server.closeAllConnections()
+    for (const s of servers) if ('closeAllConnections' in s) s.closeAllConnections()
     if (wasListening) await serverClosed
     this.#state = 'closed'
   }
@@ -270,8 +307,18 @@ export class Nexus {
     return { ...check, state: this.#discoveryState, warnings }
   }
 
+  #mcpServices(): McpServices {
+    return {
+      workflows: () => this.#table.list(),
+      execute: (workflow, inputs) => this.#execute(workflow, inputs),
+      discovery: () => this.#discoveryJson(),
+      warn: (message) => this.options.logger.warn(message),
+    }
+  }
+
   #httpServices(): HttpServices {
     return {
+      mcp: (request) => this.#mcp?.handle(request) ?? Promise.resolve(new Response('MCP is not running', { status: 503 })),
       maxRequestBodyBytes: this.options.maxRequestBodyBytes,
       development: process.env.NODE_ENV === 'development',
       workflow: (name) => this.#table.get(name),
@@ -297,6 +344,7 @@ export class Nexus {
       discovery: { state: this.#discoveryState, files: this.#files.size, by_status: byStatus },
       pool: this.#pool?.stats ?? null,
       runs_in_flight: this.#inFlight.size,
+      mcp_sessions: this.#mcp?.size ?? 0,
     }
   }
 

@@ -33,6 +33,8 @@ export interface NexusOptions {
   apiPort?: number
   /** Interface to listen on (default `127.0.0.1`; `0.0.0.0` for every interface). */
   host?: string
+  /** Also serve MCP (Streamable HTTP, `/mcp`) on this port, as the source system does; it is always at `/mcp` on `apiPort`. */
+  mcpPort?: number
   /** Project root: where workflow files are discovered (default the current folder). */
   root?: string
   /** Discover workflow files under `root` in isolated workers (default true), with these discovery options when an object. */
@@ -54,6 +56,7 @@ export interface NexusOptions {
 export interface ResolvedNexusOptions {
   apiPort: number
   host: string
+  mcpPort: number | undefined
   root: string
   /** `undefined` when discovery is off. */
   discovery: ResolvedDiscoveryOptions | undefined
@@ -74,6 +77,7 @@ const ms = (min: number) => z.number().int().min(min).max(MAX_MS)
 export const nexusConfigSchema = z.strictObject({
   apiPort: z.number().int().min(0).max(65_535).optional(),
   host: z.string().min(1).optional(),
+  mcpPort: z.number().int().min(0).max(65_535).optional(),
   root: z.string().min(1).optional(),
   autoDiscovery: z.union([z.boolean(), z.record(z.string(), z.unknown())]).optional(),
   workers: z.number().int().min(1).max(256).optional(),
@@ -94,6 +98,7 @@ export type NexusConfig = Omit<NexusOptions, 'logger'>
 const HINTS: Record<keyof NexusOptions, string> = {
   apiPort: 'a port number from 0 to 65535, e.g. apiPort: 8000',
   host: 'an interface name or address, e.g. host: "0.0.0.0"',
+  mcpPort: 'a port number from 0 to 65535, e.g. mcpPort: 3001',
   root: 'a path to the project folder, e.g. root: "./app"',
   autoDiscovery: 'true, false, or an object of discovery options, e.g. autoDiscovery: { timeoutMs: 5000 }',
   workers: 'a whole number from 1 to 256, e.g. workers: 4',
@@ -155,6 +160,7 @@ export function resolveNexusOptions(options: NexusOptions = {}, cwd: string = pr
   return {
     apiPort: given.apiPort ?? NEXUS_DEFAULTS.apiPort,
     host: given.host ?? NEXUS_DEFAULTS.host,
+    mcpPort: given.mcpPort,
     root: discovery?.root ?? root,
     discovery,
     workers: given.workers ?? NEXUS_DEFAULTS.workers(),

@@ -58,6 +58,17 @@ export class WorkflowTable {
   readonly #byFile = new Map<string, ServedWorkflow[]>()
   /** The discovered exports that produce each name: served only when there is exactly one. */
   readonly #claimants = new Map<string, ServedWorkflow[]>()
+  readonly #listeners = new Set<() => void>()
+
+  /** Calls `listener` after every change that may change what is served; returns a function that stops it. */
+  onChange(listener: () => void): () => void {
+    this.#listeners.add(listener)
+    return () => this.#listeners.delete(listener)
+  }
+
+  #changed(): void {
+    for (const listener of this.#listeners) listener()
+  }
 
   /** Adds an app-registered workflow; a name taken by the app or by a discovered file is a conflict. */
   register(name: string, workflow: Workflow): ServedWorkflow {
@@ -81,11 +92,14 @@ export class WorkflowTable {
       ...(outside.length === 0 ? {} : { local: workflow }),
     }
     this.#registered.set(name, served)
+    this.#changed()
     return served
   }
 
   deregister(name: string): boolean {
-    return this.#registered.delete(name)
+    const removed = this.#registered.delete(name)
+    if (removed) this.#changed()
+    return removed
   }
 
   /** Takes a discovery result (a file may be reported again; the last report wins). */
@@ -105,6 +119,7 @@ export class WorkflowTable {
     }))
     for (const workflow of served) this.#claimants.set(workflow.name, [...(this.#claimants.get(workflow.name) ?? []), workflow])
     this.#byFile.set(result.path, served)
+    this.#changed()
   }
 
   get(name: string): ServedWorkflow | undefined {

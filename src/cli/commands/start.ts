@@ -55,7 +55,20 @@ export function startOptions(flags: StartFlags, config: Record<string, unknown> 
   return options
 }
 
-function fileLine(file: FileResult): string {
+/**
+ * The server's options for the project at `flags.root`: its config file (user code, so evaluated
+ * in an isolated worker with a deadline like any discovered file; only its data comes back),
+ * then the flags. Throws `CONFIG_INVALID` naming the file and the problem.
+ */
+export async function optionsFromProject(flags: StartFlags, io: CommandIo): Promise<NexusOptions> {
+  const configFile = findConfigFile(flags.root)
+  const config = configFile === undefined ? undefined : await loadConfigFile(configFile, { timeoutMs: flags.timeoutMs ?? DISCOVERY_DEFAULTS.timeoutMs, ...tsconfigOf(flags.root) })
+  if (configFile !== undefined) io.err.write(`nexflow: using ${relative(io.cwd, configFile) || configFile}\n`)
+  return startOptions(flags, config, configFile)
+}
+
+/** One line for a discovered file, as it arrives. */
+export function fileLine(file: FileResult): string {
   const status = file.status === 'ok' || file.status === 'empty' ? file.status : file.status.toUpperCase()
   const what = file.workflows.length > 0 ? file.workflows.join(', ') : file.error !== undefined ? (file.error.message.split('\n')[0] ?? '') : describeStatus(file)
   return `  ${file.relativePath}  ${status}${file.cached ? ' (cached)' : ''}  ${Math.round(file.durationMs)} ms  ${what}\n`
@@ -88,12 +101,7 @@ export async function runStart(args: readonly string[], io: CommandIo): Promise<
 
   let app: Nexus
   try {
-    // The config file is user code: evaluated in an isolated worker with a deadline, like any
-    // discovered file; only its data comes back.
-    const configFile = findConfigFile(flags.root)
-    const config = configFile === undefined ? undefined : await loadConfigFile(configFile, { timeoutMs: flags.timeoutMs ?? DISCOVERY_DEFAULTS.timeoutMs, ...tsconfigOf(flags.root) })
-    if (configFile !== undefined) io.err.write(`nexflow: using ${relative(io.cwd, configFile) || configFile}\n`)
-    app = new Nexus({ ...startOptions(flags, config, configFile), logger: { info: (line) => io.out.write(`${line}\n`), warn: (line) => io.err.write(`${line}\n`) } })
+    app = new Nexus({ ...(await optionsFromProject(flags, io)), logger: { info: (line) => io.out.write(`${line}\n`), warn: (line) => io.err.write(`${line}\n`) } })
     await app.start()
   } catch (error) {
     if (error instanceof NexflowError && error.code === 'CONFIG_INVALID') {
@@ -104,33 +112,42 @@ export async function runStart(args: readonly string[], io: CommandIo): Promise<
   }
   io.out.write(`nexflow: listening on ${app.url ?? '?'} (serving ${app.options.root})\n`)
 
+  void report(app, io.out, io.err)
+  return serveUntilStopped(app, io)
+}
+
+/**
+ * Resolves once the server has shut down: SIGINT or SIGTERM (or `stop`, when it fires) closes
+ * it gracefully, a second signal forces the exit. The owner of the process then exits hard: a
+ * worker thread stuck in native code cannot be joined, and a normal exit joins every thread.
+ */
+export async function serveUntilStopped(app: Nexus, io: CommandIo, stop?: Promise<string>): Promise<number> {
   const closed = new Promise<void>((resolveClosed) => {
     let signals = 0
-    const onSignal = (signal: NodeJS.Signals) => {
+    const shutDown = (why: string) => {
       signals++
       if (signals > 1) {
-        io.err.write(`nexflow: ${signal} again; stopping now\n`)
-        if (io.ownsProcess) hardExit(signal === 'SIGTERM' ? 143 : 130)
+        io.err.write(`nexflow: ${why} again; stopping now\n`)
+        if (io.ownsProcess) hardExit(why === 'SIGTERM' ? 143 : 130)
         return
       }
-      io.err.write(`nexflow: ${signal}; shutting down (in-flight runs finish; ${signal} again to force)\n`)
+      io.err.write(`nexflow: ${why}; shutting down (in-flight runs finish; send the signal again to force)\n`)
       void app.close().then(() => resolveClosed())
     }
-    process.on('SIGINT', onSignal)
-    process.on('SIGTERM', onSignal)
+    process.on('SIGINT', shutDown)
+    process.on('SIGTERM', shutDown)
+    void stop?.then(shutDown)
   })
-
-  void report(app, io)
   await closed
   io.err.write('nexflow: stopped\n')
   if (!io.ownsProcess) return 0
   await Promise.all([flush(io.out), flush(io.err)])
-  // A worker thread stuck in native code cannot be joined, and a normal exit joins every thread.
   return hardExit(0)
 }
 
 /** Prints each discovered file as it arrives, then the summary once the server is ready. */
-async function report(app: Nexus, io: CommandIo): Promise<void> {
+export async function report(app: Nexus, out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<void> {
+  const io = { out, err }
   const run = app.discovery
   try {
     if (run !== undefined) for await (const file of run) io.out.write(fileLine(file))

@@ -1,4 +1,4 @@
-import { Hono, type Context } from 'hono'
+import { Hono, type Context, type MiddlewareHandler } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import { NexflowError } from '../../errors.js'
 import type { SerializedErrorData } from '../../protocol/discovery.js'
@@ -6,6 +6,7 @@ import type { ServedWorkflow } from '../workflow-table.js'
 import { errorResponse, failedRunResponse } from './errors.js'
 import { parseExecuteBody } from './execute-body.js'
 import { openApiDocument } from './openapi.js'
+import { workflowInfo, workflowSummary } from '../workflow-views.js'
 
 /** A run's answer: outputs already serialized as JSON (the main thread only embeds them), or a failure as data. */
 export type RunAnswer = { ok: true; outputs: string; runId: string; durationMs: number } | { ok: false; error: SerializedErrorData; runId: string; durationMs: number }
@@ -24,6 +25,8 @@ export interface HttpServices {
   health(): Record<string, unknown>
   readiness(): { ready: boolean; reason?: string; details?: Record<string, unknown> }
   discovery(): Record<string, unknown>
+  /** The MCP Streamable HTTP endpoint. */
+  mcp(request: Request): Promise<Response>
 }
 
 function sendError(c: Context, error: unknown, development: boolean): Response {
@@ -31,31 +34,11 @@ function sendError(c: Context, error: unknown, development: boolean): Response {
   return c.json(body, status as 400)
 }
 
-function workflowSummary(workflow: ServedWorkflow): Record<string, unknown> {
-  const base = `/workflows/${encodeURIComponent(workflow.name)}`
-  return {
-    name: workflow.name,
-    description: workflow.description,
-    version: workflow.version,
-    input_schema: workflow.callerSchema,
-    source: workflow.source.kind === 'discovered' ? { kind: 'discovered', file: workflow.source.relativePath, export: workflow.source.exportName } : { kind: 'registered', runs_in: workflow.source.runsIn },
-    endpoints: { execute: `${base}/execute`, info: `${base}/workflow/info`, health: `${base}/health` },
-  }
-}
-
-function workflowInfo(workflow: ServedWorkflow): Record<string, unknown> {
-  const { json } = workflow
-  return {
-    workflow_id: workflow.name,
-    name: workflow.name,
-    description: workflow.description,
-    version: workflow.version,
-    input_schema: workflow.callerSchema,
-    nodes: json.nodes.map((node) => ({ id: node.id, type: node.type })),
-    edges: json.connections.map((c) => ({ source: c.from, target: c.to, source_output: c.fromOutput, target_input: c.toInput })),
-    node_count: json.nodes.length,
-    edge_count: json.connections.length,
-  }
+function bodyLimitFor(services: HttpServices): MiddlewareHandler {
+  return bodyLimit({
+    maxSize: services.maxRequestBodyBytes,
+    onError: (c) => sendError(c, new NexflowError('BODY_TOO_LARGE', `The request body is larger than ${services.maxRequestBodyBytes} bytes (maxRequestBodyBytes)`, { details: { limit: services.maxRequestBodyBytes } }), services.development),
+  })
 }
 
 /**
@@ -90,10 +73,7 @@ export function createHttpApp(services: HttpServices): Hono {
     return c.json({ status: 'healthy', workflow: workflow.name, version: workflow.version })
   })
 
-  const limit = bodyLimit({
-    maxSize: services.maxRequestBodyBytes,
-    onError: (c) => sendError(c, new NexflowError('BODY_TOO_LARGE', `The request body is larger than ${services.maxRequestBodyBytes} bytes (maxRequestBodyBytes)`, { details: { limit: services.maxRequestBodyBytes } }), development),
-  })
+  const limit = bodyLimitFor(services)
   const execute = async (c: Context) => {
     const workflow = find(c.req.param('name') ?? '')
     const inputs = parseExecuteBody(await c.req.text())
@@ -110,5 +90,14 @@ export function createHttpApp(services: HttpServices): Hono {
   workflows.post('/:name/execute', limit, execute)
   workflows.post('/:name', limit, execute)
   app.route('/workflows', workflows)
+  app.all('/mcp', limit, (c) => services.mcp(c.req.raw))
+  return app
+}
+
+/** Only the MCP endpoint, for `mcpPort` (the source system serves MCP on its own port). */
+export function createMcpOnlyApp(services: HttpServices): Hono {
+  const app = new Hono()
+  app.onError((error, c) => sendError(c, error, services.development))
+  app.all('/mcp', bodyLimitFor(services), (c) => services.mcp(c.req.raw))
   return app
 }
