@@ -82,6 +82,8 @@ class Discovery implements DiscoveryRun {
   readonly #stop = new AbortController()
   readonly #hasher = new FileHasher()
   readonly #conflicts = new ConflictTracker()
+  /** Local imports hashed again after an import evaluated them (see #remember). */
+  readonly #rehashed = new Set<string>()
   #pool: DiscoveryPool | undefined
   #cache: ManifestCache | undefined
   /** The tsconfig.json tsx compiles user files with; found once per run. */
@@ -202,9 +204,26 @@ class Discovery implements DiscoveryRun {
     if (hash !== undefined) await this.#remember(path, hash, outcome)
   }
 
+  /**
+   * Stores an outcome, keyed by the content hashed before the import: never a manifest for
+   * content other than the content imported. The worker hashes what it evaluated; when a file (or
+   * one of its local imports) changed while it was being imported, the hashes disagree and
+   * nothing is stored, so the next run imports it again.
+   */
   async #remember(path: string, hash: string, outcome: SettledOutcome): Promise<void> {
     if (this.#cache === undefined || !isRememberable(outcome)) return
-    if (outcome.kind === 'imported') return this.#cache.store(path, outcome.manifest.hash, outcome.manifest.imports, outcome)
+    if (outcome.kind === 'imported') {
+      if (outcome.manifest.hash !== hash) return
+      for (const file of outcome.manifest.imports) {
+        // Read again once, after it was first evaluated: the memo may hold a hash taken before.
+        if (!this.#rehashed.has(file.path)) {
+          this.#rehashed.add(file.path)
+          this.#hasher.forget(file.path)
+        }
+        if ((await this.#hasher.hash(file.path)) !== file.hash) return
+      }
+      return this.#cache.store(path, hash, outcome.manifest.imports, outcome)
+    }
     const imports = await Promise.all(outcome.imports.map(async (file) => ({ path: file, hash: (await this.#hasher.hash(file)) ?? '' })))
     this.#cache.store(path, hash, imports, outcome)
   }

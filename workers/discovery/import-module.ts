@@ -24,9 +24,10 @@ export interface ImportContext {
 
 const requireCache = createRequire(import.meta.url).cache
 /**
- * Hashes of local modules, taken the first time an import loads each. A worker evaluates a
- * module once, so this is the content it evaluated (even if the file changes later in the run),
- * and a models module shared by a thousand files is read and hashed once, not a thousand times.
+ * Hashes of local modules, taken as each starts evaluating (before its body runs). A worker
+ * evaluates a module once, so this is the content it evaluated (even if the file changes later in
+ * the run), and a models module shared by a thousand files is read and hashed once, not a
+ * thousand times.
  */
 const moduleHashes = new Map<string, string>()
 
@@ -77,7 +78,13 @@ export async function importModule(file: string, context: ImportContext): Promis
   // Notes left by an earlier file belong to it, not to this one.
   takeIsolationWarnings()
   const snapshot = takeSnapshot()
-  context.tracker.begin(file, context.onLoading)
+  // Hashed before they run: a module that changes while it is imported (or rewrites itself) must
+  // be described by the content evaluated, so the cache never pairs a manifest with other content.
+  const fileHash = hashFile(file) ?? ''
+  context.tracker.begin(file, (module) => {
+    moduleHash(module)
+    context.onLoading(module)
+  })
   const started = intrinsics.now()
 
   let thrown: { value: unknown } | undefined
@@ -112,7 +119,7 @@ export async function importModule(file: string, context: ImportContext): Promis
 
   const manifest: FileManifest = {
     file,
-    hash: hashFile(file) ?? '',
+    hash: fileHash,
     imports: loaded.map((path) => ({ path, hash: moduleHash(path) })),
     importMs,
     workflows: manifestParts.workflows,
