@@ -85,4 +85,5 @@ export { FILE_STATUSES, type FileStatus, type FileManifest, type DiscoveredWorkf
 // The server: every workflow over HTTP, discovered in isolation, run in worker threads.
 export { Nexus, type NexusState, type StartOptions } from './server/nexus.js'
 export { toolNameOf } from './server/mcp/tool-names.js'
+export type { ServerEvent } from './server/events.js'
 export { defineConfig, resolveNexusOptions, NEXUS_DEFAULTS, type NexusOptions, type NexusConfig, type NexusDiscoveryOptions, type NexusLogger, type ResolvedNexusOptions } from './server/options.js'

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { existsSync } from 'node:fs'
-import { dirname, join } from 'node:path'
+import { dirname, join, relative } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import type { serve as Serve, ServerType } from '@hono/node-server'
 import { buildCheckReport } from '../cli/check-report.js'
@@ -14,7 +14,10 @@ import { failedRunError } from '../workflow/failed-run.js'
 import { LocalRuntime } from '../workflow/runtime.js'
 import { Workflow } from '../workflow/workflow.js'
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js'
+import { watchProject, type ProjectWatcher } from './dev/watcher.js'
 import type { ExecutionPool } from './execution-pool.js'
+import type { ServerEvent } from './events.js'
+import { Generations } from './generations.js'
 import type { HttpServices, RunAnswer } from './http/app.js'
 import type { McpServices } from './mcp/mcp-server.js'
 import type { McpSessions } from './mcp/mcp-sessions.js'
@@ -30,10 +33,17 @@ export interface StartOptions {
 /** Where the server is in its life; each step happens once. */
 export type NexusState = 'created' | 'starting' | 'listening' | 'closing' | 'closed'
 
+/** Watcher events of one burst (an editor's save, a formatter) become one reload this long after the last. */
+const RELOAD_DEBOUNCE_MS = 60
+
 /** A thread stuck in native code does not exit; the pool's close waits this long for it. */
 const POOL_EXIT_GRACE_MS = 2000
 /** After a timed-out run's worker ignores `terminate()` this long, it is abandoned. */
 const RUN_STUCK_GRACE_MS = 1000
+
+function fileEvent(file: FileResult): ServerEvent {
+  return { type: 'file', path: file.relativePath, status: file.status, cached: file.cached, workflows: file.workflows, ...(file.error === undefined ? {} : { error: file.error.message }) }
+}
 
 /** The file called `name` nearest to `root` (in it or a folder above). */
 function findNearest(root: string, name: string): string | undefined {
@@ -60,7 +70,12 @@ export class Nexus {
   #server: ServerType | undefined
   #mcpServer: ServerType | undefined
   #mcp: McpSessions | undefined
-  #pool: ExecutionPool | undefined
+  #generations: Generations | undefined
+  #watcher: ProjectWatcher | undefined
+  #reloading: Promise<void> | undefined
+  #reloadRun: DiscoveryRun | undefined
+  #reloadAgain: string[] | undefined
+  readonly #listeners = new Set<(event: ServerEvent) => void>()
   #discovery: DiscoveryRun | undefined
   #discoveryState: 'off' | 'running' | 'finished' | 'failed' = 'off'
   #discoveryError: NexflowError | undefined
@@ -149,7 +164,11 @@ export class Nexus {
     }
     this.#state = 'listening'
     const tsconfig = findNearest(this.options.root, 'tsconfig.json')
-    this.#pool = new ExecutionPool({ workers: this.options.workers, maxMemoryMb: this.options.maxMemoryMb, stuckGraceMs: RUN_STUCK_GRACE_MS, tsconfig, stdoutToStderr: options.http === false })
+    const stdoutToStderr = options.http === false
+    this.#generations = new Generations(
+      () => new ExecutionPool({ workers: this.options.workers, maxMemoryMb: this.options.maxMemoryMb, stuckGraceMs: RUN_STUCK_GRACE_MS, tsconfig, stdoutToStderr }),
+      { inUse: () => this.#table.generationsInUse(), drainTimeoutMs: this.options.shutdownTimeoutMs, exitGraceMs: POOL_EXIT_GRACE_MS },
+    )
     this.#ready = this.#discoverAndWarm()
     // Whoever awaits ready() sees a failure; nobody awaiting it must not crash the process.
     this.#ready.catch(() => {})
@@ -199,9 +218,11 @@ export class Nexus {
       const run = discover({ ...rest, patterns: [...patterns], ignore: [...ignore] })
       this.#discovery = run
       try {
+        const generation = this.#generations?.current.id ?? 0
         for await (const file of run) {
           this.#files.set(file.path, file)
-          this.#table.applyFile(file)
+          this.#table.applyFile(file, { generation })
+          this.#emit(fileEvent(file))
         }
         report = await run.report
         this.#report = report
@@ -216,12 +237,115 @@ export class Nexus {
     this.#warm = 'warming'
     const files = this.#table.servedFiles()
     const deadline = (discovery?.timeoutMs ?? this.options.runTimeoutMs) + 2 * (report?.durationMs ?? 0)
-    const replies = await this.#pool?.warm(files, deadline)
+    await this.#warmPool(this.#generations?.current.pool, files, deadline)
+    this.#warm = 'warm'
+    if (this.options.dev && discovery !== undefined && this.#state === 'listening') {
+      this.#watcher = watchProject(discovery.root, RELOAD_DEBOUNCE_MS, (paths) => this.#scheduleReload(paths))
+      await this.#watcher.ready
+    }
+    return report
+  }
+
+  async #warmPool(pool: ExecutionPool | undefined, files: string[], deadline: number): Promise<void> {
+    const replies = await pool?.warm(files, deadline)
     for (const failure of (replies ?? []).flatMap((reply) => reply.failures)) {
       this.options.logger.warn(`nexflow: an execution worker could not import ${failure.file} ahead of time (${failure.error.message}); its workflows are imported on their first run`)
     }
-    this.#warm = 'warm'
-    return report
+  }
+
+  /** Listens to what the server reports; returns a function that stops listening. */
+  onEvent(listener: (event: ServerEvent) => void): () => void {
+    this.#listeners.add(listener)
+    return () => this.#listeners.delete(listener)
+  }
+
+  #emit(event: ServerEvent): void {
+    for (const listener of this.#listeners) {
+      try {
+        listener(event)
+      } catch {
+        // A listener's failure is its own; the server carries on.
+      }
+    }
+  }
+
+  /** Reloads are serialized and coalesced: changes during a reload make one more reload after it. */
+  #scheduleReload(paths: string[]): void {
+    if (this.#state !== 'listening') return
+    if (this.#reloading !== undefined) {
+      this.#reloadAgain = [...(this.#reloadAgain ?? []), ...paths]
+      return
+    }
+    this.#reloading = (async () => {
+      let changed: string[] | undefined = paths
+      while (changed !== undefined && this.#state === 'listening') {
+        this.#reloadAgain = undefined
+        await this.#reload(changed).catch((error: unknown) => this.options.logger.warn(`nexflow: reload failed: ${(error as Error).message}`))
+        changed = this.#reloadAgain
+      }
+      this.#reloading = undefined
+    })()
+  }
+
+  /**
+   * One development reload. Discovery runs again with the manifest cache, in fresh workers: only
+   * changed and new files, and files whose imports changed, are imported again. When any was,
+   * a new generation of execution workers imports every served file, and only then is swapped in
+   * with the new workflows, in one step. A file that now fails keeps its last good workflows
+   * (stale, on the generation that has them); a deleted file's workflows go.
+   */
+  async #reload(changed: string[]): Promise<void> {
+    const { discovery } = this.options
+    const generations = this.#generations
+    if (discovery === undefined || generations === undefined) return
+    const started = performance.now()
+    const root = discovery.root
+    this.#emit({ type: 'reload-started', changed: changed.map((path) => relative(root, path)) })
+    const { signal: _signal, patterns, ignore, ...rest } = discovery
+    const run = discover({ ...rest, cache: true, patterns: [...patterns], ignore: [...ignore] })
+    this.#reloadRun = run
+    let report: DiscoveryReport
+    try {
+      report = await run.report
+    } finally {
+      this.#reloadRun = undefined
+    }
+    const reimported = report.files.filter((file) => !file.cached)
+    const present = new Set(report.files.map((file) => file.path))
+    const removed = [...this.#files.keys()].filter((path) => !present.has(path))
+    let generation = generations.current
+    if (reimported.some((file) => file.manifest !== undefined)) {
+      const next = generations.prepare()
+      const files = report.files.filter((file) => file.manifest !== undefined && file.workflows.length > 0).map((file) => file.path)
+      await this.#warmPool(next.pool, files, discovery.timeoutMs + 2 * report.durationMs)
+      if (this.#state !== 'listening') {
+        await generations.discard(next)
+        return
+      }
+      generation = next
+    }
+    // The swap: the table and the current generation change together, with no await between.
+    for (const path of removed) {
+      this.#files.delete(path)
+      this.#table.removeFile(path)
+    }
+    for (const file of report.files) {
+      this.#files.set(file.path, file)
+      this.#table.applyFile(file, { generation: generation.id, keepLastGood: true })
+    }
+    this.#report = report
+    generations.promote(generation)
+    generations.retire()
+    const failed = report.files.filter((file) => file.manifest === undefined).map((file) => file.relativePath)
+    for (const file of reimported) this.#emit(fileEvent(file))
+    const ms = Math.round(performance.now() - started)
+    const event: ServerEvent = { type: 'reload-finished', ms, files: report.files.length, reimported: reimported.map((file) => file.relativePath), removed: removed.map((path) => relative(root, path)), failed, generation: generation.id }
+    this.#emit(event)
+    const broken = reimported.filter((file) => file.manifest === undefined)
+    for (const file of broken) this.options.logger.warn(`nexflow: ${file.relativePath}: ${file.status}: ${file.error?.message ?? ''}${this.#table.list().some((w) => w.source.kind === 'discovered' && w.source.file === file.path) ? ' (its last good workflows keep serving, marked stale)' : ''}`)
+    this.options.logger.info(
+      `nexflow: reload in ${ms} ms: ${reimported.length} re-imported${removed.length > 0 ? `, ${removed.length} removed` : ''}${broken.length > 0 ? `, ${broken.length} failed` : ''}; generation ${generation.id}, serving ${this.#table.list().length} workflows`,
+    )
   }
 
   /**
@@ -248,8 +372,11 @@ export class Nexus {
     }
     this.#shutdown.abort(new NexflowError('SERVER_CLOSING', 'the server shut down before the run finished'))
     await this.#mcp?.close()
+    await this.#watcher?.close()
     await this.#discovery?.close()
-    await this.#pool?.close(POOL_EXIT_GRACE_MS)
+    await this.#reloadRun?.close()
+    await this.#reloading
+    await this.#generations?.closeAll()
     for (const s of servers) if ('closeAllConnections' in s) s.closeAllConnections()
     if (wasListening) await serverClosed
     this.#state = 'closed'
@@ -284,13 +411,15 @@ export class Nexus {
         return { ok: false, error: serializeError(error), runId, durationMs: performance.now() - started }
       }
     }
-    const pool = this.#pool
-    if (pool === undefined) throw new NexflowError('SERVER_CLOSING', 'The server is not running')
+    const generations = this.#generations
+    if (generations === undefined) throw new NexflowError('SERVER_CLOSING', 'The server is not running')
     const target =
       workflow.source.kind === 'discovered'
         ? { kind: 'file' as const, file: workflow.source.file, exportName: workflow.source.exportName, name: workflow.name }
         : { kind: 'json' as const, workflow: workflow.json }
-    const reply = await pool.run({ type: 'run', runId, target, inputs }, { timeoutMs: runTimeoutMs, signal: this.#shutdown.signal })
+    // The generation that imported this version of its file: runs in flight finish where they began.
+    const generation = generations.get(workflow.generation)
+    const reply = await generations.track(generation, () => generation.pool.run({ type: 'run', runId, target, inputs }, { timeoutMs: runTimeoutMs, signal: this.#shutdown.signal }))
     return reply.ok ? { ok: true, outputs: reply.outputs, runId, durationMs: reply.durationMs } : { ok: false, error: reply.error, runId, durationMs: reply.durationMs }
   }
 
@@ -304,7 +433,11 @@ export class Nexus {
       ...this.#table.shadowed().map(({ name, file }) => `workflow "${name}" from ${file} is not served: the app registered a workflow with the same name`),
       ...(this.#discoveryError === undefined ? [] : [`discovery failed: ${this.#discoveryError.message}`]),
     ]
-    return { ...check, state: this.#discoveryState, warnings }
+    const stale = this.#table
+      .list()
+      .filter((workflow) => workflow.stale !== undefined && workflow.source.kind === 'discovered')
+      .map((workflow) => ({ workflow: workflow.name, file: workflow.source.kind === 'discovered' ? workflow.source.relativePath : '', status: workflow.stale?.status, error: workflow.stale?.message }))
+    return { ...check, state: this.#discoveryState, warnings, ...(stale.length > 0 ? { stale } : {}) }
   }
 
   #mcpServices(): McpServices {
@@ -320,7 +453,8 @@ export class Nexus {
     return {
       mcp: (request) => this.#mcp?.handle(request) ?? Promise.resolve(new Response('MCP is not running', { status: 503 })),
       maxRequestBodyBytes: this.options.maxRequestBodyBytes,
-      development: process.env.NODE_ENV === 'development',
+      development: this.options.dev || process.env.NODE_ENV === 'development',
+      events: (listener) => this.onEvent(listener),
       workflow: (name) => this.#table.get(name),
       workflows: () => this.#table.list(),
       execute: (workflow, inputs) => this.#execute(workflow, inputs),
@@ -342,7 +476,7 @@ export class Nexus {
       uptime_s: Math.round((Date.now() - this.#startedAt) / 1000),
       workflows: this.#table.list().length,
       discovery: { state: this.#discoveryState, files: this.#files.size, by_status: byStatus },
-      pool: this.#pool?.stats ?? null,
+      pool: this.#generations?.stats() ?? null,
       runs_in_flight: this.#inFlight.size,
       mcp_sessions: this.#mcp?.size ?? 0,
     }

@@ -51,6 +51,11 @@ export interface NexusOptions {
   shutdownTimeoutMs?: number
   /** Where warnings go (default: the console). */
   logger?: NexusLogger
+  /**
+   * Development (`nexflow dev`): watch the root and reload changed workflow files in fresh
+   * workers without dropping a request; error answers carry the failing node's stack.
+   */
+  dev?: boolean
 }
 
 export interface ResolvedNexusOptions {
@@ -66,6 +71,7 @@ export interface ResolvedNexusOptions {
   maxRequestBodyBytes: number
   shutdownTimeoutMs: number
   logger: NexusLogger
+  dev: boolean
 }
 
 // Node's timers cap at 2^31 - 1 ms; a longer deadline would fire at once.
@@ -85,6 +91,7 @@ export const nexusConfigSchema = z.strictObject({
   maxMemoryMb: z.number().int().min(32).max(1_048_576).optional(),
   maxRequestBodyBytes: z.number().int().min(1024).max(1024 * 1024 * 1024).optional(),
   shutdownTimeoutMs: ms(0).optional(),
+  dev: z.boolean().optional(),
 })
 
 const optionsSchema = nexusConfigSchema.extend({
@@ -107,6 +114,7 @@ const HINTS: Record<keyof NexusOptions, string> = {
   maxRequestBodyBytes: 'a whole number of bytes from 1024 to 1 GiB, e.g. maxRequestBodyBytes: 10_485_760',
   shutdownTimeoutMs: `a whole number of milliseconds from 0 to ${MAX_MS}, e.g. shutdownTimeoutMs: 10_000`,
   logger: 'an object with info(message) and warn(message), e.g. logger: console',
+  dev: 'dev: true (watch and reload) or dev: false',
 }
 
 /** The option names, for messages and suggestions. */
@@ -169,6 +177,7 @@ export function resolveNexusOptions(options: NexusOptions = {}, cwd: string = pr
     maxRequestBodyBytes: given.maxRequestBodyBytes ?? NEXUS_DEFAULTS.maxRequestBodyBytes,
     shutdownTimeoutMs: given.shutdownTimeoutMs ?? NEXUS_DEFAULTS.shutdownTimeoutMs,
     logger: given.logger ?? consoleLogger,
+    dev: given.dev ?? false,
   }
 }
 

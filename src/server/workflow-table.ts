@@ -29,6 +29,17 @@ export interface ServedWorkflow {
   readonly source: WorkflowSource
   /** Set for a registered workflow that must run on the main thread. */
   readonly local?: Workflow
+  /** For a discovered workflow: the generation of execution workers that imported its file. */
+  readonly generation?: number
+  /** Its file broke after it was served (development reloads): this is the last good version. */
+  readonly stale?: { status: string; message: string }
+}
+
+export interface ApplyOptions {
+  /** The generation of execution workers that has the file's current content. */
+  generation: number
+  /** A file that now fails keeps its last good workflows, marked stale (development reloads). */
+  keepLastGood?: boolean
 }
 
 function versionOf(json: WorkflowJson): string {
@@ -103,22 +114,48 @@ export class WorkflowTable {
   }
 
   /** Takes a discovery result (a file may be reported again; the last report wins). */
-  applyFile(result: FileResult): void {
-    for (const old of this.#byFile.get(result.path) ?? []) {
+  applyFile(result: FileResult, options: ApplyOptions): void {
+    const previous = this.#byFile.get(result.path) ?? []
+    if (result.manifest === undefined && options.keepLastGood === true && previous.length > 0) {
+      const stale = { status: result.status, message: result.error?.message ?? result.status }
+      this.#replace(result.path, previous.map((workflow) => ({ ...workflow, stale })))
+      return
+    }
+    this.#replace(
+      result.path,
+      (result.manifest?.workflows ?? []).map(({ name, exportName, workflow }) => ({
+        name,
+        description: workflow.description,
+        json: workflow,
+        callerSchema: callerInputSchema(workflow.inputSchema),
+        version: versionOf(workflow),
+        source: { kind: 'discovered', file: result.path, relativePath: result.relativePath, exportName },
+        generation: options.generation,
+      })),
+    )
+  }
+
+  /** Forgets a file that no longer exists: its workflows are no longer served. */
+  removeFile(path: string): void {
+    if (this.#byFile.has(path)) this.#replace(path, [])
+    this.#byFile.delete(path)
+  }
+
+  /** Generations of execution workers that served workflows still need. */
+  generationsInUse(): Set<number> {
+    const used = new Set<number>()
+    for (const workflows of this.#byFile.values()) for (const workflow of workflows) if (workflow.generation !== undefined) used.add(workflow.generation)
+    return used
+  }
+
+  #replace(path: string, served: ServedWorkflow[]): void {
+    for (const old of this.#byFile.get(path) ?? []) {
       const left = (this.#claimants.get(old.name) ?? []).filter((claimant) => claimant !== old)
       if (left.length === 0) this.#claimants.delete(old.name)
       else this.#claimants.set(old.name, left)
     }
-    const served: ServedWorkflow[] = (result.manifest?.workflows ?? []).map(({ name, exportName, workflow }) => ({
-      name,
-      description: workflow.description,
-      json: workflow,
-      callerSchema: callerInputSchema(workflow.inputSchema),
-      version: versionOf(workflow),
-      source: { kind: 'discovered', file: result.path, relativePath: result.relativePath, exportName },
-    }))
     for (const workflow of served) this.#claimants.set(workflow.name, [...(this.#claimants.get(workflow.name) ?? []), workflow])
-    this.#byFile.set(result.path, served)
+    this.#byFile.set(path, served)
     this.#changed()
   }
 

@@ -10,6 +10,7 @@ export function workflowSummary(workflow: ServedWorkflow): Record<string, unknow
     input_schema: workflow.callerSchema,
     source: workflow.source.kind === 'discovered' ? { kind: 'discovered', file: workflow.source.relativePath, export: workflow.source.exportName } : { kind: 'registered', runs_in: workflow.source.runsIn },
     endpoints: { execute: `${base}/execute`, info: `${base}/workflow/info`, health: `${base}/health` },
+    ...(workflow.stale === undefined ? {} : { stale: true, stale_reason: `${workflow.stale.status}: ${workflow.stale.message}` }),
   }
 }
 

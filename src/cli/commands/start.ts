@@ -55,6 +55,22 @@ export function startOptions(flags: StartFlags, config: Record<string, unknown> 
   return options
 }
 
+export const DEV_HELP = `Usage: nexflow dev [root] [options]
+
+nexflow start for development: the same server, options and config file, plus a watcher on the
+root. A saved file is live almost at once, without a restart and without losing a request: changed
+and new files (and every file importing a changed module) are imported again in fresh workers, a
+new generation of execution workers takes the new requests, and runs in flight finish on the old
+one. A file that breaks keeps its last good workflows serving (marked stale) until it is fixed.
+Each reload prints one line; GET /events streams reload and file events; error answers carry the
+failing node and its stack. Options: see nexflow start --help.
+`
+
+/** \`nexflow dev\`: \`nexflow start\` plus hot reload. */
+export function runDev(args: readonly string[], io: CommandIo): Promise<number> {
+  return runStart(args, io, { dev: true })
+}
+
 /**
  * The server's options for the project at `flags.root`: its config file (user code, so evaluated
  * in an isolated worker with a deadline like any discovered file; only its data comes back),
@@ -78,7 +94,8 @@ export function fileLine(file: FileResult): string {
  * `nexflow start`: the server in the foreground. Prints the URL at once, one line per discovered
  * file as it arrives, then a summary; runs until SIGINT or SIGTERM (graceful; a second one forces).
  */
-export async function runStart(args: readonly string[], io: CommandIo): Promise<number> {
+export async function runStart(args: readonly string[], io: CommandIo, mode: { dev: boolean } = { dev: false }): Promise<number> {
+  const command = mode.dev ? 'dev' : 'start'
   let flags: StartFlags
   try {
     flags = parseStartArgs(args, io.cwd)
@@ -86,12 +103,12 @@ export async function runStart(args: readonly string[], io: CommandIo): Promise<
     if (!(error instanceof StartUsageError)) throw error
     io.err.write(`${error.message
       .split('\n')
-      .map((line) => `nexflow start: ${line}`)
-      .join('\n')}\nRun "nexflow start --help" for usage.\n`)
+      .map((line) => `nexflow ${command}: ${line}`)
+      .join('\n')}\nRun "nexflow ${command} --help" for usage.\n`)
     return 2
   }
   if (flags.help) {
-    io.out.write(START_HELP)
+    io.out.write(mode.dev ? DEV_HELP : START_HELP)
     return 0
   }
   if (!existsSync(flags.root)) {
@@ -101,7 +118,7 @@ export async function runStart(args: readonly string[], io: CommandIo): Promise<
 
   let app: Nexus
   try {
-    app = new Nexus({ ...(await optionsFromProject(flags, io)), logger: { info: (line) => io.out.write(`${line}\n`), warn: (line) => io.err.write(`${line}\n`) } })
+    app = new Nexus({ ...(await optionsFromProject(flags, io)), dev: mode.dev, logger: { info: (line) => io.out.write(`${line}\n`), warn: (line) => io.err.write(`${line}\n`) } })
     await app.start()
   } catch (error) {
     if (error instanceof NexflowError && error.code === 'CONFIG_INVALID') {
@@ -110,7 +127,7 @@ export async function runStart(args: readonly string[], io: CommandIo): Promise<
     }
     throw error
   }
-  io.out.write(`nexflow: listening on ${app.url ?? '?'} (serving ${app.options.root})\n`)
+  io.out.write(`nexflow: listening on ${app.url ?? '?'} (serving ${app.options.root}${mode.dev ? '; watching for changes' : ''})\n`)
 
   void report(app, io.out, io.err)
   return serveUntilStopped(app, io)

@@ -1,7 +1,9 @@
 import { Hono, type Context, type MiddlewareHandler } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
+import { streamSSE } from 'hono/streaming'
 import { NexflowError } from '../../errors.js'
 import type { SerializedErrorData } from '../../protocol/discovery.js'
+import type { ServerEvent } from '../events.js'
 import type { ServedWorkflow } from '../workflow-table.js'
 import { errorResponse, failedRunResponse } from './errors.js'
 import { parseExecuteBody } from './execute-body.js'
@@ -27,6 +29,8 @@ export interface HttpServices {
   discovery(): Record<string, unknown>
   /** The MCP Streamable HTTP endpoint. */
   mcp(request: Request): Promise<Response>
+  /** Subscribes to what the server reports (`/events`); returns the unsubscribe function. */
+  events(listener: (event: ServerEvent) => void): () => void
 }
 
 function sendError(c: Context, error: unknown, development: boolean): Response {
@@ -59,6 +63,32 @@ export function createHttpApp(services: HttpServices): Hono {
   })
   app.get('/discovery', (c) => c.json(services.discovery()))
   app.get('/openapi.json', (c) => c.json(openApiDocument(services.workflows())))
+  // Server-sent events: each discovered file, development reloads starting and finishing.
+  app.get('/events', (c) =>
+    streamSSE(c, async (stream) => {
+      const queue: ServerEvent[] = []
+      let wake: (() => void) | undefined
+      const unsubscribe = services.events((event) => {
+        queue.push(event)
+        wake?.()
+      })
+      stream.onAbort(() => {
+        unsubscribe()
+        wake?.()
+      })
+      await stream.writeSSE({ event: 'hello', data: JSON.stringify({ ok: true }) })
+      while (!stream.aborted && !stream.closed) {
+        const event = queue.shift()
+        if (event === undefined) {
+          await new Promise<void>((resolve) => (wake = resolve))
+          wake = undefined
+          continue
+        }
+        await stream.writeSSE({ event: event.type, data: JSON.stringify(event) })
+      }
+      unsubscribe()
+    }),
+  )
 
   const workflows = new Hono()
   const find = (name: string): ServedWorkflow => {
