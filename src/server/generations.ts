@@ -24,12 +24,16 @@ export class Generations {
   readonly #closing = new Set<Promise<void>>()
   #current: Generation
   #nextId = 1
+  /** Development: a pool booted ahead of the next reload (booting is most of a reload's cost). */
+  #spare: ExecutionPool | undefined
+  readonly #keepSpare: boolean
   #abandonedBefore = 0
 
   /** `inUse`: the generations served workflows still need (a broken file's last good version). */
-  constructor(create: () => ExecutionPool, options: { inUse: () => Set<number>; drainTimeoutMs: number; exitGraceMs: number }) {
+  constructor(create: () => ExecutionPool, options: { inUse: () => Set<number>; drainTimeoutMs: number; exitGraceMs: number; keepSpare?: boolean }) {
     this.#create = create
     this.#inUse = options.inUse
+    this.#keepSpare = options.keepSpare === true
     this.#drainTimeoutMs = options.drainTimeoutMs
     this.#exitGraceMs = options.exitGraceMs
     this.#current = this.#make()
@@ -51,11 +55,19 @@ export class Generations {
 
   /** A new generation, not current yet: warm it, then {@link promote} it. */
   prepare(): Generation {
-    return this.#make()
+    const spare = this.#spare
+    this.#spare = undefined
+    return this.#make(spare)
   }
 
   promote(generation: Generation): void {
     this.#current = generation
+    this.bootSpare()
+  }
+
+  /** Boots the pool the next reload will use, if spares are kept and there is none. */
+  bootSpare(): void {
+    if (this.#keepSpare && this.#spare === undefined) this.#spare = this.#create()
   }
 
   /** Discards a prepared generation that will not be promoted. */
@@ -98,13 +110,15 @@ export class Generations {
 
   /** Closes every generation (in-flight runs are stopped with their workers). */
   async closeAll(): Promise<void> {
-    const all = [...this.#all.values()]
+    const pools = [...this.#all.values()].map((generation) => generation.pool)
+    if (this.#spare !== undefined) pools.push(this.#spare)
     this.#all.clear()
-    await Promise.all([...all.map((generation) => generation.pool.close(this.#exitGraceMs)), ...this.#closing])
+    this.#spare = undefined
+    await Promise.all([...pools.map((pool) => pool.close(this.#exitGraceMs)), ...this.#closing])
   }
 
-  #make(): Generation {
-    const generation: Generation = { id: this.#nextId++, pool: this.#create(), inFlight: 0 }
+  #make(pool?: ExecutionPool): Generation {
+    const generation: Generation = { id: this.#nextId++, pool: pool ?? this.#create(), inFlight: 0 }
     this.#all.set(generation.id, generation)
     return generation
   }

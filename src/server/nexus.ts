@@ -167,7 +167,7 @@ export class Nexus {
     const stdoutToStderr = options.http === false
     this.#generations = new Generations(
       () => new ExecutionPool({ workers: this.options.workers, maxMemoryMb: this.options.maxMemoryMb, stuckGraceMs: RUN_STUCK_GRACE_MS, tsconfig, stdoutToStderr }),
-      { inUse: () => this.#table.generationsInUse(), drainTimeoutMs: this.options.shutdownTimeoutMs, exitGraceMs: POOL_EXIT_GRACE_MS },
+      { inUse: () => this.#table.generationsInUse(), drainTimeoutMs: this.options.shutdownTimeoutMs, exitGraceMs: POOL_EXIT_GRACE_MS, keepSpare: this.options.dev },
     )
     this.#ready = this.#discoverAndWarm()
     // Whoever awaits ready() sees a failure; nobody awaiting it must not crash the process.
@@ -242,6 +242,7 @@ export class Nexus {
     if (this.options.dev && discovery !== undefined && this.#state === 'listening') {
       this.#watcher = watchProject(discovery.root, RELOAD_DEBOUNCE_MS, (paths) => this.#scheduleReload(paths))
       await this.#watcher.ready
+      this.#generations?.bootSpare()
     }
     return report
   }
