@@ -35,6 +35,11 @@ export const jsonTargetSchema = z.object({
 export const runTaskSchema = z.object({
   type: z.literal('run'),
   runId: z.string().min(1),
+  /**
+   * Shared with the main thread: the worker sets it to 1 when it begins the run, so the run's
+   * deadline counts from then, not from when the request joined the queue.
+   */
+  started: z.instanceof(Int32Array).optional(),
   target: z.discriminatedUnion('kind', [fileTargetSchema, jsonTargetSchema]),
   inputs: z.record(z.string(), z.unknown()),
 })

@@ -28,13 +28,22 @@ export interface ExecutionPoolStats {
 }
 
 export interface RunOptions {
+  /** The run's deadline, from when a worker begins it. */
   timeoutMs: number
+  /** How long the run may wait for a free worker before it is answered `RUN_TIMEOUT` without running (default 30 s). */
+  queueTimeoutMs?: number
   /** Aborting it stops the run (its worker is terminated) with `SERVER_CLOSING`, or its own reason if a NexflowError. */
   signal?: AbortSignal
 }
 
 /** Why a run was aborted: tells piscina's AbortError apart from the pool's own reasons. */
 const TIMED_OUT = Symbol('timed out')
+const QUEUE_TIMED_OUT = Symbol('no worker was free')
+const DEFAULT_QUEUE_TIMEOUT_MS = 30_000
+
+// Node 20 has Atomics.waitAsync; the project's lib (ES2023) does not declare it.
+type WaitAsync = (array: Int32Array, index: number, value: number) => { async: false; value: string } | { async: true; value: Promise<string> }
+const waitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync
 
 /**
  * The worker threads that run workflows, built on piscina. The main thread hands a task over and
@@ -85,8 +94,9 @@ export class ExecutionPool {
   }
 
   /** Runs a workflow in a worker. Resolves with the worker's answer (a failed run is an answer); rejects for timeouts and dead workers. */
-  async run(task: RunTask, options: RunOptions): Promise<RunReply> {
-    const reply = await this.#submit(task, options.timeoutMs, options.signal)
+  async run(task: Omit<RunTask, 'started'>, options: RunOptions): Promise<RunReply> {
+    const started = new Int32Array(new SharedArrayBuffer(4))
+    const reply = await this.#submit({ ...task, started }, { runMs: options.timeoutMs, queueMs: options.queueTimeoutMs ?? DEFAULT_QUEUE_TIMEOUT_MS, started }, options.signal)
     const parsed = runReplySchema.safeParse(reply)
     if (!parsed.success) throw new NexflowError('INTERNAL', `an execution worker sent a malformed answer: ${parsed.error.issues[0]?.message ?? 'unknown'}`)
     return parsed.data
@@ -99,7 +109,7 @@ export class ExecutionPool {
   async warm(files: readonly string[], timeoutMs: number): Promise<WarmReply[]> {
     if (files.length === 0) return []
     const tasks = Array.from({ length: this.#piscina.maxThreads }, () =>
-      this.#submit({ type: 'warm', files: [...files] }, timeoutMs, undefined).then(
+      this.#submit({ type: 'warm', files: [...files] }, { runMs: timeoutMs }, undefined).then(
         (reply) => warmReplySchema.parse(reply),
         (error: unknown) => ({ warmed: 0, failures: [{ file: '(all)', error: { name: 'Error', message: (error as Error).message } }] }),
       ),
@@ -107,7 +117,12 @@ export class ExecutionPool {
     return Promise.all(tasks)
   }
 
-  async #submit(task: unknown, timeoutMs: number, signal: AbortSignal | undefined): Promise<unknown> {
+  /**
+   * Hands a task to piscina. With a `started` flag, the deadline counts from when a worker begins
+   * the task (waiting for a free worker, or for a replacement to boot, is not the run's time), and
+   * the wait itself is bounded by `queueMs`; without one, from now.
+   */
+  async #submit(task: unknown, deadline: { runMs: number; queueMs?: number; started?: Int32Array }, signal: AbortSignal | undefined): Promise<unknown> {
     if (this.#closed) throw new NexflowError('SERVER_CLOSING', 'the server is shutting down; retry on another instance')
     const controller = new AbortController()
     const abort = (reason: unknown) => {
@@ -118,24 +133,42 @@ export class ExecutionPool {
       controller.abort(reason)
       for (const worker of before) if (!this.#piscina.threads.includes(worker)) this.#watchTermination(worker)
     }
-    const timer = setTimeout(() => abort(TIMED_OUT), timeoutMs)
+    let timer: NodeJS.Timeout | undefined
+    const startDeadline = () => {
+      clearTimeout(timer)
+      timer = setTimeout(() => abort(TIMED_OUT), deadline.runMs)
+    }
+    if (deadline.started === undefined) {
+      startDeadline()
+    } else {
+      timer = setTimeout(() => abort(QUEUE_TIMED_OUT), deadline.queueMs ?? deadline.runMs)
+      const waited = waitAsync(deadline.started, 0, 0)
+      if (waited.async) void waited.value.then(() => startDeadline())
+      else startDeadline()
+    }
     const onAbort = () => abort(signal?.reason)
     if (signal?.aborted === true) onAbort()
     else signal?.addEventListener('abort', onAbort, { once: true })
     try {
       return await this.#piscina.run(task, { signal: controller.signal })
     } catch (error) {
-      throw this.#explain(error, controller.signal, timeoutMs)
+      throw this.#explain(error, controller.signal, deadline)
     } finally {
       clearTimeout(timer)
       signal?.removeEventListener('abort', onAbort)
+      // Wakes the wait above if the task never began (aborted while queued).
+      if (deadline.started !== undefined) Atomics.notify(deadline.started, 0)
     }
   }
 
-  #explain(error: unknown, signal: AbortSignal, timeoutMs: number): NexflowError {
+  #explain(error: unknown, signal: AbortSignal, deadline: { runMs: number; queueMs?: number }): NexflowError {
     if (signal.aborted) {
       if (signal.reason === TIMED_OUT) {
-        return new NexflowError('RUN_TIMEOUT', `the run did not finish within ${timeoutMs} ms; its worker was stopped`, { details: { timeoutMs } })
+        return new NexflowError('RUN_TIMEOUT', `the run did not finish within ${deadline.runMs} ms; its worker was stopped`, { details: { timeoutMs: deadline.runMs } })
+      }
+      if (signal.reason === QUEUE_TIMED_OUT) {
+        const waited = deadline.queueMs ?? deadline.runMs
+        return new NexflowError('RUN_TIMEOUT', `no execution worker was free within ${waited} ms (every worker busy); the run never started, so retrying is safe`, { details: { queueTimeoutMs: waited } })
       }
       if (signal.reason instanceof NexflowError) return signal.reason
       return new NexflowError('SERVER_CLOSING', 'the run was stopped because the server is shutting down', { cause: signal.reason })

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import { setMaxListeners } from 'node:events'
 import { existsSync } from 'node:fs'
 import { dirname, join, relative } from 'node:path'
 import { performance } from 'node:perf_hooks'
@@ -89,6 +90,8 @@ export class Nexus {
   /** Validates the options at once: an unknown or invalid one throws `CONFIG_INVALID` naming it. */
   constructor(options: NexusOptions = {}) {
     this.options = resolveNexusOptions(options)
+    // Every run in flight listens to it: hundreds at once are expected, not a leak.
+    setMaxListeners(0, this.#shutdown.signal)
   }
 
   get state(): NexusState {
@@ -420,7 +423,7 @@ export class Nexus {
         : { kind: 'json' as const, workflow: workflow.json }
     // The generation that imported this version of its file: runs in flight finish where they began.
     const generation = generations.get(workflow.generation)
-    const reply = await generations.track(generation, () => generation.pool.run({ type: 'run', runId, target, inputs }, { timeoutMs: runTimeoutMs, signal: this.#shutdown.signal }))
+    const reply = await generations.track(generation, () => generation.pool.run({ type: 'run', runId, target, inputs }, { timeoutMs: runTimeoutMs, queueTimeoutMs: this.options.queueTimeoutMs, signal: this.#shutdown.signal }))
     return reply.ok ? { ok: true, outputs: reply.outputs, runId, durationMs: reply.durationMs } : { ok: false, error: reply.error, runId, durationMs: reply.durationMs }
   }
 

@@ -12,6 +12,7 @@ export const NEXUS_DEFAULTS = {
   autoDiscovery: true,
   workers: () => availableParallelism(),
   runTimeoutMs: 30_000,
+  queueTimeoutMs: 30_000,
   maxMemoryMb: 1024,
   maxRequestBodyBytes: 10 * 1024 * 1024,
   /** How long `close()` lets in-flight runs finish before stopping them. */
@@ -43,6 +44,8 @@ export interface NexusOptions {
   workers?: number
   /** A run over this deadline is stopped (its worker terminated) and answered 504 `RUN_TIMEOUT` (default 30 s). */
   runTimeoutMs?: number
+  /** How long a run may wait for a free execution worker (default 30 s); over it, 504 `RUN_TIMEOUT` without running. */
+  queueTimeoutMs?: number
   /** Heap limit of each execution worker in MB (default 1024); a run over it is answered 500 `RUN_OUT_OF_MEMORY`. */
   maxMemoryMb?: number
   /** Request bodies over this many bytes are answered 413 before they are parsed (default 10 MiB). */
@@ -67,6 +70,7 @@ export interface ResolvedNexusOptions {
   discovery: ResolvedDiscoveryOptions | undefined
   workers: number
   runTimeoutMs: number
+  queueTimeoutMs: number
   maxMemoryMb: number
   maxRequestBodyBytes: number
   shutdownTimeoutMs: number
@@ -88,6 +92,7 @@ export const nexusConfigSchema = z.strictObject({
   autoDiscovery: z.union([z.boolean(), z.record(z.string(), z.unknown())]).optional(),
   workers: z.number().int().min(1).max(256).optional(),
   runTimeoutMs: ms(1).optional(),
+  queueTimeoutMs: ms(1).optional(),
   maxMemoryMb: z.number().int().min(32).max(1_048_576).optional(),
   maxRequestBodyBytes: z.number().int().min(1024).max(1024 * 1024 * 1024).optional(),
   shutdownTimeoutMs: ms(0).optional(),
@@ -110,6 +115,7 @@ const HINTS: Record<keyof NexusOptions, string> = {
   autoDiscovery: 'true, false, or an object of discovery options, e.g. autoDiscovery: { timeoutMs: 5000 }',
   workers: 'a whole number from 1 to 256, e.g. workers: 4',
   runTimeoutMs: `a whole number of milliseconds from 1 to ${MAX_MS}, e.g. runTimeoutMs: 30_000`,
+  queueTimeoutMs: `a whole number of milliseconds from 1 to ${MAX_MS}, e.g. queueTimeoutMs: 30_000`,
   maxMemoryMb: 'a whole number of megabytes, at least 32, e.g. maxMemoryMb: 1024',
   maxRequestBodyBytes: 'a whole number of bytes from 1024 to 1 GiB, e.g. maxRequestBodyBytes: 10_485_760',
   shutdownTimeoutMs: `a whole number of milliseconds from 0 to ${MAX_MS}, e.g. shutdownTimeoutMs: 10_000`,
@@ -173,6 +179,7 @@ export function resolveNexusOptions(options: NexusOptions = {}, cwd: string = pr
     discovery,
     workers: given.workers ?? NEXUS_DEFAULTS.workers(),
     runTimeoutMs: given.runTimeoutMs ?? NEXUS_DEFAULTS.runTimeoutMs,
+    queueTimeoutMs: given.queueTimeoutMs ?? NEXUS_DEFAULTS.queueTimeoutMs,
     maxMemoryMb: given.maxMemoryMb ?? NEXUS_DEFAULTS.maxMemoryMb,
     maxRequestBodyBytes: given.maxRequestBodyBytes ?? NEXUS_DEFAULTS.maxRequestBodyBytes,
     shutdownTimeoutMs: given.shutdownTimeoutMs ?? NEXUS_DEFAULTS.shutdownTimeoutMs,

@@ -35,9 +35,13 @@ function validatorFor(inputSchema: Readonly<JsonSchemaObject>): z.ZodType {
   return validator
 }
 
-function describeIssue(issue: z.core.$ZodIssue): string {
+function describeIssue(issue: z.core.$ZodIssue, inputs: unknown): string {
   if (issue.code === 'unrecognized_keys') {
     return issue.keys.map((key) => `input "${key}" is not an input of this workflow`).join('; ')
+  }
+  const [first] = issue.path
+  if (issue.path.length === 1 && typeof first === 'string' && inputs !== null && typeof inputs === 'object' && !Object.hasOwn(inputs, first)) {
+    return `input "${first}" is required`
   }
   const at = issue.path.length === 0 ? 'inputs' : `input "${issue.path.map(String).join('.')}"`
   return `${at}: ${issue.message}`
@@ -59,7 +63,7 @@ export function validateCallerInputs(workflowName: string, inputSchema: Readonly
   }
   const parsed = validatorFor(inputSchema).safeParse(inputs)
   if (!parsed.success) {
-    const detail = parsed.error.issues.map(describeIssue).join('; ')
+    const detail = parsed.error.issues.map((issue) => describeIssue(issue, inputs)).join('; ')
     throw new ValidationError(`Workflow "${workflowName}" got invalid inputs: ${detail}`, parsed.error.issues, { details: { workflow: workflowName } })
   }
   return inputs as Record<string, unknown>

@@ -9,6 +9,11 @@ type JsonObject = { [key: string]: JsonValue }
 // An embedded template renders whatever it is given as text.
 const EMBEDDED_INPUT: JsonObject = { type: ['string', 'number', 'boolean'] }
 
+// A whole template inside a param the author shaped (`filter: { owner: '${owner}' }`) fills a
+// value there, not structure: a scalar, or a list of them (`{ $in: '${ids}' }`).
+const SCALAR: JsonObject = { type: ['string', 'number', 'boolean', 'null'] }
+const NESTED_INPUT: JsonObject = { anyOf: [SCALAR, { type: 'array', items: SCALAR }] }
+
 /**
  * Marks an input that exists only because a node declares an optional param nobody set (a List's
  * `limit`, a BulkDelete's `confirmed`). In-process callers may inject it, as in the source
@@ -39,11 +44,13 @@ export function deriveInputSchema(nodes: readonly WorkflowNodeJson[], connection
       const param = String(site.path[0])
       if (definition?.literalParams.includes(param) === true) continue
       const field = shape?.[param]
-      const optional = field !== undefined && isOptionalParam(field)
+      // Only a template that is the whole param may be left out; one inside a shaped param may not.
+      const optional = field !== undefined && site.path.length === 1 && isOptionalParam(field)
       for (const ref of site.refs) {
         const name = inputName(ref)
         const typed = site.kind === 'whole' && ref === name && site.path.length === 1 && field !== undefined
-        add(name, typed ? paramJsonSchema(field) : site.kind === 'embedded' ? EMBEDDED_INPUT : {}, !optional, true)
+        const nested = site.kind === 'whole' && ref === name && site.path.length > 1
+        add(name, typed ? paramJsonSchema(field) : site.kind === 'embedded' ? EMBEDDED_INPUT : nested ? NESTED_INPUT : {}, !optional, true)
       }
     }
     if (shape === undefined) continue

@@ -108,11 +108,19 @@ export class LocalRuntime {
         if (!Object.hasOwn(params, param)) continue // an earlier site dropped this optional param
         const rendered = renderSite(site, templateInputs)
         if (rendered.ok) {
+          if (caller === 'remote' && site.path.length > 1 && isPlainObject(rendered.value)) {
+            // A template inside a param the author shaped (a filter) fills a value, never
+            // structure: an object here would be `{ $ne: ... }` turning an equality into a wildcard.
+            const message = `Node "${node.id}" param "${site.path.join('.')}" takes a value from input "${site.refs[0] ?? ''}", not an object`
+            throw new ValidationError(message, [{ code: 'custom', path: [site.refs[0] ?? ''], message, input: undefined }], { details: { nodeId: node.id, param } })
+          }
           setAt(params, site.path, rendered.value)
           continue
         }
         const field = definition.params.shape[param]
-        if (field !== undefined && isOptionalParam(field)) {
+        // Only a template that is the whole param may be left out (its default applies): dropping
+        // a param the author shaped around a missing input (a filter) would widen what it does.
+        if (field !== undefined && site.path.length === 1 && isOptionalParam(field)) {
           delete params[param]
           continue
         }

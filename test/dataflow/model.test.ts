@@ -136,7 +136,7 @@ describe('model definitions', () => {
     void db.close()
   })
 
-  it('defines 100 models without I/O in well under 10 ms', async () => {
+  it('defines 100 models without I/O', async () => {
     // An unreachable server: any I/O during definition would fail or hang.
     const shapes = Array.from({ length: 100 }, () => ({
       id: z.string(),
@@ -156,8 +156,9 @@ describe('model definitions', () => {
       expect(db.registry.types()).toHaveLength(1100)
       await db.close()
     }
-    // The best of five rounds: this machine is shared, and a timing test must not flake on load.
-    expect(Math.min(...rounds)).toBeLessThan(10)
+    // A generous bound: it catches I/O (a connection attempt), not speed, which bench/dataflow
+    // measures; the best of five rounds, because this machine is shared.
+    expect(Math.min(...rounds)).toBeLessThan(250)
   })
 })
 

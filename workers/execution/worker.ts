@@ -71,6 +71,10 @@ function plainError(thrown: unknown): SerializedError {
 
 async function run(task: RunTask): Promise<RunReply> {
   const started = now()
+  if (task.started !== undefined) {
+    Atomics.store(task.started, 0, 1)
+    Atomics.notify(task.started, 0)
+  }
   try {
     const workflow = await workflowFor(task)
     const result = await runtime.execute(workflow, { parameters: task.inputs, caller: 'remote', runId: task.runId })

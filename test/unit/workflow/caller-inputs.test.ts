@@ -80,4 +80,20 @@ describe('remote callers fill declared inputs only', () => {
     const error = await rejection(runtime.execute(wf, { parameters: { email: 'a@b.co', ['k'.repeat(300)]: 1 }, caller: 'remote' }))
     expect(error.message).toContain('longer than 256 characters')
   })
+
+  // Regression: a template inside a configured filter took any JSON, so { $ne: ... } widened it.
+  it('a template inside a shaped param takes a value or a list of values, never an object', async () => {
+    const wf = builder().addNode('List', 'list', { filter: { owner: '${owner}', id: { $in: '${ids}' } } }).build({ name: 'mine' })
+    const error = await rejection(runtime.execute(wf, { parameters: { owner: { $ne: 'nobody' }, ids: ['a'] }, caller: 'remote' }))
+    expect(error.message).toContain('input "owner"')
+    const { results } = await runtime.execute(wf, { parameters: { owner: 'ada', ids: ['a', 'b'] }, caller: 'remote' })
+    expect(results.list).toEqual({ params: { filter: { owner: 'ada', id: { $in: ['a', 'b'] } }, limit: 10 } })
+  })
+
+  // Regression: a missing input of a template inside an optional param dropped the whole filter.
+  it('a missing input of a template inside an optional param fails the run, for every caller', async () => {
+    const wf = builder().addNode('List', 'list', { filter: { owner: '${owner}' } }).build({ name: 'mine' })
+    expect((await rejection(runtime.execute(wf, { parameters: {}, caller: 'remote' }))).message).toContain('input "owner" is required')
+    await expect(runtime.execute(wf, { parameters: {} })).rejects.toMatchObject({ code: 'MISSING_INPUT' })
+  })
 })
