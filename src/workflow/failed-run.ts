@@ -13,5 +13,12 @@ export function failedRunError(workflow: Workflow, result: ExecutionResult): Ser
   const record = result.results[nodeId]
   const type = workflow.node(nodeId)?.type ?? 'unknown'
   const cause = { message: String(record?.error), ...(typeof record?.code === 'string' ? { code: record.code } : {}) }
-  return { name: 'WorkflowExecutionError', code: 'WORKFLOW_EXECUTION_FAILED', message: `Node "${nodeId}" (${type}) failed: ${cause.message}`, details: { nodeId, failed: result.failed, cause } }
+  const message = `Node "${nodeId}" (${type}) failed: ${cause.message}`
+  return {
+    name: 'WorkflowExecutionError',
+    code: 'WORKFLOW_EXECUTION_FAILED',
+    message,
+    ...(typeof record?.stack === 'string' ? { stack: record.stack } : {}),
+    details: { nodeId, failed: result.failed, cause },
+  }
 }

@@ -51,6 +51,8 @@ export interface FailedNodeOutput {
   errorType: string
   /** The error's stable code, when it had one (`CONFLICT`, `RECORD_NOT_FOUND`, ...). */
   code?: string
+  /** Where it was thrown (the server shows it only in development). */
+  stack?: string
   failed: true
   [key: string]: unknown
 }
@@ -251,6 +253,7 @@ class Run {
         }
         const failed: FailedNodeOutput = { error: message, errorType: error instanceof Error ? error.name : typeof error, failed: true }
         if (error instanceof NexflowError) failed.code = error.code
+        if (error instanceof Error && error.stack !== undefined) failed.stack = error.stack
         this.#results[id] = failed
         this.#failed.push(id)
         this.#complete(id, 'done')

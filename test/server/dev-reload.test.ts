@@ -33,6 +33,9 @@ describe('nexflow dev: hot reload that never drops a request', () => {
     'workflows/first.ts': usesShared('first'),
     'workflows/second.ts': usesShared('second'),
     'notes.db': '',
+    'workflows/fails.ts': `import { WorkflowBuilder } from ${BUILDER}
+export const workflow = new WorkflowBuilder().addNode('Function', 'boom', { code: '() => { throw new RangeError("out of range") }' }).build({ name: 'fails' })
+`,
   })
   let app: Nexus
   let url: string
@@ -138,6 +141,13 @@ describe('nexflow dev: hot reload that never drops a request', () => {
     // A code change after it is the one reload that follows; the .db write before it added none.
     await afterReload(() => project.write('workflows/bye.ts', versioned('bye', 'b4')))
     expect(events.filter((e) => e.type === 'reload-started').length - before).toBe(1)
+  })
+
+  it('in development, an error answer carries the failing node and its stack', async () => {
+    const { status, body } = await run('fails', {})
+    expect(status).toBe(500)
+    expect(body.error.message).toContain('Node "boom"')
+    expect(body.error.details.stack).toMatch(/out of range[\s\S]*\n\s+at /)
   })
 
   it('old generations are closed once nothing needs them', async () => {

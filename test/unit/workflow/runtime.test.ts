@@ -88,7 +88,7 @@ describe('LocalRuntime', () => {
   it('records a failed leaf and finishes the rest of the run', async () => {
     const wf = builder().addNode('Fail', 'leaf', { message: 'leaf broke' }).addNode('Value', 'ok', { value: 1 }).build({ name: 'leaf' })
     const { results } = await runtime.execute(wf)
-    expect(results.leaf).toEqual({ error: 'leaf broke', errorType: 'RangeError', failed: true })
+    expect(results.leaf).toEqual({ error: 'leaf broke', errorType: 'RangeError', failed: true, stack: expect.stringContaining('leaf broke') })
     expect(results.ok).toEqual({ value: 1 })
   })
 
