@@ -11,7 +11,7 @@ const RELOADS = 15
  * The bounds this test holds the server to, after forced garbage collection: between the 5th and
  * the 15th reload, the main thread's heap grows by less than 8 MB and the process's RSS by less
  * than 120 MB. A leak of one generation per reload (a pool of worker threads, a discovery run, its
- * results) would pass both within a few reloads: each thread alone is about 10 MB of RSS.
+ * results) would break the RSS bound within those ten reloads: each leaked thread keeps tens of MB.
  */
 const HEAP_GROWTH_MB = 8
 const RSS_GROWTH_MB = 120
