@@ -10,7 +10,7 @@ const run = promisify(execFile)
 
 // The same compiler settings as `npm run build`, into a throwaway package: dist/ in the checkout
 // would make bin/nexflow.mjs prefer stale compiled code for everyone working here.
-describe('discovery from the built package', () => {
+describe('the built package', () => {
   const pkg = mkdtempSync(join(tmpdir(), 'nexflow-built-'))
 
   beforeAll(async () => {
@@ -22,6 +22,9 @@ describe('discovery from the built package', () => {
     // The two plain-JavaScript worker files are not compiled; they ship as they are.
     copyFileSync(join(REPO, 'workers', 'bootstrap.mjs'), join(pkg, 'workers', 'bootstrap.mjs'))
     copyFileSync(join(REPO, 'workers', 'discovery', 'loader-hooks.mjs'), join(pkg, 'workers', 'discovery', 'loader-hooks.mjs'))
+    copyFileSync(join(REPO, 'workers', 'execution-entry.cjs'), join(pkg, 'workers', 'execution-entry.cjs'))
+    mkdirSync(join(pkg, 'bin'))
+    copyFileSync(join(REPO, 'bin', 'nexflow.mjs'), join(pkg, 'bin', 'nexflow.mjs'))
     symlinkSync(join(REPO, 'node_modules'), join(pkg, 'node_modules'))
   }, 120_000)
   afterAll(() => rmSync(pkg, { recursive: true, force: true }))
@@ -34,5 +37,21 @@ describe('discovery from the built package', () => {
       console.log(JSON.stringify({ ok: report.ok, workflows: report.workflows, statuses: report.files.map((file) => file.status) }))`
     const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], { cwd: pkg })
     expect(JSON.parse(stdout)).toEqual({ ok: true, workflows: ['billing.workflow', 'greet', 'nodes', 'orders.refund', 'place-order', 'uses-models'], statuses: ['ok', 'ok', 'ok', 'ok', 'ok', 'empty', 'empty', 'empty', 'ok'] })
+  })
+
+  it('serves and runs a workflow with its compiled server and execution worker', async () => {
+    expect(existsSync(join(pkg, 'dist', 'workers', 'execution', 'worker.js'))).toBe(true)
+    // Registered workflows of built-in nodes run in the compiled execution worker; discovery off.
+    const script = `
+      const { Nexus, WorkflowBuilder } = await import(${JSON.stringify(join(pkg, 'dist', 'src', 'index.js'))})
+      const app = new Nexus({ apiPort: 0, autoDiscovery: false, workers: 1, logger: { info() {}, warn() {} } })
+      app.register('double', new WorkflowBuilder().addNode('Function', 'f', { code: '({ n }) => ({ twice: n * 2 })', n: '\${n}' }))
+      await app.start()
+      await app.ready()
+      const response = await fetch(app.url + '/workflows/double/execute', { method: 'POST', body: JSON.stringify({ inputs: { n: 21 } }) })
+      console.log(JSON.stringify({ status: response.status, body: await response.json() }))
+      await app.close()`
+    const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], { cwd: pkg })
+    expect(JSON.parse(stdout)).toMatchObject({ status: 200, body: { outputs: { f: { twice: 42 } } } })
   })
 })

@@ -66,7 +66,7 @@ describe('npm start', () => {
     await waitFor(/workflows\/list-users\.ts\s+ok/)
     const listed = await post('list_users')
     expect((listed.body.outputs.users?.records as { id: string }[]).map((user) => user.id).sort()).toEqual(['admin', 'u1'])
-    expect(await waitFor(/workflows\/nightly-report\.ts\s+TIMEOUT/)).toContain('did not finish importing within 3000 ms')
+    expect(await waitFor(/workflows\/nightly-report\.ts\s+TIMEOUT/)).toContain('did not finish importing within 5000 ms')
     await waitFor(/; ready$/)
     expect((await fetch(`${url}/ready`)).status).toBe(200)
     const exited = new Promise<number | null>((resolve) => child?.once('exit', resolve))
