@@ -2,8 +2,10 @@ import { parseArgs } from 'node:util'
 import { NexflowError } from '../errors.js'
 import { VERSION } from '../version.js'
 import { runCheck } from './commands/check.js'
+import { runList } from './commands/list.js'
 import { runMcp } from './commands/mcp.js'
-import { runStart } from './commands/start.js'
+import { runRun } from './commands/run.js'
+import { runDev, runStart } from './commands/start.js'
 import type { CommandIo } from './commands/io.js'
 import { hardExit } from './hard-exit.js'
 
@@ -15,10 +17,15 @@ Commands:
   start [root]      Start the server: listens at once, discovers the workflow files under root in
                     isolated workers, serves each workflow over HTTP as soon as its file is known,
                     and runs workflows in worker threads. See: nexflow start --help
+  dev [root]        nexflow start plus hot reload: saved files are live at once, in fresh workers,
+                    without dropping a request. See: nexflow dev --help
   mcp [root]        Serve the workflows as MCP tools over stdio, for desktop MCP clients (HTTP
                     clients use /mcp on nexflow start). See: nexflow mcp --help
   check [root]      Discover the workflow files under root in isolated workers and fail when any
                     cannot be loaded cleanly and fast (the CI startup check). See: nexflow check --help
+  list              List the workflows a running server serves, as JSON. See: nexflow list --help
+  run <workflow>    Run a workflow on a running server (--param key=value, --input file.json), or
+                    without one (--local), and print its answer as JSON. See: nexflow run --help
   help              Show this help
 
 Options:
@@ -30,7 +37,10 @@ Options:
 const COMMANDS: ReadonlyMap<string, (args: readonly string[], io: CommandIo) => Promise<number>> = new Map([
   ['check', runCheck],
   ['start', runStart],
+  ['dev', runDev],
   ['mcp', runMcp],
+  ['list', runList],
+  ['run', runRun],
 ])
 
 /**
