@@ -143,6 +143,28 @@ export const workflow = new WorkflowBuilder().addNode('Function', 'boom', { code
     expect(events.filter((e) => e.type === 'reload-started').length - before).toBe(1)
   })
 
+  it('/events streams server-sent events: the reload starting, each re-imported file, the reload finishing', async () => {
+    const controller = new AbortController()
+    const response = await fetch(`${url}/events`, { signal: controller.signal })
+    expect(response.headers.get('content-type')).toContain('text/event-stream')
+    const reader = (response.body as ReadableStream<Uint8Array>).pipeThrough(new TextDecoderStream()).getReader()
+    let text = ''
+    const until = async (pattern: RegExp) => {
+      while (!pattern.test(text)) {
+        const { value, done } = await reader.read()
+        if (done) throw new Error(`the event stream ended before ${String(pattern)}; it said:\n${text}`)
+        text += value
+      }
+    }
+    await until(/event: hello/)
+    project.write('workflows/hello.ts', versioned('hello', 'streamed'))
+    await until(/event: reload-finished/)
+    controller.abort()
+    const names = [...text.matchAll(/^event: (.+)$/gm)].map((m) => m[1])
+    expect(names.slice(names.indexOf('reload-started'))).toEqual(['reload-started', 'file', 'reload-finished'])
+    expect(text).toMatch(/"path":"workflows\/hello.ts","status":"ok"/)
+  })
+
   it('in development, an error answer carries the failing node and its stack', async () => {
     const { status, body } = await run('fails', {})
     expect(status).toBe(500)
