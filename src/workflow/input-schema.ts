@@ -15,9 +15,10 @@ const SCALAR: JsonObject = { type: ['string', 'number', 'boolean', 'null'] }
 const NESTED_INPUT: JsonObject = { anyOf: [SCALAR, { type: 'array', items: SCALAR }] }
 
 /**
- * Marks an input that exists only because a node declares an optional param nobody set (a List's
- * `limit`, a BulkDelete's `confirmed`). In-process callers may inject it, as in the source
- * system; a remote caller may not (see caller-inputs.ts): the author never asked for it.
+ * Marks an input that exists only because a node declares a param nobody set that the author
+ * never asked callers for: an optional one (a List's `limit`, a BulkDelete's `confirmed`) or a
+ * literal one (a Function node's `code`). In-process callers may inject it, as in the source
+ * system; a remote caller may not (see caller-inputs.ts).
  */
 export const OPTIONAL_PARAM_INPUT = 'x-nexflow-optional-param'
 
@@ -58,7 +59,10 @@ export function deriveInputSchema(nodes: readonly WorkflowNodeJson[], connection
     for (const [param, field] of Object.entries(shape)) {
       if (Object.hasOwn(node.params, param) || fed.has(param)) continue
       const optional = isOptionalParam(field)
-      add(param, paramJsonSchema(field), !optional, !optional)
+      // A literal param is source code (a Function node's `code`): even left unset, it is never
+      // something a remote caller may supply.
+      const literal = definition?.literalParams.includes(param) === true
+      add(param, paramJsonSchema(field), !optional, !optional && !literal)
     }
   }
   for (const [name, schema] of properties) {

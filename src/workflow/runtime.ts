@@ -132,7 +132,7 @@ export class LocalRuntime {
       }
       for (const [key, field] of Object.entries(definition.params.shape)) {
         if (!Object.hasOwn(shared, key)) continue
-        if (caller === 'remote' && (Object.hasOwn(node.params, key) || isOptionalParam(field))) continue
+        if (caller === 'remote' && (Object.hasOwn(node.params, key) || isOptionalParam(field) || definition.literalParams.includes(key))) continue
         params[key] = shared[key]
       }
       Object.assign(params, own)

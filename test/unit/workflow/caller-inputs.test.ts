@@ -96,4 +96,13 @@ describe('remote callers fill declared inputs only', () => {
     expect((await rejection(runtime.execute(wf, { parameters: {}, caller: 'remote' }))).message).toContain('input "owner" is required')
     await expect(runtime.execute(wf, { parameters: {} })).rejects.toMatchObject({ code: 'MISSING_INPUT' })
   })
+
+  // Regression: a Function node whose author left `code` unset made `code` a declared input, so a
+  // remote caller could send it and run any JavaScript.
+  it("a literal param left unset (a Function node without code) is never a remote caller's input", async () => {
+    const wf = builder().addNode('Function', 'f', { x: '${x}' }).build({ name: 'open' })
+    expect(Object.keys(callerInputSchema(wf.inputSchema).properties as object)).toEqual(['x'])
+    const error = await rejection(runtime.execute(wf, { parameters: { x: 1, code: '() => ({ pid: process.pid })' }, caller: 'remote' }))
+    expect(error.message).toContain('input "code" is not an input of this workflow')
+  })
 })
