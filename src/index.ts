@@ -16,6 +16,7 @@ export { defaultRegistry } from './workflow/default-registry.js'
 export { WorkflowBuilder, type BuildOptions, type BuilderOptions } from './workflow/builder.js'
 export { Workflow } from './workflow/workflow.js'
 export { callerInputSchema, validateCallerInputs } from './workflow/caller-inputs.js'
+export { workflowProblems, type WorkflowProblem } from './workflow/validate.js'
 export { LocalRuntime, type ExecuteOptions, type ExecutionResult, type FailedNodeOutput, type LocalRuntimeOptions } from './workflow/runtime.js'
 export { FunctionNode, HttpRequestNode, MergeNode, SwitchNode } from './workflow/nodes/index.js'
 export type { WorkflowJson, WorkflowNodeJson, ConnectionJson } from './protocol/workflow-json.js'
@@ -44,6 +45,7 @@ export {
   type FilterOperator,
   type MigrationPlan,
   type ModelMigration,
+  type ColumnDrift,
   type DataFlowMetrics,
   type NodeMetrics,
   type SlowQuery,

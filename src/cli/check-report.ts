@@ -54,6 +54,8 @@ export interface CheckedFile {
   failed: boolean
   /** The module that was evaluating when the file failed, relative to the root when inside it. */
   loadingModule: string | undefined
+  /** What the import noted without failing (a workflow built but not exported); never fails the check. */
+  warnings: string[]
 }
 
 /** Statuses that pass the check; every other one fails it. */
@@ -74,7 +76,7 @@ export interface DiscoveredFile {
   error?: { message: string; stack?: string | undefined } | undefined
   loadingModule?: string | undefined
   exitCode?: number | undefined
-  manifest?: { importMs: number } | undefined
+  manifest?: { importMs: number; warnings?: readonly string[] } | undefined
 }
 
 export interface DiscoveredRun {
@@ -144,6 +146,7 @@ function checkFile(file: DiscoveredFile, root: string, fileBudgetMs: number | un
     slow,
     failed: !passing || slow,
     loadingModule,
+    warnings: [...(file.manifest?.warnings ?? [])],
   }
 }
 
@@ -169,7 +172,7 @@ export function describeStatus(file: Pick<DiscoveredFile, 'status' | 'durationMs
     case 'crashed':
       return `the worker crashed during import${loading}`
     case 'invalid':
-      return 'the worker sent a malformed manifest'
+      return 'a workflow it exports cannot run, or its manifest was malformed'
     case 'conflict':
       return 'produces a workflow name another file also produces'
   }

@@ -1,5 +1,5 @@
 import { NexflowError } from '../errors.js'
-import { dataflowInstances, dataflowManifestSchema, type DataFlowManifest, type Dialect, type DescribableDataFlow } from '../protocol/dataflow-manifest.js'
+import { dataflowManifestSchema, type DataFlowManifest, type Dialect } from '../protocol/dataflow-manifest.js'
 import { deepFreeze, type JsonValue } from '../protocol/json.js'
 import { defaultRegistry } from '../workflow/default-registry.js'
 import type { NodeDefinition, NodeOutput } from '../workflow/node.js'
@@ -11,11 +11,12 @@ import { toDataflowError } from './database-errors.js'
 import { createDriver } from './dialects/create-driver.js'
 import type { Driver } from './dialects/dialect.js'
 import { TimedDriver } from './dialects/timed-driver.js'
-import { applyMigrations, migrationRequired, planMigrations, type MigrationPlan } from './migrations.js'
+import { dataflowInstances, type DescribableDataFlow } from './instances.js'
+import { applyMigrations, MIGRATIONS_MODEL, migrationRequired, planMigrations, type MigrationPlan } from './migrations.js'
 import { type DataFlowMetrics, MetricsRecorder } from './metrics.js'
 import { defineModelSpec, modelManifest, shapeFromManifest, type ModelOptions, type ModelShape, type ModelSpec, type NodeOperation } from './model.js'
 import { Model } from './model-handle.js'
-import { modelsPersisted, persistModels, readPersistedModels } from './model-registry.js'
+import { MODEL_REGISTRY_MODEL, modelsPersisted, persistModels, readPersistedModels } from './model-registry.js'
 import { buildNodeDefinitions, executeOperation, parseParams, WRITE_OPERATIONS } from './nodes.js'
 import { claimNodeTypes, releaseNodeTypes, type NodeOwner } from './node-ownership.js'
 import type { OperationContext } from './operations.js'
@@ -35,6 +36,8 @@ interface ModelState {
   generation: number
 }
 
+/** Tables DataFlow creates for itself; no model may map to them. */
+const RESERVED_TABLES: readonly string[] = [MIGRATIONS_MODEL.tableName, MODEL_REGISTRY_MODEL.tableName]
 const CACHED_OPERATIONS: ReadonlySet<NodeOperation> = new Set(['Read', 'List', 'Count'])
 const SLOW_SQL_SHOWN = 300
 let memoryDatabases = 0
@@ -49,9 +52,11 @@ export class DataFlow implements DescribableDataFlow {
   readonly #options: ResolvedDataFlowOptions
   readonly #registry: NodeRegistry
   readonly #models = new Map<string, ModelState>()
+  /** Lower-cased table name -> the model that maps to it. */
+  readonly #tables = new Map<string, ModelSpec>()
   /** Built on first use after a model is added: discovery describes an instance once per file that imports it. */
   #manifest: DataFlowManifest | undefined
-  readonly #owner: NodeOwner
+  readonly #owner: Omit<NodeOwner, 'model' | 'signature'>
   readonly #databaseUrl: string
   readonly #cache: QueryCache | undefined
   readonly #metrics: MetricsRecorder | undefined
@@ -68,7 +73,7 @@ export class DataFlow implements DescribableDataFlow {
     this.#metrics = this.#options.enableMetrics ? new MetricsRecorder() : undefined
     const database =
       target.dialect === 'sqlite' ? (target.path === ':memory:' ? `sqlite::memory:#${++memoryDatabases}` : `sqlite:${target.path}`) : target.dialect === 'postgres' ? `${target.connectionString}#${target.schema ?? ''}` : target.uri
-    this.#owner = { instance: this, database, label: this.#databaseUrl, signature: () => '' }
+    this.#owner = { instance: this, database, label: this.#databaseUrl }
     dataflowInstances().add(this)
   }
 
@@ -92,12 +97,16 @@ export class DataFlow implements DescribableDataFlow {
   }
 
   /**
-   * Defines a model and registers its 11 nodes. Pure: no I/O. Defining a model of the same name
-   * again on this instance replaces it (see `claimNodeTypes` for other instances).
+   * Defines a model and registers its 11 nodes. Pure: no I/O. Each model is declared once per
+   * instance and owns its table: a second declaration of a name, or a model whose table another
+   * model of this instance already maps to (`user` and `User` both map to `users`), fails with
+   * CONFIG_INVALID naming both. (Another DataFlow on the same database may declare the model again,
+   * as a module evaluated twice does: see `claimNodeTypes`.)
    */
   model<S extends ModelShape>(name: string, shape: S, options: ModelOptions = {}): Model<S> {
     this.#assertOpen()
     const spec = defineModelSpec(name, shape, options)
+    this.#assertDistinct(spec, (n) => this.#models.has(n), this.#tables)
     const schemas = new ModelSchemas(spec)
     // The nodes and the handle call back into `state`, so it exists first and gets them after.
     const state = { spec, schemas, ready: undefined, context: undefined, generation: 0 } as ModelState
@@ -105,13 +114,39 @@ export class DataFlow implements DescribableDataFlow {
     const handle = new Model<S>({ spec, definitions, call: (op, input) => this.#invoke(state, op, parseParams(schemas, op, input)) })
     Object.assign(state, { definitions, handle })
     let signature: string | undefined
-    const owner: NodeOwner = { ...this.#owner, signature: () => (signature ??= JSON.stringify(modelManifest(spec))) }
-    claimNodeTypes(this.#registry, definitions, owner, this.#options.logger, name)
-    const previous = this.#models.get(name)
-    if (previous !== undefined) this.#cache?.invalidate(name)
+    const owner: NodeOwner = { ...this.#owner, model: name, signature: () => (signature ??= JSON.stringify(modelManifest(spec))) }
+    claimNodeTypes(this.#registry, definitions, owner, this.#options.logger)
     this.#models.set(name, state)
+    this.#tables.set(spec.tableName.toLowerCase(), spec)
     this.#manifest = undefined
     return handle
+  }
+
+  /**
+   * Refuses a model whose name is declared already, or whose table is taken: by another model
+   * (`tables`, keyed by lower-cased name) or by DataFlow's own tables.
+   */
+  #assertDistinct(spec: ModelSpec, isDeclared: (name: string) => boolean, tables: ReadonlyMap<string, ModelSpec>): void {
+    const where = `this DataFlow (${this.#databaseUrl})`
+    if (isDeclared(spec.name)) {
+      throw new NexflowError('CONFIG_INVALID', `Model "${spec.name}" is declared twice on ${where}. Declare each model once; to change it, edit its one declaration.`, {
+        details: { model: spec.name, otherModel: spec.name, table: spec.tableName },
+      })
+    }
+    const table = spec.tableName.toLowerCase()
+    const other = tables.get(table)
+    if (other !== undefined) {
+      // SQLite, and MySQL on case-insensitive file systems, treat `users` and `Users` as one table.
+      const names = other.tableName === spec.tableName ? `table "${spec.tableName}"` : `tables "${other.tableName}" and "${spec.tableName}" (one table wherever names ignore case)`
+      throw new NexflowError('CONFIG_INVALID', `Models "${other.name}" and "${spec.name}" both map to ${names} on ${where}: a table belongs to one model. Rename one of them or give it its own { tableName }.`, {
+        details: { model: spec.name, otherModel: other.name, table: spec.tableName, otherTable: other.tableName },
+      })
+    }
+    if (RESERVED_TABLES.includes(table)) {
+      throw new NexflowError('CONFIG_INVALID', `Model "${spec.name}" maps to table "${spec.tableName}", which DataFlow keeps for its own bookkeeping. Give the model another name or its own { tableName }.`, {
+        details: { model: spec.name, table: spec.tableName },
+      })
+    }
   }
 
   /** A model defined on this instance (or loaded with {@link loadModels}). */
@@ -161,13 +196,20 @@ export class DataFlow implements DescribableDataFlow {
     }
     const driver = await this.#open()
     const stored = await readPersistedModels(driver, driver.sql, options.applicationId)
-    const loaded: Model[] = []
+    // Checked together before any is defined, so a clash loads nothing.
+    const names = new Set(this.#models.keys())
+    const tables = new Map(this.#tables)
+    const pending: { name: string; shape: ModelShape; options: ModelOptions }[] = []
     for (const { manifest } of stored) {
-      if (this.#models.has(manifest.name)) continue
+      if (names.has(manifest.name)) continue
       const { shape, options: modelOptions } = shapeFromManifest(manifest)
-      loaded.push(this.model(manifest.name, shape, modelOptions))
+      const spec = defineModelSpec(manifest.name, shape, modelOptions)
+      this.#assertDistinct(spec, (n) => names.has(n), tables)
+      names.add(spec.name)
+      tables.set(spec.tableName.toLowerCase(), spec)
+      pending.push({ name: manifest.name, shape, options: modelOptions })
     }
-    return loaded
+    return pending.map((p) => this.model(p.name, p.shape, p.options))
   }
 
   /** Per-node call counts, errors and latency histograms (with `enableMetrics`), cache statistics and recent slow queries. */

@@ -6,7 +6,7 @@ export { parseDatabaseUrl, redactDatabaseUrl, defaultSqlitePath, ACCEPTED_DATABA
 export { defaultTableName, toSnakeCase } from './naming.js'
 export { NODE_OPERATIONS, nodeTypeNames, type ModelShape, type ModelOptions, type IndexOptions, type NodeOperation } from './model.js'
 export { FILTER_OPERATORS, type Filter, type FieldCondition, type FilterOperator } from './filter.js'
-export type { MigrationPlan, ModelMigration } from './migrations.js'
+export type { ColumnDrift, MigrationPlan, ModelMigration } from './migrations.js'
 export type { DataFlowMetrics, NodeMetrics, SlowQuery } from './metrics.js'
 export type { OrderBy, ConflictResolution } from './operations.js'
 export type * from './types.js'

@@ -12,10 +12,24 @@ export const MIGRATIONS_MODEL = defineModelSpec(
   { tableName: 'dataflow_migrations' },
 )
 
-/** The columns and indexes a table has now; `undefined` when it does not exist. */
+/** The columns (name -> type, as the catalog spells it) and indexes a table has now; `undefined` when it does not exist. */
 export interface TableState {
-  columns: ReadonlySet<string>
+  columns: ReadonlyMap<string, string>
   indexes: ReadonlySet<string>
+}
+
+/** A column that exists with a type that does not hold what the model's field stores (a field changed from number to string). */
+export interface ColumnDrift {
+  model: string
+  table: string
+  field: string
+  column: string
+  /** The column's type in the database. */
+  found: string
+  /** The type DataFlow would create for the field. */
+  expected: string
+  /** How to change it by hand. */
+  fix: string
 }
 
 /** The DDL one model needs. */
@@ -45,7 +59,21 @@ export async function inspectTable(ex: Executor, sql: SqlDialect, table: string)
   if (columns.length === 0) return undefined
   const indexesQuery = sql.indexesQuery(table)
   const indexes = await ex.all(indexesQuery.sql, indexesQuery.params)
-  return { columns: new Set(columns.map((r) => String(r.name))), indexes: new Set(indexes.map((r) => String(r.name))) }
+  return { columns: new Map(columns.map((r) => [String(r.name), typeof r.type === 'string' ? r.type : ''])), indexes: new Set(indexes.map((r) => String(r.name))) }
+}
+
+/** The model's columns that exist in `state` with a type that does not hold the field's values. */
+export function findDrift(spec: ModelSpec, sql: SqlDialect, state: TableState | undefined): ColumnDrift[] {
+  if (state === undefined) return []
+  const indexed = new Set(spec.indexes.flatMap((i) => i.columns))
+  const drift: ColumnDrift[] = []
+  for (const c of spec.columns) {
+    const found = state.columns.get(c.column)
+    if (found === undefined || sql.holdsKind(found, c.kind)) continue
+    const isIndexed = c.primaryKey || indexed.has(c.column)
+    drift.push({ model: spec.name, table: spec.tableName, field: c.name, column: c.column, found, expected: sql.columnType(c, isIndexed), fix: sql.retypeHint(spec.tableName, c, isIndexed) })
+  }
+  return drift
 }
 
 /**
@@ -74,14 +102,36 @@ export function planTable(spec: ModelSpec, sql: SqlDialect, state: TableState | 
   return statements
 }
 
-/** Inspects each model's table and returns the DDL it still needs. */
+/**
+ * Inspects each model's table and returns the DDL it still needs. Fails with MIGRATION_REQUIRED
+ * ({@link schemaDrift}) when an existing column's type does not hold its field's values: an
+ * additive migration cannot fix that, and using the table would coerce or reject values.
+ */
 export async function planMigrations(ex: Executor, sql: SqlDialect, specs: readonly ModelSpec[]): Promise<MigrationPlan> {
   const models: ModelMigration[] = []
+  const drift: ColumnDrift[] = []
   for (const spec of specs) {
-    const statements = planTable(spec, sql, await inspectTable(ex, sql, spec.tableName))
+    const state = await inspectTable(ex, sql, spec.tableName)
+    drift.push(...findDrift(spec, sql, state))
+    const statements = planTable(spec, sql, state)
     if (statements.length > 0) models.push({ model: spec.name, table: spec.tableName, statements, checksum: sha256(statements.join(';\n')) })
   }
-  return { models, statements: models.flatMap((m) => m.statements) }
+  const plan = { models, statements: models.flatMap((m) => m.statements) }
+  if (drift.length > 0) throw schemaDrift(drift, plan)
+  return plan
+}
+
+/** The MIGRATION_REQUIRED error for columns whose type no longer matches the model, one line per column, with the fix. */
+export function schemaDrift(drift: readonly ColumnDrift[], plan: MigrationPlan): NexflowError {
+  const lines = drift.map((d) => `- ${d.table}.${d.column} (model "${d.model}", field "${d.field}"): the database has ${d.found}, the model wants ${d.expected}. To convert it: ${d.fix}`)
+  const what = drift.length === 1 ? 'A column has a type' : `${drift.length} columns have a type`
+  return new NexflowError(
+    'MIGRATION_REQUIRED',
+    `${what} that does not hold what its model's field stores:\n${lines.join('\n')}\n` +
+      "DataFlow's migrations only add tables, columns and indexes; they never change a column's type, since that can lose data. " +
+      "Convert each column yourself (after checking what its rows hold), or rename the field so that a new column is added, or map the model to another table with { tableName }.",
+    { details: { drift: drift.map((d) => ({ ...d })), statements: plan.statements } },
+  )
 }
 
 /** Creates a bookkeeping table (migrations, model registry) if missing; inside the migration lock. */

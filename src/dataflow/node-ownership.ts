@@ -7,6 +7,8 @@ import type { DataFlowLogger } from './options.js'
 export interface NodeOwner {
   /** The DataFlow instance. */
   readonly instance: object
+  /** The model the nodes were generated for. */
+  readonly model: string
   /** Identifies the database (credentials included, never shown); two `:memory:` databases differ. */
   readonly database: string
   /** The database URL with credentials redacted, for messages. */
@@ -24,17 +26,20 @@ function owners(): WeakMap<object, NodeOwner> {
 
 /**
  * Registers a model's generated nodes, deciding what happens when a type name is taken:
- * - free, or taken by the same DataFlow (a model defined again): register / replace.
- * - taken by another DataFlow on the same database: replace. This is a module evaluated twice
- *   (imported under two URLs, hot reload): both describe the same tables, and the newest code
- *   should serve the nodes. A changed definition is logged so the switch is visible.
- * - taken by a DataFlow on a different database, or by a node DataFlow did not make:
+ * - free: register.
+ * - taken by the same model of another DataFlow on the same database: replace. This is a module
+ *   evaluated twice (imported under two URLs, hot reload): both describe the same tables, and the
+ *   newest code should serve the nodes. A changed definition is logged so the switch is visible.
+ * - taken by another model (`UserBulk`'s `UserBulkCreateNode` is also `User`'s BulkCreate node),
+ *   by a DataFlow on a different database, or by a node DataFlow did not make:
  *   `NODE_TYPE_DUPLICATE`, naming the other owner. Silently re-pointing `UserCreateNode` at
- *   another database would send workflow writes to the wrong place.
- * Every type is checked before any is registered, so a conflict changes nothing.
+ *   another model or database would send workflow writes to the wrong place.
+ * Every type is checked before any is registered, so a conflict changes nothing. (A DataFlow
+ * refuses a model declared twice on itself before it gets here.)
  */
-export function claimNodeTypes(registry: NodeRegistry, definitions: readonly NodeDefinition[], owner: NodeOwner, logger: DataFlowLogger, model: string): void {
+export function claimNodeTypes(registry: NodeRegistry, definitions: readonly NodeDefinition[], owner: NodeOwner, logger: DataFlowLogger): void {
   const table = owners()
+  const model = owner.model
   let changedOwner: NodeOwner | undefined
   for (const definition of definitions) {
     const existing = registry.get(definition.type)
@@ -45,7 +50,12 @@ export function claimNodeTypes(registry: NodeRegistry, definitions: readonly Nod
         details: { type: definition.type, model },
       })
     }
-    if (other.instance === owner.instance) continue
+    if (other.model !== model) {
+      const whose = other.instance === owner.instance ? 'this DataFlow' : `another DataFlow (database ${other.label})`
+      throw new NexflowError('NODE_TYPE_DUPLICATE', `Model "${model}" cannot register node type "${definition.type}": it is the node of model "${other.model}" of ${whose}. Rename one of the two models.`, {
+        details: { type: definition.type, model, otherModel: other.model },
+      })
+    }
     if (other.database !== owner.database) {
       throw new NexflowError(
         'NODE_TYPE_DUPLICATE',

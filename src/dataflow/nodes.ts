@@ -15,7 +15,7 @@ const DESCRIPTIONS: Record<NodeOperation, (model: string) => string> = {
   Read: (m) => `Reads one ${m} by id or conditions; returns it with found: true, { id, found: false }, or fails when raiseOnNotFound.`,
   Update: (m) => `Updates the first ${m} matching filter (or id) with fields; returns it with updated: true, or updated: false.`,
   Delete: (m) => `Deletes one ${m} by id or filter (soft delete sets deleted_at); returns { id, deleted }.`,
-  List: (m) => `Lists ${m} records by filter, orderBy, limit (default 10) and offset; returns { records, count, limit }.`,
+  List: (m) => `Lists ${m} records by filter, orderBy, limit (default 10) and offset; returns { records, count, limit, hasMore }, and total (every match) with includeTotal: true.`,
   Count: (m) => `Counts ${m} records matching filter; returns { count }.`,
   Upsert: (m) => `Updates the ${m} matching where (or conflictOn) or creates it; returns { created, record, action }.`,
   BulkCreate: (m) => `Inserts many ${m} records in one transaction (all or nothing); returns { processed, inserted, success }.`,

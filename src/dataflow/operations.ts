@@ -287,22 +287,35 @@ export interface ListParams {
   offset: number
   orderBy?: OrderBy | undefined
   countOnly: boolean
+  /** Also count every match (`total`), in the same snapshot as the page. */
+  includeTotal: boolean
   includeDeleted: boolean
 }
 
-/** List: a page of records by filter and order. */
+/**
+ * List: a page of records by filter and order, with `hasMore` (whether rows follow the page) and,
+ * with `includeTotal`, `total` (every match).
+ */
 export async function list(ctx: OperationContext, p: ListParams): Promise<Data> {
   const { codec } = ctx
   const params = new Params(codec.sql)
   const whereSql = where(codec, params, p.filter, p.includeDeleted)
+  const countSql = `SELECT COUNT(*) AS n FROM ${codec.table}${whereSql}`
+  const countIn = async (ex: Executor) => Number((await ex.all(countSql, params.values))[0]?.n ?? 0)
   if (p.countOnly) {
-    const rows = await ctx.driver.all(`SELECT COUNT(*) AS n FROM ${codec.table}${whereSql}`, params.values)
-    return { records: [], count: Number(rows[0]?.n ?? 0), limit: p.limit }
+    const total = await countIn(ctx.driver)
+    return { records: [], count: total, limit: p.limit, hasMore: total > 0, total }
   }
-  const sql = `SELECT ${codec.selectList} FROM ${codec.table}${whereSql}${orderByClause(codec, p.orderBy)} LIMIT ${integer(p.limit, 'limit')} OFFSET ${integer(p.offset, 'offset')}`
-  const records = (await ctx.driver.all(sql, params.values)).map((row) => codec.decodeRow(row))
+  const limit = integer(p.limit, 'limit')
+  // One row past the page tells whether another page follows, without a second query.
+  const pageSql = `SELECT ${codec.selectList} FROM ${codec.table}${whereSql}${orderByClause(codec, p.orderBy)} LIMIT ${limit + 1} OFFSET ${integer(p.offset, 'offset')}`
+  const read = async (ex: Executor) => ({ rows: await ex.all(pageSql, params.values), total: p.includeTotal ? await countIn(ex) : undefined })
+  // The page and its total from one snapshot, so a write in between cannot make them disagree.
+  const { rows, total } = p.includeTotal ? await ctx.driver.snapshot(read) : await read(ctx.driver)
+  const hasMore = rows.length > limit
+  const records = (hasMore ? rows.slice(0, limit) : rows).map((row) => codec.decodeRow(row))
   // As in the source system: `count` is the number of records returned (countOnly gives the total).
-  return { records, count: records.length, limit: p.limit }
+  return { records, count: records.length, limit: p.limit, hasMore, ...(total === undefined ? {} : { total }) }
 }
 
 /** Validated params of the operation. */

@@ -140,6 +140,7 @@ export class ModelSchemas {
           offset: z.number().int().min(0).default(0),
           orderBy: orderBySchema.optional(),
           countOnly: z.boolean().default(false),
+          includeTotal: z.boolean().default(false),
           includeDeleted: z.boolean().default(false),
         })
       case 'Count':

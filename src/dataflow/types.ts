@@ -57,8 +57,10 @@ export interface ListInput<S extends ModelShape> {
   offset?: number
   /** `"field"`, `"-field"`, or `[{ field: 1 | -1 }]`. */
   orderBy?: OrderBy
-  /** Only count the matches: `{ records: [], count: total }`. */
+  /** Only count the matches: `{ records: [], count: total, total, hasMore: total > 0 }`. */
   countOnly?: boolean
+  /** Also count every match (`total`), with the same filter and from the same snapshot as the page. Default false (one query less). */
+  includeTotal?: boolean
   includeDeleted?: boolean
 }
 
@@ -67,6 +69,10 @@ export interface ListResult<S extends ModelShape> {
   /** Records returned (the total matching with `countOnly`). */
   count: number
   limit: number
+  /** Whether more records match after this page (read `offset + limit` next). */
+  hasMore: boolean
+  /** Every record matching the filter, ignoring limit and offset: with `includeTotal` or `countOnly`. */
+  total?: number
 }
 
 export interface CountInput<S extends ModelShape> {

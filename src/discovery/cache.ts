@@ -16,7 +16,8 @@ const FLUSH_DELAY_MS = 100
 const FLUSH_ROWS = 500
 
 /** Bumped when the stored form changes; older databases are emptied. */
-const SCHEMA_VERSION = '1'
+// 2: discovery validates each workflow against its node types (an `ok` stored before may be `invalid`).
+const SCHEMA_VERSION = '2'
 export const CACHE_FILE = 'discovery-cache.db'
 
 /**

@@ -26,7 +26,7 @@ export interface FileResult {
   manifest?: FileManifest
   /** For every other status, and for `conflict` (which names the other files). */
   error?: SerializedError
-  /** For `timeout`, `stuck`, `oom`, `crashed` (and an `error` whose thrown value has no stack): the local module that was evaluating, when known. */
+  /** For `timeout`, `stuck`, `oom`, `crashed` (and an `error` whose thrown value has no stack): the local module that was evaluating, when known. Never for `invalid`, which is about what the import produced. */
   loadingModule?: string
   /** For `exited`: the code the module passed to `process.exit()`. */
   exitCode?: number
@@ -61,7 +61,7 @@ export function resultFromOutcome(root: string, path: string, outcome: SettledOu
       workflows: [],
       models: [],
       error: toSerializedError(outcome.error),
-      ...(outcome.loadingModule === undefined ? {} : { loadingModule: outcome.loadingModule }),
+      ...(outcome.loadingModule === undefined || outcome.status === 'invalid' ? {} : { loadingModule: outcome.loadingModule }),
       ...(outcome.exitCode === undefined ? {} : { exitCode: outcome.exitCode }),
     }
   }

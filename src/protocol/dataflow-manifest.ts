@@ -45,20 +45,3 @@ export const dataflowManifestSchema = z.object({
 export type FieldManifest = z.infer<typeof fieldManifestSchema>
 export type ModelManifest = z.infer<typeof modelManifestSchema>
 export type DataFlowManifest = z.infer<typeof dataflowManifestSchema>
-
-/**
- * Every DataFlow created in this thread, by any copy of the package, registers itself here on
- * construction, so discovery also finds instances a module created but did not export.
- */
-export const DATAFLOW_INSTANCES = Symbol.for('nexflow.dataflow.instances')
-
-/** What discovery needs from a DataFlow instance: a pure description, no I/O. */
-export interface DescribableDataFlow {
-  toManifest(): DataFlowManifest
-}
-
-/** The per-thread set of live DataFlow instances (see {@link DATAFLOW_INSTANCES}). */
-export function dataflowInstances(): Set<DescribableDataFlow> {
-  const holder = globalThis as { [DATAFLOW_INSTANCES]?: Set<DescribableDataFlow> }
-  return (holder[DATAFLOW_INSTANCES] ??= new Set())
-}

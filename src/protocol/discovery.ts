@@ -3,7 +3,12 @@ import { dataflowManifestSchema } from './dataflow-manifest.js'
 import type { JsonValue } from './json.js'
 import { workflowJsonSchema, workflowNodeJsonSchema } from './workflow-json.js'
 
-/** The closed set of per-file outcomes, used in every report. */
+/**
+ * The closed set of per-file outcomes, used in every report. `invalid`: what the import produced
+ * cannot be used, either a manifest the worker could not send or the main side refused, or an
+ * exported workflow that cannot run with the node types of the thread that imported it (an
+ * unknown node type, a config value its param schema refuses, an unknown param key).
+ */
 export const FILE_STATUSES = ['ok', 'empty', 'error', 'timeout', 'stuck', 'oom', 'exited', 'crashed', 'invalid', 'conflict'] as const
 export type FileStatus = (typeof FILE_STATUSES)[number]
 

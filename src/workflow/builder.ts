@@ -5,12 +5,17 @@ import { defaultRegistry } from './default-registry.js'
 import { deriveInputSchema } from './input-schema.js'
 import type { NodeDefinition } from './node.js'
 import type { NodeRegistry } from './registry.js'
+import { workflowProblems, type WorkflowProblem } from './validate.js'
 import { graphProblems, Workflow } from './workflow.js'
 
 export interface BuilderOptions {
   /**
-   * When given, `build()` also fails on node types this registry does not know. Without it,
-   * types are resolved when the workflow runs, and the input schema uses the default registry.
+   * When given, `build()` also checks the workflow against it (see {@link workflowProblems}):
+   * unknown node types, config values their param schemas refuse, unknown param keys. Without
+   * it, nothing is checked against node types at build time (a module may build a workflow
+   * before it registers the types it uses; discovery checks every exported workflow once its
+   * file has been imported), types are resolved when the workflow runs, and the input schema
+   * uses the default registry.
    */
   registry?: NodeRegistry
 }
@@ -53,6 +58,10 @@ export class WorkflowBuilder {
         details: { nodeId: id },
       })
     }
+    // A definition given by value is registered (in the builder's registry, else the default one),
+    // so the workflow runs wherever this module is imported; the same name with a different
+    // definition is a NODE_TYPE_DUPLICATE error, never a silent swap.
+    if (typeof type !== 'string') (this.#registry ?? defaultRegistry()).register(type)
     this.#nodes.push({ id, type: typeName, params: structuredClone(params) as Record<string, JsonValue> })
     return this
   }
@@ -73,18 +82,26 @@ export class WorkflowBuilder {
     return this
   }
 
-  /** Checks the graph and returns an immutable workflow. The builder can be built again. */
+  /**
+   * Checks the graph (and, given a registry, the nodes against it) and returns an immutable
+   * workflow, or throws `WORKFLOW_INVALID` listing every problem. The builder can be built again.
+   */
   build(options: BuildOptions): Workflow {
-    const problems = graphProblems(this.#nodes, this.#connections, this.#registry)
-    if (!options.name) problems.unshift('a workflow needs a name')
+    // Also called from JavaScript: `build()` must say what is missing, not fail reading it.
+    const given: unknown = (options as Partial<BuildOptions> | undefined)?.name
+    const name = typeof given === 'string' ? given : ''
+    const problems = graphProblems(this.#nodes, this.#connections)
+    const nodeProblems: WorkflowProblem[] = this.#registry === undefined ? [] : workflowProblems({ nodes: this.#nodes, connections: this.#connections }, this.#registry)
+    problems.push(...nodeProblems.map((problem) => problem.message))
+    if (name === '') problems.unshift(`a workflow needs a name: build({ name: 'my-workflow' })${given === undefined || given === '' ? '' : ` (got ${typeof given})`}`)
     if (problems.length > 0) {
-      throw new NexflowError('WORKFLOW_INVALID', `Workflow "${options.name}" is invalid: ${problems.join('; ')}`, {
-        details: { workflow: options.name, problems },
+      throw new NexflowError('WORKFLOW_INVALID', `${name === '' ? 'Workflow' : `Workflow "${name}"`} is invalid: ${problems.join('; ')}`, {
+        details: { workflow: name, problems, ...(nodeProblems.length === 0 ? {} : { nodeProblems }) },
       })
     }
     return Workflow.fromValidated({
       format: WORKFLOW_FORMAT,
-      name: options.name,
+      name,
       description: options.description ?? '',
       nodes: this.#nodes,
       connections: this.#connections,

@@ -21,6 +21,19 @@ export interface ExecutionPlan {
 /** Marks workflows, also ones made by another copy of this package (discovery looks for them). */
 const WORKFLOW_BRAND = Symbol.for('nexflow.Workflow')
 
+/**
+ * Per thread, shared by every copy of this package: a function told of each workflow made in the
+ * thread, when one is set. A discovery worker sets it to learn which workflows a module built, and
+ * warns about those the file does not export (they would never be served). Nothing else sets it,
+ * so elsewhere a workflow costs one property read and nothing holds on to it.
+ */
+export const WORKFLOW_CREATED = Symbol.for('nexflow.workflow.created')
+
+function announce(workflow: Workflow): void {
+  const listener = (globalThis as { [WORKFLOW_CREATED]?: unknown })[WORKFLOW_CREATED]
+  if (typeof listener === 'function') (listener as (made: Workflow) => void)(workflow)
+}
+
 /** Graph rules every workflow obeys, whether built or loaded from JSON. Returns every problem found. */
 export function graphProblems(nodes: readonly WorkflowNodeJson[], connections: readonly ConnectionJson[], registry?: NodeRegistry): string[] {
   const problems: string[] = []
@@ -98,6 +111,7 @@ export class Workflow {
     this.connections = json.connections
     this.inputSchema = json.inputSchema
     Object.freeze(this)
+    announce(this)
   }
 
   static isWorkflow(value: unknown): value is Workflow {

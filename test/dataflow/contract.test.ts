@@ -113,8 +113,9 @@ function contract(kind: TargetKind) {
     it('rejects invalid node params before any I/O, naming the param', async () => {
       const db = open()
       users(db)
-      const wf = new WorkflowBuilder({ registry: db.registry }).addNode('UserCreateNode', 'c', { id: 'x', email: 'not-an-email' }).build({ name: 'bad' })
-      const { results } = await new LocalRuntime({ registry: db.registry }).execute(wf)
+      // Given as an input: build() with a registry refuses a bad config value already.
+      const wf = new WorkflowBuilder({ registry: db.registry }).addNode('UserCreateNode', 'c', { id: 'x', email: '${email}' }).build({ name: 'bad' })
+      const { results } = await new LocalRuntime({ registry: db.registry }).execute(wf, { parameters: { email: 'not-an-email' } })
       expect(results.c).toMatchObject({ failed: true, errorType: 'ValidationError', error: expect.stringContaining('email') })
     })
   })
@@ -182,8 +183,8 @@ function contract(kind: TargetKind) {
       expect((await User.list({ orderBy: 'email', limit: 2, offset: 1 })).records.map((r) => r.id)).toEqual(['u2', 'u3'])
       expect((await User.list({ orderBy: '-email', limit: 1 })).records.map((r) => r.id)).toEqual(['u4'])
       expect((await User.list({ orderBy: ['role', '-email'] })).records.map((r) => r.id)).toEqual(['u1', 'u4', 'u3', 'u2'])
-      expect(await User.list({ countOnly: true, limit: 1 })).toEqual({ records: [], count: 4, limit: 1 })
-      expect(await User.list({ limit: 0 })).toEqual({ records: [], count: 0, limit: 0 })
+      expect(await User.list({ countOnly: true, limit: 1 })).toEqual({ records: [], count: 4, total: 4, limit: 1, hasMore: true })
+      expect(await User.list({ limit: 0 })).toEqual({ records: [], count: 0, limit: 0, hasMore: true })
     })
   })
 

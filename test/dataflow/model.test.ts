@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import { DataFlow, defaultTableName, defineNode, LocalRuntime, NexflowError, NodeRegistry, WorkflowBuilder } from '../../src/index.js'
-import { dataflowInstances, dataflowManifestSchema } from '../../src/protocol/dataflow-manifest.js'
+import { dataflowInstances } from '../../src/dataflow/instances.js'
+import { dataflowManifestSchema } from '../../src/protocol/dataflow-manifest.js'
 
 const memory = (registry = new NodeRegistry(), options: Record<string, unknown> = {}) => new DataFlow({ databaseUrl: 'sqlite::memory:', registry, ...options })
 
@@ -197,15 +198,6 @@ describe('node registration', () => {
     expect(defaultRegistry().has('DefaultRegistryProbeCreateNode')).toBe(false)
   })
 
-  it('replaces its own model when the same DataFlow defines it again', async () => {
-    const registry = new NodeRegistry()
-    const db = memory(registry)
-    db.model('Item', { a: z.string() })
-    const second = db.model('Item', { a: z.string(), b: z.number().optional() })
-    expect(registry.get('ItemCreateNode')).toBe(second.nodes.Create)
-    expect(db.modelNames()).toEqual(['Item'])
-    await db.close()
-  })
 
   it('lets a second DataFlow on the same database take over (a module imported twice), logging a changed shape', async () => {
     const registry = new NodeRegistry()
@@ -214,17 +206,19 @@ describe('node registration', () => {
     const url = 'sqlite:/tmp/nexflow-registration-same.db'
     const first = new DataFlow({ databaseUrl: url, registry, logger })
     const second = new DataFlow({ databaseUrl: url, registry, logger })
+    const third = new DataFlow({ databaseUrl: url, registry, logger })
     first.model('Item', { a: z.string() })
     const same = second.model('Item', { a: z.string() })
     expect(registry.get('ItemCreateNode')).toBe(same.nodes.Create)
     expect(warnings).toEqual([])
-    const changed = first.model('Item', { a: z.string(), b: z.string().optional() })
+    const changed = third.model('Item', { a: z.string(), b: z.string().optional() })
     expect(registry.get('ItemCreateNode')).toBe(changed.nodes.Create)
     expect(warnings).toEqual([expect.stringContaining('defined again by another DataFlow')])
-    // Closing the instance that no longer owns the nodes leaves them registered.
+    // Closing the instances that no longer own the nodes leaves them registered.
+    await first.close()
     await second.close()
     expect(registry.get('ItemCreateNode')).toBe(changed.nodes.Create)
-    await first.close()
+    await third.close()
     expect(registry.has('ItemCreateNode')).toBe(false)
   })
 

@@ -2,10 +2,10 @@ import { createRequire } from 'node:module'
 import { relative } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { serializeError } from '../../src/errors.js'
-import { dataflowInstances } from '../../src/protocol/dataflow-manifest.js'
+import { dataflowInstances } from '../../src/dataflow/instances.js'
 import { takeIsolationWarnings } from '../../src/protocol/isolation.js'
 import type { FileManifest, SerializedErrorData } from '../../src/protocol/discovery.js'
-import { collect, exportsOf } from './collect.js'
+import { BuiltWorkflows, collect, exportsOf, invalidWorkflowsError, unexportedWarnings } from './collect.js'
 import { heapPressure, leftovers, takeSnapshot } from './hygiene.js'
 import { hashFile, intrinsics } from './intrinsics.js'
 import type { ModuleTracker } from './module-tracker.js'
@@ -39,6 +39,9 @@ function moduleHash(path: string): string {
   }
   return hash
 }
+/** Which module built each workflow, to warn about workflows a file built but did not export. */
+const builtWorkflows = new BuiltWorkflows()
+
 /** Messages and stacks are cut to this many characters: a thrown value is untrusted too. */
 const MAX_TEXT = 64 * 1024
 
@@ -81,8 +84,10 @@ export async function importModule(file: string, context: ImportContext): Promis
   // Hashed before they run: a module that changes while it is imported (or rewrites itself) must
   // be described by the content evaluated, so the cache never pairs a manifest with other content.
   const fileHash = hashFile(file) ?? ''
+  builtWorkflows.evaluating(file)
   context.tracker.begin(file, (module) => {
     moduleHash(module)
+    builtWorkflows.evaluating(module)
     context.onLoading(module)
   })
   const started = intrinsics.now()
@@ -95,6 +100,7 @@ export async function importModule(file: string, context: ImportContext): Promis
     thrown = { value: error }
   }
   const graph = context.tracker.end(file)
+  builtWorkflows.evaluating(undefined)
   let manifestParts: ReturnType<typeof collect> | undefined
   if (module !== undefined) {
     try {
@@ -116,6 +122,10 @@ export async function importModule(file: string, context: ImportContext): Promis
   if (thrown !== undefined || manifestParts === undefined) {
     return withRetire({ type: 'failed', status: 'error', error: describeThrown(thrown?.value), importMs, imports: loaded })
   }
+  // Workflows that would fail on their first run fail the file now.
+  if (manifestParts.invalid.length > 0) {
+    return withRetire({ type: 'failed', status: 'invalid', error: invalidWorkflowsError(manifestParts.invalid), importMs, imports: loaded })
+  }
 
   const manifest: FileManifest = {
     file,
@@ -125,7 +135,7 @@ export async function importModule(file: string, context: ImportContext): Promis
     workflows: manifestParts.workflows,
     dataflows: manifestParts.dataflows,
     nodeTypes: manifestParts.nodeTypes,
-    warnings: [...manifestParts.warnings, ...takeIsolationWarnings(), ...problems.map((problem) => `${problem}; its worker was replaced`)],
+    warnings: [...manifestParts.warnings, ...unexportedWarnings(builtWorkflows.builtBy(file), manifestParts.exportedValues), ...takeIsolationWarnings(), ...problems.map((problem) => `${problem}; its worker was replaced`)],
   }
   const size = (intrinsics.stringify(manifest) as string | undefined)?.length ?? 0
   if (size > context.maxManifestBytes) {

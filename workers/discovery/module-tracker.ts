@@ -1,7 +1,7 @@
 import Module, { register } from 'node:module'
 import { fileURLToPath } from 'node:url'
 import { MessageChannel, receiveMessageOnPort, type MessagePort } from 'node:worker_threads'
-import { dataflowInstances, type DescribableDataFlow } from '../../src/protocol/dataflow-manifest.js'
+import { dataflowInstances, type DescribableDataFlow } from '../../src/dataflow/instances.js'
 
 /** Called (by the prologue loader-hooks.mjs puts in each local ES module) when that module starts evaluating. */
 export const EVALUATING = Symbol.for('nexflow.discovery.evaluating')

@@ -3,7 +3,7 @@ import { pathToFileURL } from 'node:url'
 // the node registry it fills (DataFlow models, defineNode types) is the one runs use.
 import '../../src/index.js'
 import { NexflowError, serializeError, WorkflowExecutionError, type SerializedError } from '../../src/errors.js'
-import { dataflowInstances } from '../../src/protocol/dataflow-manifest.js'
+import { dataflowInstances } from '../../src/dataflow/instances.js'
 import { EXECUTION_ENV } from '../../src/protocol/isolation.js'
 import { executionTaskSchema, type FileTarget, type RunReply, type RunTask, type WarmReply } from '../../src/protocol/execution-messages.js'
 import { WorkflowBuilder } from '../../src/workflow/builder.js'

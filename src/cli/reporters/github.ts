@@ -10,7 +10,7 @@ export interface GithubOptions {
   workspace: string
 }
 
-/** GitHub Actions `::error` workflow commands, one per failed or slow file (and one for a broken run budget). */
+/** GitHub Actions `::error` workflow commands, one per failed or slow file (and one for a broken run budget), and a `::warning` per file warning. */
 export function renderGithub(report: CheckReport, options: GithubOptions): string {
   const workspace = realWorkspace(options.workspace)
   const lines: string[] = []
@@ -21,6 +21,9 @@ export function renderGithub(report: CheckReport, options: GithubOptions): strin
     if (file.loadingModule !== undefined && file.loadingModule !== file.path) message += `\nwhile loading ${file.loadingModule}`
     // Messages come from user code: a control character must not reach the log viewer raw.
     lines.push(command('error', { file: underRoot(workspace, file.absolutePath), title: `nexflow check: ${kind}` }, safeText(message)))
+  }
+  for (const file of report.files) {
+    for (const warning of file.warnings) lines.push(command('warning', { file: underRoot(workspace, file.absolutePath), title: 'nexflow check: warning' }, safeText(warning)))
   }
   if (report.overBudget) lines.push(command('error', { title: 'nexflow check: over budget' }, budgetReason(report)))
   if (report.noFiles) lines.push(command('error', { title: 'nexflow check: no files' }, noFilesReason(report)))

@@ -1,7 +1,7 @@
 import type { FileStatus } from '../../protocol/discovery.js'
 import type { CheckReport } from '../check-report.js'
 
-/** The `--json` document. Keys beyond the documented shape appear only when true (`slow`, `overBudget`, `noFiles`). */
+/** The `--json` document. Keys beyond the documented shape appear only when true (`slow`, `overBudget`, `noFiles`) or not empty (`warnings`). */
 export interface CheckJson {
   ok: boolean
   durationMs: number
@@ -22,6 +22,8 @@ export interface CheckJsonFile {
   models: string[]
   error?: { message: string; stack?: string }
   slow?: true
+  /** What the import noted without failing (a workflow built but not exported). */
+  warnings?: string[]
 }
 
 export function toCheckJson(report: CheckReport): CheckJson {
@@ -37,6 +39,7 @@ export function toCheckJson(report: CheckReport): CheckJson {
       models: f.models,
       ...(f.error === undefined ? {} : { error: f.error }),
       ...(f.slow ? { slow: true as const } : {}),
+      ...(f.warnings.length > 0 ? { warnings: f.warnings } : {}),
     })),
     workflows: report.workflows,
   }

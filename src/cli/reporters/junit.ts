@@ -5,7 +5,8 @@ const SUITE = 'nexflow check'
 
 /**
  * `<failure>`: the file broke a limit or rule the check enforces (deadline, memory, unique names,
- * budget). `<error>`: its import itself broke (threw, exited, crashed, sent garbage).
+ * budget). `<error>`: its import itself broke (threw, exited, crashed, sent garbage) or produced
+ * a workflow that cannot run (`invalid`).
  */
 const ERROR_STATUSES: ReadonlySet<FileStatus> = new Set<FileStatus>(['error', 'exited', 'crashed', 'invalid'])
 
@@ -59,7 +60,8 @@ function testcase(file: CheckedFile, fileBudgetMs: number | undefined): string {
 function describe(file: CheckedFile): string {
   const flags = [file.status, ...(file.cached ? ['cached'] : []), ...(file.slow ? ['slow'] : [])].join(', ')
   const models = file.models.length > 0 ? `; models: ${file.models.join(', ')}` : ''
-  return `${flags}; workflows: ${file.workflows.join(', ') || '-'}${models}`
+  const warnings = file.warnings.map((warning) => `\nwarning: ${warning}`).join('')
+  return `${flags}; workflows: ${file.workflows.join(', ') || '-'}${models}${warnings}`
 }
 
 function seconds(ms: number): string {

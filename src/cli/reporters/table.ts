@@ -7,7 +7,7 @@ export interface TableOptions {
 
 const HEADERS = ['FILE', 'STATUS', 'MS', 'WORKFLOWS'] as const
 
-/** The human table: one row per file, and under each failing row the reason, indented. */
+/** The human table: one row per file, under each failing row the reason, and under any row its warnings, indented. */
 export function renderTable(report: CheckReport, options: TableOptions): string {
   if (report.files.length === 0) return ''
   const paint = painter(options.color)
@@ -27,6 +27,7 @@ export function renderTable(report: CheckReport, options: TableOptions): string 
   for (const { file, cells } of rows) {
     out.push(line(cells, file.slow ? paint.yellow : file.failed ? paint.red : paint.green))
     if (file.failed) out.push(paint.dim(`  -> ${safe(failureReason(file, report.fileBudgetMs))}`))
+    for (const warning of file.warnings) out.push(paint.yellow(`  warning: ${safe(warning)}`))
   }
   return `${out.join('\n')}\n`
 }

@@ -33,6 +33,12 @@ export interface Driver extends Executor {
   /** Runs `fn` in one transaction on one connection: committed if it resolves, rolled back if it throws. */
   transaction<T>(fn: (tx: Executor) => Promise<T>): Promise<T>
   /**
+   * Runs `fn`'s reads in one read-only transaction that sees a single snapshot of the database
+   * (no commit made after its first read), so two queries agree, e.g. a page and its total. Takes
+   * no lock: writers carry on meanwhile.
+   */
+  snapshot<T>(fn: (tx: Executor) => Promise<T>): Promise<T>
+  /**
    * Runs `fn` holding the database-wide migration lock, so concurrent migrators (threads,
    * processes, machines) take turns. Waits at most `timeoutMs`, then fails with
    * `MIGRATION_LOCK_TIMEOUT`. The wait happens in JavaScript, never in a blocking native call.
@@ -58,6 +64,8 @@ export interface SqlDialect {
   quote(identifier: string): string
   /** The placeholder of the `index`-th (1-based) parameter. */
   placeholder(index: number): string
+  /** The column's DDL type, e.g. `TEXT` or `VARCHAR(255)`. `indexed`: part of an index. */
+  columnType(field: FieldSpec, indexed: boolean): string
   /** The column's DDL type and nullability, e.g. `TEXT NOT NULL`. `indexed`: part of an index. */
   columnDefinition(field: FieldSpec, indexed: boolean): string
   /** The whole DDL of the key column. */
@@ -93,8 +101,17 @@ export interface SqlDialect {
    * generated keys come after them; `undefined` where the database does that itself.
    */
   syncGeneratedKeys(table: string, keyColumn: string): { sql: string; params: unknown[] } | undefined
-  /** A query returning one row `{ name }` per column of a table (empty when it does not exist). */
+  /** A query returning one row `{ name, type }` per column of a table (empty when it does not exist); `type` as the catalog spells it. */
   columnsQuery(table: string): { sql: string; params: unknown[] }
+  /**
+   * Whether an existing column of catalog type `type` holds the values a field of `kind` stores,
+   * unchanged: the same family of values however it is spelled (`VARCHAR(255)` and `TEXT` both
+   * hold strings; a `REAL` column does not, SQLite would turn `'42'` into `42.0`). Types the
+   * dialect does not know are given the benefit of the doubt.
+   */
+  holdsKind(type: string, kind: FieldKind): boolean
+  /** How to change a column to the field's type by hand: a statement, or what to do where there is none. */
+  retypeHint(table: string, field: FieldSpec, indexed: boolean): string
   /** A query returning one row `{ name }` per index of a table. */
   indexesQuery(table: string): { sql: string; params: unknown[] }
   classifyError(error: unknown): ErrorClass

@@ -60,6 +60,10 @@ export class TimedDriver implements Driver {
     return this.#inner.transaction((tx) => fn(timed(tx, this.#observe)))
   }
 
+  snapshot<T>(fn: (tx: Executor) => Promise<T>): Promise<T> {
+    return this.#inner.snapshot((tx) => fn(timed(tx, this.#observe)))
+  }
+
   withMigrationLock<T>(timeoutMs: number, fn: (tx: Executor) => Promise<T>): Promise<T> {
     return this.#inner.withMigrationLock(timeoutMs, (tx) => fn(timed(tx, this.#observe)))
   }

@@ -107,8 +107,9 @@ describe('LocalRuntime', () => {
   })
 
   it('validates params before run and names the node, the param and the zod issue', async () => {
-    const wf = builder().addNode('Typed', 'count-node', { count: 0 }).addNode('Value', 'x').addConnection('count-node', 'count', 'x', 'value').build({ name: 'v' })
-    const error = (await runtime.execute(wf).catch((e: unknown) => e)) as WorkflowExecutionError
+    // The bad value arrives as an input: a bad config value is refused by build() already.
+    const wf = builder().addNode('Typed', 'count-node', { count: '${count}' }).addNode('Value', 'x').addConnection('count-node', 'count', 'x', 'value').build({ name: 'v' })
+    const error = (await runtime.execute(wf, { parameters: { count: 0 } }).catch((e: unknown) => e)) as WorkflowExecutionError
     expect(error.message).toMatch(/Node "count-node" \(Typed\) got invalid params: param "count": Too small/)
     expect(error.cause).toMatchObject({ code: 'VALIDATION_FAILED' })
   })

@@ -26,6 +26,10 @@ const TYPES: Record<Exclude<FieldKind, 'string'>, string> = {
   bytes: 'LONGBLOB',
 }
 
+function columnType(field: FieldSpec, indexed: boolean): string {
+  return field.kind === 'string' ? stringType(field, indexed) : TYPES[field.kind]
+}
+
 const ENCODERS: Record<FieldKind, Codec> = {
   string: (v) => v,
   enum: (v) => v,
@@ -54,13 +58,63 @@ const DECODERS: Record<FieldKind, Codec> = {
 
 const q = (identifier: string) => `\`${identifier}\``
 
+type Family = 'text' | 'integer' | 'decimal' | 'float' | 'timestamp' | 'json' | 'bytes'
+
+/** The first word of `information_schema.COLUMNS.COLUMN_TYPE` (`varchar(255)`, `int(10) unsigned`) -> the family of values it holds. */
+const FAMILIES: Record<string, Family> = {
+  char: 'text',
+  varchar: 'text',
+  tinytext: 'text',
+  text: 'text',
+  mediumtext: 'text',
+  longtext: 'text',
+  enum: 'text',
+  set: 'text',
+  tinyint: 'integer',
+  smallint: 'integer',
+  mediumint: 'integer',
+  int: 'integer',
+  integer: 'integer',
+  bigint: 'integer',
+  decimal: 'decimal',
+  numeric: 'decimal',
+  float: 'float',
+  double: 'float',
+  real: 'float',
+  datetime: 'timestamp',
+  timestamp: 'timestamp',
+  json: 'json',
+  binary: 'bytes',
+  varbinary: 'bytes',
+  tinyblob: 'bytes',
+  blob: 'bytes',
+  mediumblob: 'bytes',
+  longblob: 'bytes',
+}
+
+/** The families whose columns take each kind's values without an error, a rounding or a conversion. */
+const HOLDS: Record<FieldKind, readonly Family[]> = {
+  string: ['text'],
+  enum: ['text'],
+  number: ['float', 'decimal'],
+  integer: ['integer', 'decimal', 'float'],
+  bigint: ['integer', 'decimal'],
+  // TINYINT(1) is MySQL's BOOLEAN.
+  boolean: ['integer'],
+  date: ['timestamp'],
+  // MariaDB's JSON is LONGTEXT.
+  json: ['json', 'text'],
+  bytes: ['bytes'],
+}
+
 /** MySQL / MariaDB SQL: backticks, DATETIME(3) in UTC, utf8mb4_bin tables, ON DUPLICATE KEY upserts. */
 export const mysqlDialect: SqlDialect = {
   name: 'mysql',
   maxParams: 65535,
   quote: q,
   placeholder: () => '?',
-  columnDefinition: (field: FieldSpec, indexed: boolean) => `${field.kind === 'string' ? stringType(field, indexed) : TYPES[field.kind]}${field.optional ? ' NULL' : ' NOT NULL'}`,
+  columnType,
+  columnDefinition: (field: FieldSpec, indexed: boolean) => `${columnType(field, indexed)}${field.optional ? ' NULL' : ' NOT NULL'}`,
   primaryKeyDefinition: (field) => (field.kind === 'string' ? `${q(field.column)} ${stringType(field, true)} NOT NULL PRIMARY KEY` : `${q(field.column)} BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY`),
   // A binary collation makes equality, LIKE, REGEXP and unique keys case-sensitive, as they are
   // in PostgreSQL and SQLite: the same filter finds the same rows on every dialect.
@@ -79,7 +133,13 @@ export const mysqlDialect: SqlDialect = {
   ignoreReturnsOnlyInserted: false,
   // AUTO_INCREMENT moves past any key inserted.
   syncGeneratedKeys: () => undefined,
-  columnsQuery: (table) => ({ sql: 'SELECT COLUMN_NAME AS name FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?', params: [table] }),
+  columnsQuery: (table) => ({ sql: 'SELECT COLUMN_NAME AS name, COLUMN_TYPE AS type FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?', params: [table] }),
+  holdsKind: (type, kind) => {
+    const family = FAMILIES[/^[a-z]+/.exec(type.toLowerCase())?.[0] ?? '']
+    return family === undefined || HOLDS[kind].includes(family)
+  },
+  // MODIFY restates the whole column, nullability included.
+  retypeHint: (table, field, indexed) => `ALTER TABLE ${q(table)} MODIFY ${q(field.column)} ${columnType(field, indexed)}${field.optional ? ' NULL' : ' NOT NULL'}`,
   indexesQuery: (table) => ({ sql: 'SELECT DISTINCT INDEX_NAME AS name FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?', params: [table] }),
   classifyError(error): ErrorClass {
     switch ((error as { errno?: unknown }).errno) {

@@ -132,8 +132,19 @@ export class MysqlDriver implements Driver {
   }
 
   transaction<T>(fn: (tx: Executor) => Promise<T>): Promise<T> {
+    return this.#transaction(['START TRANSACTION'], fn)
+  }
+
+  snapshot<T>(fn: (tx: Executor) => Promise<T>): Promise<T> {
+    // InnoDB keeps one snapshot per transaction under REPEATABLE READ (its default, which a
+    // server may change; SET TRANSACTION applies to the next transaction only), taken at once
+    // WITH CONSISTENT SNAPSHOT rather than at the first read.
+    return this.#transaction(['SET TRANSACTION ISOLATION LEVEL REPEATABLE READ', 'START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY'], fn)
+  }
+
+  #transaction<T>(begin: readonly string[], fn: (tx: Executor) => Promise<T>): Promise<T> {
     return this.#withConnection(async (connection) => {
-      await connection.query('START TRANSACTION')
+      for (const statement of begin) await connection.query(statement)
       try {
         const result = await fn(executor(connection))
         await connection.query('COMMIT')

@@ -68,12 +68,22 @@ export class PostgresDriver implements Driver {
     return this.#ready().run(sql, params)
   }
 
-  async transaction<T>(fn: (tx: Executor) => Promise<T>, onBegin?: (tx: Executor) => Promise<void>): Promise<T> {
+  transaction<T>(fn: (tx: Executor) => Promise<T>): Promise<T> {
+    return this.#transaction('BEGIN', fn)
+  }
+
+  snapshot<T>(fn: (tx: Executor) => Promise<T>): Promise<T> {
+    // READ COMMITTED (the default) takes a new snapshot per statement; REPEATABLE READ keeps the
+    // first one for the whole transaction, and a read-only one never fails to serialize.
+    return this.#transaction('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY', fn)
+  }
+
+  async #transaction<T>(begin: string, fn: (tx: Executor) => Promise<T>, onBegin?: (tx: Executor) => Promise<void>): Promise<T> {
     this.#ready()
     const client = await (this.#pool as pg.Pool).connect()
     let broken: unknown
     try {
-      await client.query('BEGIN')
+      await client.query(begin)
       const tx = executor(client)
       try {
         if (onBegin !== undefined) await onBegin(tx)
@@ -107,10 +117,14 @@ export class PostgresDriver implements Driver {
         timeoutMs,
         () => new NexflowError('MIGRATION_LOCK_TIMEOUT', `Another migrator held the PostgreSQL advisory lock "${key}" for more than ${timeoutMs} ms (migrationLockTimeoutMs)`, { details: { timeoutMs } }),
       )
-    return this.transaction(async (tx) => {
-      if (this.#options.schema !== undefined) await tx.run(`CREATE SCHEMA IF NOT EXISTS "${this.#options.schema}"`)
-      return fn(tx)
-    }, acquire)
+    return this.#transaction(
+      'BEGIN',
+      async (tx) => {
+        if (this.#options.schema !== undefined) await tx.run(`CREATE SCHEMA IF NOT EXISTS "${this.#options.schema}"`)
+        return fn(tx)
+      },
+      acquire,
+    )
   }
 
   async close(): Promise<void> {

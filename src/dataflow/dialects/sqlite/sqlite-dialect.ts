@@ -42,6 +42,39 @@ const DECODERS: Record<FieldKind, Codec> = {
   bytes: (v) => v,
 }
 
+type Affinity = 'INTEGER' | 'TEXT' | 'BLOB' | 'REAL' | 'NUMERIC'
+
+/** A declared column type's affinity, by SQLite's own rules (https://www.sqlite.org/datatype3.html#determination_of_column_affinity). */
+function affinity(type: string): Affinity {
+  const t = type.toUpperCase()
+  if (t.includes('INT')) return 'INTEGER'
+  if (t.includes('CHAR') || t.includes('CLOB') || t.includes('TEXT')) return 'TEXT'
+  if (t.includes('BLOB') || t.trim() === '') return 'BLOB'
+  if (t.includes('REAL') || t.includes('FLOA') || t.includes('DOUB')) return 'REAL'
+  return 'NUMERIC'
+}
+
+/**
+ * The affinities that store each kind's values as they are written. TEXT affinity turns numbers
+ * into text and numeric affinities turn numeric-looking text into numbers, so a string field over
+ * a REAL column (or a number field over a TEXT one) reads back another type. BLOB affinity (no
+ * declared type) stores anything as given.
+ */
+const HOLDS: Record<FieldKind, readonly Affinity[]> = {
+  string: ['TEXT', 'BLOB'],
+  enum: ['TEXT', 'BLOB'],
+  number: ['INTEGER', 'REAL', 'NUMERIC', 'BLOB'],
+  integer: ['INTEGER', 'REAL', 'NUMERIC', 'BLOB'],
+  // REAL would round what exceeds 2^53.
+  bigint: ['INTEGER', 'NUMERIC', 'BLOB'],
+  boolean: ['INTEGER', 'REAL', 'NUMERIC', 'BLOB'],
+  // ISO-8601 text is never numeric-looking, so NUMERIC (a declared DATETIME) keeps it as text.
+  date: ['TEXT', 'NUMERIC', 'BLOB'],
+  // NUMERIC: a declared JSON type.
+  json: ['TEXT', 'NUMERIC', 'BLOB'],
+  bytes: ['BLOB'],
+}
+
 /**
  * LIKE pattern -> GLOB pattern: GLOB is SQLite's case-sensitive matcher, as LIKE is elsewhere.
  * `\` escapes the next character, as LIKE's default escape does in PostgreSQL and MySQL.
@@ -69,6 +102,7 @@ export const sqliteDialect: SqlDialect = {
   maxParams: 32766,
   quote: (identifier) => `"${identifier}"`,
   placeholder: () => '?',
+  columnType: (field: FieldSpec) => TYPES[field.kind],
   columnDefinition: (field: FieldSpec) => `${TYPES[field.kind]}${field.optional ? '' : ' NOT NULL'}`,
   // Plain INTEGER PRIMARY KEY is the rowid: the fastest key SQLite has.
   primaryKeyDefinition: (field) => (field.kind === 'string' ? `"${field.column}" TEXT NOT NULL PRIMARY KEY` : `"${field.column}" INTEGER PRIMARY KEY`),
@@ -88,7 +122,10 @@ export const sqliteDialect: SqlDialect = {
   ignoreReturnsOnlyInserted: true,
   // A rowid key continues after the largest key in the table.
   syncGeneratedKeys: () => undefined,
-  columnsQuery: (table) => ({ sql: 'SELECT name FROM pragma_table_info(?)', params: [table] }),
+  columnsQuery: (table) => ({ sql: 'SELECT name, type FROM pragma_table_info(?)', params: [table] }),
+  holdsKind: (type, kind) => HOLDS[kind].includes(affinity(type)),
+  retypeHint: (table) =>
+    `SQLite cannot change a column's type in place: create a new table with the model's column types, copy the rows of "${table}" into it (converting the values), drop the old table and rename the new one (https://www.sqlite.org/lang_altertable.html#otheralter)`,
   indexesQuery: (table) => ({ sql: 'SELECT name FROM pragma_index_list(?)', params: [table] }),
   classifyError(error): ErrorClass {
     const raw = (error as { code?: unknown }).code

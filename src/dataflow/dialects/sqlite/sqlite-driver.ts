@@ -146,6 +146,17 @@ export class SqliteDriver implements Driver {
     return this.#exclusive(() => this.#inTransaction(fn, () => this.#retryBusy(() => this.#connection().exec('BEGIN IMMEDIATE'))))
   }
 
+  snapshot<T>(fn: (tx: Executor) => Promise<T>): Promise<T> {
+    // A deferred BEGIN takes no lock; in WAL mode the first read fixes the snapshot every later
+    // read of the transaction sees, while other connections keep writing.
+    return this.#exclusive(() =>
+      this.#inTransaction(fn, () => {
+        this.#connection().exec('BEGIN DEFERRED')
+        return Promise.resolve()
+      }),
+    )
+  }
+
   withMigrationLock<T>(timeoutMs: number, fn: (tx: Executor) => Promise<T>): Promise<T> {
     // BEGIN IMMEDIATE takes SQLite's one write lock, and SQLite DDL is transactional: the whole
     // migration commits or none of it does.
