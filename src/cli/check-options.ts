@@ -2,6 +2,7 @@ import { accessSync, constants, statSync } from 'node:fs'
 import { dirname, isAbsolute, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { z } from 'zod'
+import { closestName } from '../closest-name.js'
 import { NexflowError } from '../errors.js'
 
 /**
@@ -31,6 +32,8 @@ export interface CheckOptions {
   fileBudgetMs: number | undefined
   isolation: (typeof ISOLATIONS)[number] | undefined
   concurrency: number | undefined
+  /** Heap limit of each discovery worker, in MB; a file over it is `oom`. */
+  maxMemoryMb: number | undefined
   cache: boolean
   cacheDir: string | undefined
   patterns: string[] | undefined
@@ -42,16 +45,19 @@ export interface CheckOptions {
 // Node's timers cap at 2^31 - 1 ms; a larger deadline would fire at once.
 const MAX_MS = 2_147_483_647
 const MAX_CONCURRENCY = 256
+// Discovery's own bounds for `maxMemoryMb`.
+const MIN_MEMORY_MB = 32
+const MAX_MEMORY_MB = 1_048_576
 
 const shown = (input: unknown) => JSON.stringify(input)
 
-function wholeNumber(flag: string, example: number, max: number, unit: string) {
-  const message = (input: unknown) => `${flag}: expected a whole number of ${unit} from 1 to ${max}, got ${shown(String(input))}; for example ${flag} ${example}`
+function wholeNumber(flag: string, example: number, max: number, unit: string, min = 1) {
+  const message = (input: unknown) => `${flag}: expected a whole number of ${unit} from ${min} to ${max}, got ${shown(String(input))}; for example ${flag} ${example}`
   return z
     .string()
     .regex(/^\d+$/, { error: (issue) => message(issue.input) })
     .transform(Number)
-    .refine((n) => n >= 1 && n <= max, { error: (issue) => message(issue.input) })
+    .refine((n) => n >= min && n <= max, { error: (issue) => message(issue.input) })
 }
 
 function nonEmpty(flag: string, example: string) {
@@ -70,6 +76,7 @@ const flagsSchema = z.object({
   'file-budget-ms': wholeNumber('--file-budget-ms', 1000, MAX_MS, 'milliseconds').optional(),
   isolation: z.enum(ISOLATIONS, { error: (issue) => `--isolation: expected "thread" or "process", got ${shown(issue.input)}; for example --isolation process` }).optional(),
   concurrency: wholeNumber('--concurrency', 4, MAX_CONCURRENCY, 'workers').optional(),
+  'max-memory-mb': wholeNumber('--max-memory-mb', 2048, MAX_MEMORY_MB, 'megabytes', MIN_MEMORY_MB).optional(),
   cache: z.boolean().default(CHECK_DEFAULTS.cache),
   'allow-empty': z.boolean().default(CHECK_DEFAULTS.allowEmpty),
   'cache-dir': nonEmpty('--cache-dir', '.nexflow').optional(),
@@ -97,12 +104,16 @@ const PARSE_OPTIONS = {
   'file-budget-ms': { type: 'string' },
   isolation: { type: 'string' },
   concurrency: { type: 'string' },
+  'max-memory-mb': { type: 'string' },
   cache: { type: 'boolean' },
   'allow-empty': { type: 'boolean' },
   'cache-dir': { type: 'string' },
   pattern: { type: 'string', multiple: true },
   ignore: { type: 'string', multiple: true },
 } as const
+
+/** The flags `nexflow check` knows, as typed (`--no-cache` for the negation), for messages. */
+const KNOWN_FLAGS = Object.keys(PARSE_OPTIONS).map((name) => (name === 'cache' ? '--no-cache' : `--${name}`))
 
 /** A usage or config error: the CLI prints it and exits 2. */
 export class CheckUsageError extends NexflowError {
@@ -122,6 +133,13 @@ export function parseCheckArgs(args: readonly string[], cwd: string = process.cw
   try {
     parsed = parseArgs({ args: normalized, options: PARSE_OPTIONS, allowPositionals: true, allowNegative: true, strict: true })
   } catch (error) {
+    // Node's wording ("Unknown option '--x'. To specify a positional argument starting with a
+    // '-', ...") names no fix; the closest known flag usually is the fix.
+    const unknown = /Unknown option '([^']+)'/.exec((error as Error).message)?.[1]
+    if (unknown !== undefined) {
+      const closest = closestName(unknown, KNOWN_FLAGS)
+      throw new CheckUsageError(`unknown flag ${unknown}${closest === undefined ? '' : ` (did you mean ${closest}?)`}; the flags are ${KNOWN_FLAGS.join(', ')}`)
+    }
     throw new CheckUsageError((error as Error).message)
   }
   const repeated = repeatedFlags(normalized)
@@ -141,6 +159,7 @@ export function parseCheckArgs(args: readonly string[], cwd: string = process.cw
     fileBudgetMs: flags['file-budget-ms'],
     isolation: flags.isolation,
     concurrency: flags.concurrency,
+    maxMemoryMb: flags['max-memory-mb'],
     cache: flags.cache,
     cacheDir: flags['cache-dir'] === undefined ? undefined : resolve(cwd, flags['cache-dir']),
     patterns: flags.pattern,

@@ -25,9 +25,11 @@ export const CACHE_FILE = 'discovery-cache.db'
  * - `base`: nexflow's version, Node's version, the root, the manifest size limit, the
  *   tsconfig.json tsx compiles user files with (its path and content: `paths`, `jsx` or decorator
  *   settings change what a module does), the package.json nearest the root (its `type` decides
- *   whether a .ts or .js file under it is an ES module; a package.json deeper in the tree, a
- *   lockfile or node_modules are not watched), and DATABASE_URL with its credentials masked, as
- *   a DataFlow created without a URL describes it. Any change invalidates every entry.
+ *   whether a .ts or .js file under it is an ES module), the lockfiles nearest the root (see
+ *   {@link LOCKFILES}: installing or upgrading a dependency changes what an import of it does;
+ *   a package.json deeper in the tree and node_modules itself are not watched), and
+ *   DATABASE_URL with its credentials masked, as a DataFlow created without a URL describes it.
+ *   Any change invalidates every entry.
  * - `limits`: deadline, memory limit, isolation and stuck grace. Only failures they can cause
  *   (timeout, stuck, oom, exited, crashed) are bound to them: a file that timed out under 1 s is
  *   tried again under 10 s. A file imported fine is reused while its import time is within the
@@ -38,14 +40,25 @@ export interface CacheKeys {
   limits: string
 }
 
-export function cacheKeys(options: ResolvedDiscoveryOptions, project: { tsconfig?: string | undefined; packageJson?: string | undefined }): CacheKeys {
+/** Lockfiles of the package managers, by the name each writes at a project's root. */
+export const LOCKFILES: readonly string[] = ['package-lock.json', 'npm-shrinkwrap.json', 'pnpm-lock.yaml', 'yarn.lock', 'bun.lock', 'bun.lockb']
+
+/** The files besides the user's own modules that an entry depends on; absolute paths, found by the caller. */
+export interface ProjectFiles {
+  tsconfig?: string | undefined
+  packageJson?: string | undefined
+  /** Every lockfile in the folder nearest the root that holds one. */
+  lockfiles?: readonly string[] | undefined
+}
+
+export function cacheKeys(options: ResolvedDiscoveryOptions, project: ProjectFiles): CacheKeys {
   const { root, maxManifestBytes, timeoutMs, maxMemoryMb, isolation, stuckGraceMs } = options
   const fileKey = (file: string | undefined) => (file === undefined ? null : { path: file, hash: hashOrNull(file) })
   // Masked: the manifest holds it masked too, and a hash of a password is not to be stored.
   const databaseUrl = process.env.DATABASE_URL
   const environment = { DATABASE_URL: databaseUrl === undefined ? null : redactDatabaseUrl(databaseUrl) }
   return {
-    base: sha256(JSON.stringify({ schema: SCHEMA_VERSION, nexflow: VERSION, node: process.version, root, maxManifestBytes, compiler: fileKey(project.tsconfig), packageJson: fileKey(project.packageJson), environment })),
+    base: sha256(JSON.stringify({ schema: SCHEMA_VERSION, nexflow: VERSION, node: process.version, root, maxManifestBytes, compiler: fileKey(project.tsconfig), packageJson: fileKey(project.packageJson), lockfiles: (project.lockfiles ?? []).map(fileKey), environment })),
     limits: sha256(JSON.stringify({ timeoutMs, maxMemoryMb, isolation, stuckGraceMs })),
   }
 }
@@ -56,6 +69,12 @@ function hashOrNull(file: string): string | null {
   } catch {
     return null
   }
+}
+
+/** SQLite's word that the database itself is damaged or not a database (extended codes included), not that it is out of reach. */
+function isCorrupt(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code
+  return typeof code === 'string' && (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT' || code.startsWith('SQLITE_CORRUPT_'))
 }
 
 interface Row {
@@ -97,7 +116,11 @@ export class ManifestCache {
     )
   }
 
-  /** Opens (or creates) the cache in `dir`. A database that cannot be read is replaced once. */
+  /**
+   * Opens (or creates) the cache in `dir`. A corrupt database, or a file that is not one, is
+   * replaced once. Any other failure (busy, locked, no permission, a folder where the file
+   * belongs) is thrown and the database left alone: it may be another run's, in use or fine.
+   */
   static async open(dir: string, keys: CacheKeys): Promise<ManifestCache> {
     // Loaded on first use: every module that imports nexflow to define a workflow (every
     // discovery worker among them) would otherwise load this native addon for nothing.
@@ -106,7 +129,8 @@ export class ManifestCache {
     const file = join(dir, CACHE_FILE)
     try {
       return new ManifestCache(ManifestCache.#connect(Sqlite, file), keys)
-    } catch {
+    } catch (error) {
+      if (!isCorrupt(error)) throw error
       for (const suffix of ['', '-wal', '-shm']) rmSync(file + suffix, { force: true })
       return new ManifestCache(ManifestCache.#connect(Sqlite, file), keys)
     }

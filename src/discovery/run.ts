@@ -2,9 +2,10 @@ import { existsSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { NexflowError, toNexflowError } from '../errors.js'
-import { cacheKeys, ManifestCache } from './cache.js'
+import { cacheKeys, LOCKFILES, ManifestCache } from './cache.js'
 import { listCandidates, relativeToRoot } from './candidates.js'
 import { ConflictTracker } from './conflicts.js'
+import { DEFAULT_PATTERNS } from './defaults.js'
 import { FileHasher } from './hash.js'
 import { resolveDiscoveryOptions, type DiscoveryOptions, type ResolvedDiscoveryOptions } from './options.js'
 import { isRememberable, type SettledOutcome } from './outcome.js'
@@ -25,7 +26,13 @@ export interface DiscoveryReport {
    * two exports produce (their files are `conflict`) is served by neither, so it is not listed.
    */
   workflows: string[]
-  /** Problems with discovery itself (an unwritable cache, abandoned threads); not with the files. */
+  /**
+   * No candidate file was found under the root (a wrong root or pattern, most often); a warning
+   * says so. `ok` stays true: whether an empty project is a failure is the caller's call (the
+   * CLI's `check` fails it unless `--allow-empty`).
+   */
+  noFiles: boolean
+  /** Problems with discovery itself (no candidate files, an unwritable cache, abandoned threads); not with the files. */
   warnings: string[]
 }
 
@@ -65,12 +72,24 @@ function uniqueWorkflowNames(files: readonly FileResult[]): string[] {
   return [...counts].filter(([, count]) => count === 1).map(([name]) => name).sort()
 }
 
+/** Why a run found nothing to import, naming the root and the patterns. */
+function noFilesWarning({ root, patterns }: ResolvedDiscoveryOptions): string {
+  const matched = patterns.length === DEFAULT_PATTERNS.length && patterns.every((pattern, index) => pattern === DEFAULT_PATTERNS[index])
+    ? 'the default patterns (workflows/**/*, src/workflows/**/*, app/workflows/**/*, **/*.workflow.*, ...)'
+    : `the patterns ${patterns.map((pattern) => JSON.stringify(pattern)).join(', ')}`
+  return `no candidate files under ${root}: no file matches ${matched} outside the ignores; check the root and the patterns`
+}
+
 /** The file called `name` nearest to the root (in it or a folder above). */
 function findNearest(root: string, name: string): string | undefined {
+  return findNearestOf(root, [name])[0]
+}
+
+/** Those of `names` in the folder nearest to the root (it or one above) that holds any of them. */
+function findNearestOf(root: string, names: readonly string[]): string[] {
   for (let dir = root; ; dir = dirname(dir)) {
-    const candidate = join(dir, name)
-    if (existsSync(candidate)) return candidate
-    if (dirname(dir) === dir) return undefined
+    const found = names.map((name) => join(dir, name)).filter((candidate) => existsSync(candidate))
+    if (found.length > 0 || dirname(dir) === dir) return found
   }
 }
 
@@ -133,13 +152,17 @@ class Discovery implements DiscoveryRun {
     try {
       const candidates = await listCandidates(options)
       this.#throwIfAborted()
+      if (candidates.length === 0) warnings.push(noFilesWarning(options))
       // tsx compiles user files with the nearest tsconfig.json.
       this.#tsconfig = findNearest(options.root, 'tsconfig.json')
       if (options.cache) {
         try {
-          this.#cache = await ManifestCache.open(options.cacheDir, cacheKeys(options, { tsconfig: this.#tsconfig, packageJson: findNearest(options.root, 'package.json') }))
+          const project = { tsconfig: this.#tsconfig, packageJson: findNearest(options.root, 'package.json'), lockfiles: findNearestOf(options.root, LOCKFILES) }
+          this.#cache = await ManifestCache.open(options.cacheDir, cacheKeys(options, project))
         } catch (error) {
-          warnings.push(`the discovery cache in ${options.cacheDir} cannot be opened (${(error as Error).message}); every file is imported`)
+          const { code, message } = error as { code?: unknown; message: string }
+          const why = typeof code === 'string' && !message.includes(code) ? `${code}: ${message}` : message
+          warnings.push(`the discovery cache in ${options.cacheDir} cannot be opened (${why}); it was left as it is, and every file is imported`)
         }
       }
       this.#throwIfAborted()
@@ -163,6 +186,7 @@ class Discovery implements DiscoveryRun {
         durationMs: Math.round(performance.now() - started),
         files,
         workflows: uniqueWorkflowNames(files),
+        noFiles: candidates.length === 0,
         warnings,
       }
     } catch (error) {

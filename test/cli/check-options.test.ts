@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { CHECK_DEFAULTS, CheckUsageError, parseCheckArgs } from '../../src/cli/check-options.js'
+import { runCli } from './run-cli.js'
 
 const cwd = mkdtempSync(join(tmpdir(), 'nexflow-check-options-'))
 mkdirSync(join(cwd, 'app'))
@@ -33,6 +34,7 @@ describe('nexflow check flags', () => {
       fileBudgetMs: undefined,
       isolation: undefined,
       concurrency: undefined,
+      maxMemoryMb: undefined,
       cache: true,
       cacheDir: undefined,
       patterns: undefined,
@@ -51,6 +53,7 @@ describe('nexflow check flags', () => {
       '--file-budget-ms', '300',
       '--isolation', 'process',
       '--concurrency', '3',
+      '--max-memory-mb', '2048',
       '--no-cache',
       '--cache-dir', 'tmp/cache',
       '--pattern', 'jobs/**/*.ts',
@@ -70,6 +73,7 @@ describe('nexflow check flags', () => {
       fileBudgetMs: 300,
       isolation: 'process',
       concurrency: 3,
+      maxMemoryMb: 2048,
       cache: false,
       cacheDir: join(cwd, 'tmp/cache'),
       patterns: ['jobs/**/*.ts', 'more/*.ts'],
@@ -101,6 +105,19 @@ describe('nexflow check flags', () => {
     expect(problem('--timeout-ms', '9999999999')).toContain('--timeout-ms:')
     expect(problem('--concurrency', '-2')).toMatch(/concurrency/)
     expect(problem('--concurrency', '1000')).toBe('--concurrency: expected a whole number of workers from 1 to 256, got "1000"; for example --concurrency 4')
+    // Discovery's own bounds: below 32 MB a worker cannot even load nexflow.
+    expect(problem('--max-memory-mb', '16')).toBe('--max-memory-mb: expected a whole number of megabytes from 32 to 1048576, got "16"; for example --max-memory-mb 2048')
+    expect(problem('--max-memory-mb', 'lots')).toContain('--max-memory-mb: expected a whole number of megabytes')
+  })
+
+  // Issue 9: Node's parser said "Unknown option '--timeout'. To specify a positional argument
+  // starting with a '-' ..." and named no fix.
+  it('suggests the closest flag for an unknown one, and lists the flags', () => {
+    const flags = '--help, --json, --junit, --github, --timeout-ms, --budget-ms, --file-budget-ms, --isolation, --concurrency, --max-memory-mb, --no-cache, --allow-empty, --cache-dir, --pattern, --ignore'
+    expect(problem('--timeout', '5000')).toBe(`unknown flag --timeout (did you mean --timeout-ms?); the flags are ${flags}`)
+    expect(problem('app', '--paterns', 'x/*.ts')).toMatch(/^unknown flag --paterns \(did you mean --pattern\?\); the flags are /)
+    expect(problem('--max-memory', '64')).toMatch(/^unknown flag --max-memory \(did you mean --max-memory-mb\?\);/)
+    expect(problem('--frobnicate')).toBe(`unknown flag --frobnicate; the flags are ${flags}`)
   })
 
   it('reports every bad flag at once', () => {
@@ -111,7 +128,7 @@ describe('nexflow check flags', () => {
   })
 
   it('rejects unknown flags, missing values and extra arguments', () => {
-    expect(problem('--frobnicate')).toContain("'--frobnicate'")
+    expect(problem('--frobnicate')).toContain('unknown flag --frobnicate')
     expect(problem('--junit')).toContain('--junit')
     expect(problem('app', 'other')).toBe('unexpected extra argument "other": nexflow check takes one root folder (put globs after --pattern)')
     expect(problem('--pattern', '')).toContain('--pattern: expected a value')
@@ -134,5 +151,15 @@ describe('nexflow check flags', () => {
 
   it('skips path checks for --help', () => {
     expect(parse('nope', '--help').help).toBe(true)
+  })
+})
+
+describe('nexflow check --max-memory-mb', () => {
+  it('is the heap limit of each discovery worker (the option existed in the API only)', async () => {
+    const cacheDir = join(cwd, 'memory-cache')
+    const result = await runCli(['check', 'fixtures/hostile', '--pattern', 'workflows/memory-hog.ts', '--no-cache', '--cache-dir', cacheDir, '--max-memory-mb', '64', '--json'])
+    expect(result.code).toBe(1)
+    const report = JSON.parse(result.stdout) as { files: { path: string; status: string; error?: { message: string } }[] }
+    expect(report.files).toMatchObject([{ path: 'workflows/memory-hog.ts', status: 'oom', error: { message: expect.stringContaining('heap limit 64 MB per worker') } }])
   })
 })

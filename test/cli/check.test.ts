@@ -146,7 +146,7 @@ describe('nexflow check failures', () => {
     for (const [args, expected] of [
       [['fixtures/check/healthy', '--timeout-ms', 'soon'], '--timeout-ms: expected a whole number of milliseconds'],
       [['fixtures/check/healthy', '--isolation', 'fork'], '--isolation: expected "thread" or "process", got "fork"'],
-      [['fixtures/check/healthy', '--frobnicate'], "Unknown option '--frobnicate'"],
+      [['fixtures/check/healthy', '--frobnicate'], 'unknown flag --frobnicate'],
       [['fixtures/check/missing'], 'does not exist; pass the folder of the app to check'],
     ] as const) {
       const result = await runCli(['check', ...args])

@@ -29,6 +29,8 @@ Limits (a file over a limit, or the run over its budget, fails the check):
   --file-budget-ms <ms>    A file that imports cleanly but takes longer is marked slow (a cache
                            hit is held to the import time recorded with it). Default: none.
   --budget-ms <ms>         Budget for the whole discovery run. Default: none.
+  --max-memory-mb <mb>     Heap limit of each discovery worker; a file that needs more is oom
+                           (default ${DISCOVERY_DEFAULTS.maxMemoryMb}).
 
 Discovery:
   --isolation <mode>       thread (worker threads, the default) or process (child processes:
@@ -121,7 +123,8 @@ export async function runCheck(args: readonly string[], io: CommandIo): Promise<
   const report = buildCheckReport(discovered, options)
 
   // Problems with discovery itself (an unwritable cache, abandoned threads), not with the files.
-  for (const warning of discovered.warnings) io.err.write(`nexflow check: warning: ${warning}\n`)
+  // An empty root is reported by the check itself (it fails unless --allow-empty), not twice.
+  for (const warning of discovered.noFiles ? [] : discovered.warnings) io.err.write(`nexflow check: warning: ${warning}\n`)
   // Everything printed first: a report file that cannot be written must not hide the result.
   human.write(renderTable(report, { color }))
   if (options.github) io.out.write(renderGithub(report, { workspace: io.env.GITHUB_WORKSPACE ?? io.cwd }))
@@ -141,6 +144,7 @@ function discoveryOptions(options: CheckOptions, signal: AbortSignal): Discovery
   if (options.timeoutMs !== undefined) chosen.timeoutMs = options.timeoutMs
   if (options.isolation !== undefined) chosen.isolation = options.isolation
   if (options.concurrency !== undefined) chosen.concurrency = options.concurrency
+  if (options.maxMemoryMb !== undefined) chosen.maxMemoryMb = options.maxMemoryMb
   if (options.cacheDir !== undefined) chosen.cacheDir = options.cacheDir
   return chosen
 }

@@ -39,13 +39,16 @@ export function malformed(facts: VerdictFacts, why: string): Verdict {
   return { status: 'invalid', error: failure('DISCOVERY_MANIFEST_INVALID', `the worker importing ${facts.file} sent a malformed message (${why}); nothing it reported is trusted`) }
 }
 
+/** What to do about a file that hangs at import, most often on a database it reaches at its top level. */
+const TIMEOUT_FIX = "move database work out of the module's top level, or guard it with `process.env.NEXFLOW_DISCOVERY`"
+
 /** The worker was killed at the deadline and did stop. */
 export function timedOut(facts: VerdictFacts): Verdict {
   const { file, isolation, timeoutMs, elapsedMs } = facts
   const elapsed = Math.round(elapsedMs)
   return {
     status: 'timeout',
-    error: failure('DISCOVERY_TIMEOUT', `${file} did not finish importing within ${timeoutMs} ms; its ${isolation} was killed after ${elapsed} ms${loadingText(facts)}`, { timeoutMs, elapsedMs: elapsed }),
+    error: failure('DISCOVERY_TIMEOUT', `${file} did not finish importing within ${timeoutMs} ms; its ${isolation} was killed after ${elapsed} ms${loadingText(facts)}; ${TIMEOUT_FIX}`, { timeoutMs, elapsedMs: elapsed }),
   }
 }
 
