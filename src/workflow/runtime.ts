@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import { performance } from 'node:perf_hooks'
 import { NexflowError, ValidationError, WorkflowAbortedError, WorkflowExecutionError } from '../errors.js'
 import { getPath } from './dotted-path.js'
 import { defaultRegistry } from './default-registry.js'
@@ -151,6 +152,7 @@ class Run {
   readonly #pending = new Map<string, number>()
   readonly #controller = new AbortController()
   readonly #failed: string[] = []
+  #deadline: number | undefined
   #running = 0
   #settled = false
   #resolve!: (result: ExecutionResult) => void
@@ -187,7 +189,8 @@ class Run {
     const onAbort = () => this.#fail(new WorkflowAbortedError('WORKFLOW_ABORTED', `Workflow "${this.workflow.name}" run ${this.runId} was aborted`, { cause: signal?.reason }))
     let timer: NodeJS.Timeout | undefined
     if (timeoutMs !== undefined) {
-      timer = setTimeout(() => this.#fail(new WorkflowAbortedError('WORKFLOW_TIMEOUT', `Workflow "${this.workflow.name}" run ${this.runId} timed out after ${timeoutMs} ms`, { details: { timeoutMs } })), timeoutMs)
+      this.#deadline = performance.now() + timeoutMs
+      timer = setTimeout(() => this.#fail(this.#timeoutError()), timeoutMs)
     }
     if (signal?.aborted) onAbort()
     else signal?.addEventListener('abort', onAbort, { once: true })
@@ -195,6 +198,21 @@ class Run {
       clearTimeout(timer)
       signal?.removeEventListener('abort', onAbort)
     }
+  }
+
+  #timeoutError(): WorkflowAbortedError {
+    const { timeoutMs } = this.options
+    return new WorkflowAbortedError('WORKFLOW_TIMEOUT', `Workflow "${this.workflow.name}" run ${this.runId} timed out after ${timeoutMs} ms`, { details: { timeoutMs } })
+  }
+
+  /**
+   * Synchronous code cannot be interrupted in this thread: a node that blocks past the deadline
+   * returns before the timer can fire. Its result is then not taken as a success.
+   */
+  #overDeadline(): boolean {
+    if (this.#deadline === undefined || performance.now() <= this.#deadline) return false
+    this.#fail(this.#timeoutError())
+    return true
   }
 
   #fail(error: unknown): void {
@@ -231,7 +249,7 @@ class Run {
     this.#runNode(id, inputs).then(
       (output) => {
         this.#running--
-        if (this.#settled) return
+        if (this.#settled || this.#overDeadline()) return
         if (output.success === false) {
           const reason = typeof output.error === 'string' ? `: ${output.error}` : ''
           this.#results[id] = output
@@ -244,7 +262,7 @@ class Run {
       },
       (error: unknown) => {
         this.#running--
-        if (this.#settled) return
+        if (this.#settled || this.#overDeadline()) return
         const definition = this.definitions.get(id) as NodeDefinition
         const message = error instanceof Error ? error.message : String(error)
         if ((this.workflow.plan.outgoing.get(id) ?? []).length > 0) {

@@ -153,4 +153,10 @@ describe('LocalRuntime', () => {
     expect(runs.map((r) => r.results.b)).toEqual([{ value: 1 }, { value: 2 }, { value: 3 }])
     expect(new Set(runs.map((r) => r.runId)).size).toBe(3)
   })
+
+  // Regression: a 1.5 s busy loop under timeoutMs: 100 came back as a success after 1501 ms.
+  it('a node that blocks past timeoutMs fails the run with WORKFLOW_TIMEOUT, never a success', async () => {
+    const wf = new WorkflowBuilder().addNode('Function', 'spin', { code: '() => { const end = Date.now() + 300; while (Date.now() < end) {} return { done: true } }' }).build({ name: 'spin' })
+    await expect(new LocalRuntime().execute(wf, { timeoutMs: 50 })).rejects.toMatchObject({ code: 'WORKFLOW_TIMEOUT' })
+  })
 })
