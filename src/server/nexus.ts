@@ -150,9 +150,7 @@ export class Nexus {
     }
     if (this.#state !== 'created') throw new NexflowError('CONFIG_INVALID', `Nexus.start() was already called (the server is ${this.#state})`)
     this.#state = 'starting'
-    const [{ ExecutionPool }, { McpSessions }] = await Promise.all([import('./execution-pool.js'), import('./mcp/mcp-sessions.js')])
-    this.#mcp = new McpSessions(this.#mcpServices())
-    this.#table.onChange(() => this.#mcp?.notifyToolsChanged())
+    // Listening comes first: the pool (piscina) and MCP (its SDK) load after the port is open.
     if (options.http !== false) {
       try {
         const [{ serve }, { createHttpApp, createMcpOnlyApp }] = await Promise.all([import('@hono/node-server'), import('./http/app.js')])
@@ -166,6 +164,9 @@ export class Nexus {
       }
     }
     this.#state = 'listening'
+    const [{ ExecutionPool }, { McpSessions }] = await Promise.all([import('./execution-pool.js'), import('./mcp/mcp-sessions.js')])
+    this.#mcp = new McpSessions(this.#mcpServices())
+    this.#table.onChange(() => this.#mcp?.notifyToolsChanged())
     const tsconfig = findNearest(this.options.root, 'tsconfig.json')
     const stdoutToStderr = options.http === false
     this.#generations = new Generations(
