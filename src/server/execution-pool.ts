@@ -134,7 +134,10 @@ export class ExecutionPool {
       for (const worker of before) if (!this.#piscina.threads.includes(worker)) this.#watchTermination(worker)
     }
     let timer: NodeJS.Timeout | undefined
+    let settled = false
     const startDeadline = () => {
+      // The wake-up below also comes once the task has settled: no deadline is left behind then.
+      if (settled) return
       clearTimeout(timer)
       timer = setTimeout(() => abort(TIMED_OUT), deadline.runMs)
     }
@@ -154,6 +157,7 @@ export class ExecutionPool {
     } catch (error) {
       throw this.#explain(error, controller.signal, deadline)
     } finally {
+      settled = true
       clearTimeout(timer)
       signal?.removeEventListener('abort', onAbort)
       // Wakes the wait above if the task never began (aborted while queued).

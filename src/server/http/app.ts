@@ -20,12 +20,16 @@ export interface HttpServices {
   readonly development: boolean
   workflow(name: string): ServedWorkflow | undefined
   workflows(): ServedWorkflow[]
-  /** Runs a served workflow for a remote caller. Rejects with a NexflowError for timeouts, dead workers, shutdown. */
-  execute(workflow: ServedWorkflow, inputs: Record<string, unknown>, signal: AbortSignal): Promise<RunAnswer>
+  /**
+   * Runs a served workflow for a remote caller. Rejects with a NexflowError for timeouts, dead
+   * workers, shutdown. A client that disconnects does not stop a synchronous run: the work it
+   * asked for (a row written) finishes, as it would had the answer been lost on the way back.
+   */
+  execute(workflow: ServedWorkflow, inputs: Record<string, unknown>): Promise<RunAnswer>
   /** Answers while a workflow is unknown: why (discovery still running?). */
   notFoundHint(): string
   health(): Record<string, unknown>
-  readiness(): { ready: boolean; reason?: string; details?: Record<string, unknown> }
+  readiness(): { ready: boolean; reason?: string }
   discovery(): Record<string, unknown>
   /** The MCP Streamable HTTP endpoint. */
   mcp(request: Request): Promise<Response>
@@ -107,7 +111,7 @@ export function createHttpApp(services: HttpServices): Hono {
   const execute = async (c: Context) => {
     const workflow = find(c.req.param('name') ?? '')
     const inputs = parseExecuteBody(await c.req.text())
-    const answer = await services.execute(workflow, inputs, c.req.raw.signal)
+    const answer = await services.execute(workflow, inputs)
     if (!answer.ok) {
       const { status, body } = failedRunResponse(answer.error, development)
       body.error.details = { ...body.error.details, run_id: answer.runId }
