@@ -54,6 +54,7 @@ describe('MCP over Streamable HTTP at /mcp', () => {
     expect(tools.map((tool) => tool.name).sort()).toEqual(['chatty', 'late', 'notes_add', 'notes_read', 'spin'])
     const add = tools.find((tool) => tool.name === 'notes_add')
     expect(add).toMatchObject({ title: 'notes.add', description: 'Stores a note.', inputSchema: { type: 'object', properties: { id: { type: 'string' }, text: { type: 'string' } }, required: ['id', 'text'], additionalProperties: false } })
+    expect(add?.outputSchema).toMatchObject({ type: 'object', required: ['outputs', 'run_id', 'execution_time', 'workflow_id', 'version'] })
     for (const tool of tools) expect(tool.name).toMatch(/^[A-Za-z0-9_-]{1,64}$/)
   })
 

@@ -17,6 +17,22 @@ export interface McpServices {
   warn(message: string): void
 }
 
+/**
+ * What a successful call returns as `structuredContent`, for every tool: the same shape as the
+ * HTTP execute answer. Node outputs are whatever each node returns, so they stay open objects.
+ */
+const RESULT_SCHEMA: NonNullable<Tool['outputSchema']> = {
+  type: 'object',
+  properties: {
+    outputs: { type: 'object', description: "Each node's output, by node id", additionalProperties: true },
+    run_id: { type: 'string' },
+    execution_time: { type: 'number', description: 'Seconds the run took' },
+    workflow_id: { type: 'string' },
+    version: { type: 'string', description: 'Content hash of the workflow that ran' },
+  },
+  required: ['outputs', 'run_id', 'execution_time', 'workflow_id', 'version'],
+}
+
 /** Workflows arrive one file at a time; a burst of them is one notification. */
 const NOTIFY_DEBOUNCE_MS = 50
 
@@ -101,6 +117,7 @@ export function createMcpServer(services: McpServices): McpServer {
         title: workflow.name,
         description: workflow.description || `Runs the nexflow workflow "${workflow.name}".`,
         inputSchema: workflow.callerSchema as Tool['inputSchema'],
+        outputSchema: RESULT_SCHEMA,
       }),
     ),
   }))
