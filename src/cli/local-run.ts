@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { existsSync, statSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { closestName } from '../closest-name.js'
-import { discover, type DiscoveryOptions, type DiscoveryReport, type DiscoveryRun, type FileResult } from '../discovery/index.js'
+import { discover, type DiscoveryOptions, type DiscoveryReport, type FileResult } from '../discovery/index.js'
 import { NexflowError, ValidationError } from '../errors.js'
 import type { DiscoveredWorkflow } from '../protocol/discovery.js'
 import type { ExecutionPool } from '../server/execution-pool.js'
@@ -14,6 +14,7 @@ import { describeStatus } from './check-report.js'
 import type { LocalRunOptions } from './client-options.js'
 import type { CommandIo } from './commands/io.js'
 import { hardExit } from './hard-exit.js'
+import { closeWithin, finish } from './process-end.js'
 
 /**
  * `nexflow run --local`: the workflow run without a server. The project is discovered the way the
@@ -162,36 +163,6 @@ function answerError(io: CommandIo, body: ErrorBody): number {
 /** Stacks in error bodies, as the server shows them: only with NODE_ENV=development. */
 function development(io: CommandIo): boolean {
   return io.env.NODE_ENV === 'development'
-}
-
-/**
- * Ends the process once the answer is out. A discovery or execution thread stuck in native code
- * cannot be joined, and Node joins every thread on a normal exit, so the owner of the process
- * exits hard. Embedded callers (tests, other tools) just get the code back.
- */
-async function finish(code: number, io: CommandIo): Promise<number> {
-  if (!io.ownsProcess) return code
-  await Promise.all([flush(io.out), flush(io.err)])
-  process.exitCode = code
-  // Listeners get their 'exit' event as they would from process.exit().
-  process.emit('exit', code)
-  return hardExit(code)
-}
-
-function flush(stream: NodeJS.WritableStream): Promise<void> {
-  return new Promise((resolve) => stream.write('', () => resolve()))
-}
-
-async function closeWithin(run: DiscoveryRun, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined
-  await Promise.race([
-    run.close().catch(() => undefined),
-    new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, ms)
-      timer.unref()
-    }),
-  ])
-  clearTimeout(timer)
 }
 
 /** Ctrl-C stops discovery or the run (killing their workers) instead of the CLI under them; a second signal ends the process at once. */

@@ -1,6 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises'
 import { dirname } from 'node:path'
-import { discover, DISCOVERY_DEFAULTS, type DiscoveryOptions, type DiscoveryReport, type DiscoveryRun, type FileResult } from '../../discovery/index.js'
+import { discover, DISCOVERY_DEFAULTS, type DiscoveryOptions, type DiscoveryReport, type FileResult } from '../../discovery/index.js'
 import { buildCheckReport, type CheckReport } from '../check-report.js'
 import { CheckUsageError, parseCheckArgs, type CheckOptions } from '../check-options.js'
 import { hardExit } from '../hard-exit.js'
@@ -10,6 +10,8 @@ import { renderJunit } from '../reporters/junit.js'
 import { Progress } from '../reporters/progress.js'
 import { renderSummary, renderTable } from '../reporters/table.js'
 import type { CommandIo } from './io.js'
+import { ignoreClosedPipe } from '../answers.js'
+import { closeWithin, finish } from '../process-end.js'
 
 export const CHECK_HELP = `Usage: nexflow check [root] [options]
 
@@ -166,42 +168,6 @@ async function writeReportFiles(report: CheckReport, options: CheckOptions): Pro
     }
   }
   return problems
-}
-
-/**
- * Ends the process once the reports are out. A discovery thread stuck in native code cannot be
- * joined, and Node joins every thread on a normal exit, so the owner of the process exits hard.
- * Embedded callers (tests, other tools) just get the code back.
- */
-async function finish(code: number, io: CommandIo): Promise<number> {
-  if (!io.ownsProcess) return code
-  await Promise.all([flush(io.out), flush(io.err)])
-  process.exitCode = code
-  // Listeners get their 'exit' event as they would from process.exit().
-  process.emit('exit', code)
-  return hardExit(code)
-}
-
-function ignoreClosedPipe(stream: NodeJS.WritableStream): void {
-  stream.on('error', (error: NodeJS.ErrnoException) => {
-    if (error.code !== 'EPIPE') throw error
-  })
-}
-
-function flush(stream: NodeJS.WritableStream): Promise<void> {
-  return new Promise((resolve) => stream.write('', () => resolve()))
-}
-
-async function closeWithin(run: DiscoveryRun, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined
-  await Promise.race([
-    run.close().catch(() => undefined),
-    new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, ms)
-      timer.unref()
-    }),
-  ])
-  clearTimeout(timer)
 }
 
 /**

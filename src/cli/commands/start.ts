@@ -7,6 +7,7 @@ import { Nexus } from '../../server/nexus.js'
 import { resolveNexusOptions, type NexusDiscoveryOptions, type NexusOptions } from '../../server/options.js'
 import { describeStatus } from '../check-report.js'
 import { hardExit } from '../hard-exit.js'
+import { flush } from '../process-end.js'
 import { parseStartArgs, START_HELP, StartUsageError, type StartFlags } from '../start-options.js'
 import type { CommandIo } from './io.js'
 
@@ -187,8 +188,4 @@ export async function report(app: Nexus, out: NodeJS.WritableStream, err: NodeJS
 function tsconfigOf(root: string): { tsconfig?: string } {
   const tsconfig = findNearest(root, 'tsconfig.json')
   return tsconfig === undefined ? {} : { tsconfig }
-}
-
-function flush(stream: NodeJS.WritableStream): Promise<void> {
-  return new Promise((resolveFlush) => stream.write('', () => resolveFlush()))
 }
