@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto'
-import { existsSync, statSync } from 'node:fs'
-import { dirname, join } from 'node:path'
+import { statSync } from 'node:fs'
 import { closestName } from '../closest-name.js'
-import { discover, type DiscoveryOptions, type DiscoveryReport, type FileResult } from '../discovery/index.js'
+import { discover, projectTsconfig, type DiscoveryOptions, type DiscoveryReport, type FileResult } from '../discovery/index.js'
 import { NexflowError, ValidationError } from '../errors.js'
 import type { DiscoveredWorkflow } from '../protocol/discovery.js'
 import type { ExecutionPool } from '../server/execution-pool.js'
@@ -85,7 +84,7 @@ async function discoverAndRun(options: LocalRunOptions, inputs: Record<string, u
     workers: 1,
     maxMemoryMb: NEXUS_DEFAULTS.maxMemoryMb,
     stuckGraceMs: RUN_STUCK_GRACE_MS,
-    tsconfig: findNearest(options.root, 'tsconfig.json'),
+    tsconfig: projectTsconfig(options.root),
     // stdout carries the answer: whatever user code prints goes to stderr.
     stdoutToStderr: true,
   })
@@ -179,13 +178,6 @@ function forwardSignals(controller: AbortController): () => void {
   }
 }
 
-function findNearest(root: string, name: string): string | undefined {
-  for (let dir = root; ; dir = dirname(dir)) {
-    const candidate = join(dir, name)
-    if (existsSync(candidate)) return candidate
-    if (dirname(dir) === dir) return undefined
-  }
-}
 
 function statOrUndefined(path: string) {
   try {

@@ -1,5 +1,3 @@
-import { existsSync } from 'node:fs'
-import { dirname, join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { NexflowError, toNexflowError } from '../errors.js'
 import { cacheKeys, LOCKFILES, ManifestCache } from './cache.js'
@@ -7,6 +5,7 @@ import { listCandidates, relativeToRoot } from './candidates.js'
 import { ConflictTracker } from './conflicts.js'
 import { DEFAULT_PATTERNS } from './defaults.js'
 import { FileHasher } from './hash.js'
+import { findNearest, findNearestOf, projectTsconfig } from './project-files.js'
 import { resolveDiscoveryOptions, type DiscoveryOptions, type ResolvedDiscoveryOptions } from './options.js'
 import { isRememberable, type SettledOutcome } from './outcome.js'
 import { DiscoveryPool } from './pool/pool.js'
@@ -80,19 +79,6 @@ function noFilesWarning({ root, patterns }: ResolvedDiscoveryOptions): string {
   return `no candidate files under ${root}: no file matches ${matched} outside the ignores; check the root and the patterns`
 }
 
-/** The file called `name` nearest to the root (in it or a folder above). */
-function findNearest(root: string, name: string): string | undefined {
-  return findNearestOf(root, [name])[0]
-}
-
-/** Those of `names` in the folder nearest to the root (it or one above) that holds any of them. */
-function findNearestOf(root: string, names: readonly string[]): string[] {
-  for (let dir = root; ; dir = dirname(dir)) {
-    const found = names.map((name) => join(dir, name)).filter((candidate) => existsSync(candidate))
-    if (found.length > 0 || dirname(dir) === dir) return found
-  }
-}
-
 class Discovery implements DiscoveryRun {
   readonly report: Promise<DiscoveryReport>
   readonly drained: Promise<void>
@@ -154,7 +140,7 @@ class Discovery implements DiscoveryRun {
       this.#throwIfAborted()
       if (candidates.length === 0) warnings.push(noFilesWarning(options))
       // tsx compiles user files with the nearest tsconfig.json.
-      this.#tsconfig = findNearest(options.root, 'tsconfig.json')
+      this.#tsconfig = projectTsconfig(options.root)
       if (options.cache) {
         try {
           const project = { tsconfig: this.#tsconfig, packageJson: findNearest(options.root, 'package.json'), lockfiles: findNearestOf(options.root, LOCKFILES) }

@@ -13,22 +13,42 @@ export interface CliResult {
 }
 
 /**
- * Runs the real CLI (`node bin/nexflow.mjs ...`) from the repository root. It gets its own
+ * Runs the real CLI (`node bin/nexflow.mjs ...`) from the repository root, stdin empty unless given. It gets its own
  * process group, killed when it exits: a file stuck in `execSync('sleep')` leaves its `sleep`
  * running after the CLI is gone, and tests leave no processes behind.
  */
-export function runCli(args: readonly string[], options: { env?: Record<string, string | undefined>; killAfterMs?: number; closeStdout?: boolean; interruptWhen?: Promise<unknown> } = {}): Promise<CliResult> {
+export interface RunCliOptions {
+  env?: Record<string, string | undefined>
+  killAfterMs?: number
+  closeStdout?: boolean
+  /** Ctrl-C once this settles. */
+  interruptWhen?: Promise<unknown>
+  /** Ctrl-C as soon as stderr matches (an event, not a delay). */
+  interruptOn?: RegExp
+  /** Piped to its stdin (else stdin is closed). */
+  stdin?: string
+}
+
+export function runCli(args: readonly string[], options: RunCliOptions = {}): Promise<CliResult> {
   const started = performance.now()
   const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', ...options.env }
   // GitHub's own value would change annotation paths when the suite runs in Actions.
   if (options.env === undefined || !('GITHUB_WORKSPACE' in options.env)) delete env.GITHUB_WORKSPACE
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: REPO, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, [BIN, ...args], { cwd: REPO, env, detached: true, stdio: ['pipe', 'pipe', 'pipe'] })
   let stdout = ''
   let stderr = ''
   // A reader that goes away at once, as `nexflow check | head -0` would.
   if (options.closeStdout === true) child.stdout.destroy()
   else child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
+  let interrupted = false
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString()
+    if (!interrupted && options.interruptOn?.test(stderr) === true) {
+      interrupted = true
+      child.kill('SIGINT')
+    }
+  })
+  child.stdin.end(options.stdin ?? '')
   const killGroup = () => {
     try {
       process.kill(-(child.pid as number), 'SIGKILL')

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs'
-import { dirname, join, relative, resolve } from 'node:path'
-import { DISCOVERY_DEFAULTS, type FileResult } from '../../discovery/index.js'
+import { dirname, relative, resolve } from 'node:path'
+import { DISCOVERY_DEFAULTS, projectTsconfig, type FileResult } from '../../discovery/index.js'
 import { NexflowError } from '../../errors.js'
 import { findConfigFile, loadConfigFile } from '../../server/config-file.js'
 import { Nexus } from '../../server/nexus.js'
@@ -10,15 +10,6 @@ import { hardExit } from '../hard-exit.js'
 import { flush } from '../process-end.js'
 import { parseStartArgs, START_HELP, StartUsageError, type StartFlags } from '../start-options.js'
 import type { CommandIo } from './io.js'
-
-/** The file called `name` nearest to `root` (in it or a folder above). */
-function findNearest(root: string, name: string): string | undefined {
-  for (let dir = root; ; dir = dirname(dir)) {
-    const candidate = join(dir, name)
-    if (existsSync(candidate)) return candidate
-    if (dirname(dir) === dir) return undefined
-  }
-}
 
 /**
  * The server's options from the three sources, each winning over the one before: defaults (left
@@ -186,6 +177,6 @@ export async function report(app: Nexus, out: NodeJS.WritableStream, err: NodeJS
 }
 
 function tsconfigOf(root: string): { tsconfig?: string } {
-  const tsconfig = findNearest(root, 'tsconfig.json')
+  const tsconfig = projectTsconfig(root)
   return tsconfig === undefined ? {} : { tsconfig }
 }
