@@ -13,9 +13,9 @@ export function writeJson(out: NodeJS.WritableStream, value: unknown): void {
 }
 
 /** The stderr line of an error answer: `nexflow run: CODE: message`. */
-export function errorLine(command: string, status: number, body: unknown, hint = ''): string {
-  if (isErrorBody(body)) return `nexflow ${command}: ${body.error.code}: ${body.error.message}${hint}\n`
-  return `nexflow ${command}: the server answered HTTP ${status}${hint}\n`
+export function errorLine(command: string, status: number, body: unknown): string {
+  if (isErrorBody(body)) return `nexflow ${command}: ${body.error.code}: ${body.error.message}\n`
+  return `nexflow ${command}: the server answered HTTP ${status}\n`
 }
 
 /** A reader that went away (`nexflow run ... | head -c 0`) is not a failure of the command: its exit code stands. */

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto'
 import { setMaxListeners } from 'node:events'
-import { existsSync } from 'node:fs'
-import { dirname, join, relative } from 'node:path'
+import { relative } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import type { serve as Serve, ServerType } from '@hono/node-server'
 import { buildCheckReport } from '../cli/check-report.js'
+import { closestName } from '../closest-name.js'
 import { toCheckJson } from '../cli/reporters/json.js'
-import { discover, type DiscoveryReport, type DiscoveryRun, type FileResult } from '../discovery/index.js'
+import { discover, projectTsconfig, type DiscoveryReport, type DiscoveryRun, type FileResult } from '../discovery/index.js'
 import { NexflowError, serializeError, toNexflowError } from '../errors.js'
 import { isolatedWorkerKind, noteIsolationWarning } from '../protocol/isolation.js'
 import { WorkflowBuilder } from '../workflow/builder.js'
@@ -44,15 +44,6 @@ const RUN_STUCK_GRACE_MS = 1000
 
 function fileEvent(file: FileResult): ServerEvent {
   return { type: 'file', path: file.relativePath, status: file.status, cached: file.cached, workflows: file.workflows, ...(file.error === undefined ? {} : { error: file.error.message }) }
-}
-
-/** The file called `name` nearest to `root` (in it or a folder above). */
-function findNearest(root: string, name: string): string | undefined {
-  for (let dir = root; ; dir = dirname(dir)) {
-    const candidate = join(dir, name)
-    if (existsSync(candidate)) return candidate
-    if (dirname(dir) === dir) return undefined
-  }
 }
 
 /**
@@ -167,7 +158,7 @@ export class Nexus {
     const [{ ExecutionPool }, { McpSessions }] = await Promise.all([import('./execution-pool.js'), import('./mcp/mcp-sessions.js')])
     this.#mcp = new McpSessions(this.#mcpServices())
     this.#table.onChange(() => this.#mcp?.notifyToolsChanged())
-    const tsconfig = findNearest(this.options.root, 'tsconfig.json')
+    const tsconfig = projectTsconfig(this.options.root)
     const stdoutToStderr = options.http === false
     this.#generations = new Generations(
       () => new ExecutionPool({ workers: this.options.workers, maxMemoryMb: this.options.maxMemoryMb, stuckGraceMs: RUN_STUCK_GRACE_MS, tsconfig, stdoutToStderr }),
@@ -463,10 +454,13 @@ export class Nexus {
       workflow: (name) => this.#table.get(name),
       workflows: () => this.#table.list(),
       execute: (workflow, inputs) => this.#execute(workflow, inputs),
-      notFoundHint: () =>
-        this.#discoveryState === 'running'
-          ? `Discovery is still running (${this.#files.size} files so far); it may be in a file not discovered yet: retry when GET /ready answers 200.`
-          : 'See GET /workflows for the workflows served.',
+      notFoundHint: (name) => {
+        const closest = closestName(name, this.#table.list().map((workflow) => workflow.name))
+        const guess = closest === undefined ? '' : `Did you mean "${closest}"? `
+        return this.#discoveryState === 'running'
+          ? `${guess}Discovery is still running (${this.#files.size} files so far); it may be in a file not discovered yet: retry when GET /ready answers 200.`
+          : `${guess}See GET /workflows for the workflows served.`
+      },
       health: () => this.#health(),
       readiness: () => this.#readiness(),
       discovery: () => this.#discoveryJson(),

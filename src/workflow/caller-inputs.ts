@@ -63,7 +63,15 @@ export function validateCallerInputs(workflowName: string, inputSchema: Readonly
   }
   const parsed = validatorFor(inputSchema).safeParse(inputs)
   if (!parsed.success) {
-    const detail = parsed.error.issues.map((issue) => describeIssue(issue, inputs)).join('; ')
+    // One line per input: a format and the pattern that spells it out are one problem to a caller.
+    const seen = new Set<string>()
+    const firstPerInput = parsed.error.issues.filter((issue) => {
+      const key = issue.code === 'unrecognized_keys' ? `?${issue.keys.join(',')}` : issue.path.map(String).join('.')
+      if (seen.has(key)) return false
+      seen.add(key)
+      return true
+    })
+    const detail = firstPerInput.map((issue) => describeIssue(issue, inputs)).join('; ')
     throw new ValidationError(`Workflow "${workflowName}" got invalid inputs: ${detail}`, parsed.error.issues, { details: { workflow: workflowName } })
   }
   return inputs as Record<string, unknown>

@@ -1,14 +1,12 @@
-import { spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { PassThrough } from 'node:stream'
-import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { main } from '../../src/cli/main.js'
 import { Nexus, WorkflowBuilder, type NexusLogger } from '../../src/index.js'
-import { REPO, runCli, type CliResult } from './run-cli.js'
+import { runCli, type CliResult } from './run-cli.js'
 
 // `nexflow run` end to end: the real CLI in a child process, against a live server in this
 // process (registered workflows of built-in nodes, run in its pool), and with --local against
@@ -46,46 +44,6 @@ async function closedPort(): Promise<number> {
   return port
 }
 
-/**
- * The CLI with what run-cli.ts does not offer: `stdin` piped in, and Ctrl-C sent as soon as
- * stderr matches `interruptOn` (an event, not a delay).
- */
-function spawnCli(args: readonly string[], options: { stdin?: string; interruptOn?: RegExp }): Promise<CliResult> {
-  const started = performance.now()
-  const bin = fileURLToPath(new URL('../../bin/nexflow.mjs', import.meta.url))
-  const child = spawn(process.execPath, [bin, ...args], { cwd: REPO, env: { ...process.env, NO_COLOR: '1' }, detached: true, stdio: ['pipe', 'pipe', 'pipe'] })
-  let stdout = ''
-  let stderr = ''
-  let interrupted = false
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
-  child.stderr.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString()
-    if (!interrupted && options.interruptOn?.test(stderr) === true) {
-      interrupted = true
-      child.kill('SIGINT')
-    }
-  })
-  const killGroup = () => {
-    try {
-      process.kill(-(child.pid as number), 'SIGKILL')
-    } catch {
-      // the group is already empty
-    }
-  }
-  const watchdog = setTimeout(killGroup, 25_000)
-  child.stdin.end(options.stdin ?? '')
-  let ms = 0
-  return new Promise((resolve, reject) => {
-    child.on('error', reject)
-    child.on('exit', () => {
-      ms = performance.now() - started
-      clearTimeout(watchdog)
-      killGroup()
-    })
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr, ms }))
-  })
-}
-
 function inputFile(name: string, content: string): string {
   const path = join(tmp, name)
   writeFileSync(path, content)
@@ -118,7 +76,7 @@ describe('nexflow run against a server', () => {
   })
 
   it('reads --input - from stdin', async () => {
-    const result = await spawnCli(['run', 'echo', '--url', url, '--input', '-', '--param', 'a=0'], { stdin: JSON.stringify({ a: 9, b: 'in', c: { deep: [true] } }) })
+    const result = await runCli(['run', 'echo', '--url', url, '--input', '-', '--param', 'a=0'], { stdin: JSON.stringify({ a: 9, b: 'in', c: { deep: [true] } }) })
     expect(result.stderr).toBe('')
     expect(result.code).toBe(0)
     expect(answer(result).outputs.echo).toEqual({ a: 0, b: 'in', c: { deep: [true] } })
@@ -150,7 +108,7 @@ describe('nexflow run against a server', () => {
     const result = await runCli(['run', 'gret', '--url', url])
     expect(result.code).toBe(1)
     expect(answer(result)).toMatchObject({ error: { code: 'WORKFLOW_NOT_FOUND' } })
-    expect(result.stderr).toBe('nexflow run: WORKFLOW_NOT_FOUND: Workflow "gret" is not served. See GET /workflows for the workflows served. (did you mean "greet"?)\n')
+    expect(result.stderr).toBe('nexflow run: WORKFLOW_NOT_FOUND: Workflow "gret" is not served. Did you mean "greet"? See GET /workflows for the workflows served.\n')
   })
 
   it('exits 1 naming the URL when no server answers (NEXFLOW_URL), and prints nothing on stdout', async () => {
@@ -261,7 +219,7 @@ describe('nexflow run --local', () => {
 
   it('Ctrl-C stops the run (its worker) and exits 130', async () => {
     // Discovery names the hanging file on stderr once it is done: the run is starting then.
-    const result = await spawnCli(['run', '--local', 'spin', '--root', 'fixtures/cli-run/with-hang', '--no-cache', '--timeout-ms', '1000'], { interruptOn: /could not be imported/ })
+    const result = await runCli(['run', '--local', 'spin', '--root', 'fixtures/cli-run/with-hang', '--no-cache', '--timeout-ms', '1000'], { interruptOn: /could not be imported/ })
     expect(result.code, result.stderr).toBe(130)
     expect(result.stderr).toMatch(/nexflow run: interrupted \(SIGINT\); the run was stopped\n$/)
     expect(result.stdout).toBe('')

@@ -17,6 +17,8 @@ describe('a timeout verdict', () => {
         details: { timeoutMs: 5000, elapsedMs: 5003 },
       },
     })
+    // Hung in its own top level: naming the file twice says nothing more.
+    expect(timedOut({ ...facts, loading: 'workflows/seed.ts' }).error.message).not.toContain('it was loading')
     expect(timedOut({ ...facts, loading: undefined }).error.message).toMatch(/killed after 5003 ms; move database work out of the module's top level, or guard it with `process\.env\.NEXFLOW_DISCOVERY`$/)
   })
 })

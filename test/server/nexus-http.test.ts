@@ -88,6 +88,12 @@ describe('Nexus over HTTP (registered workflows)', () => {
     expect(json.error).toMatchObject({ code: 'WORKFLOW_NOT_FOUND', message: expect.stringContaining('"missing"') })
   })
 
+  it('a misspelled workflow name is 404 with the closest served name', async () => {
+    const { status, json } = await post('gret', {})
+    expect(status).toBe(404)
+    expect(json.error.message).toContain('Did you mean "greet"?')
+  })
+
   it('a failed run is 500 naming the failed node and its error, without a stack', async () => {
     const { status, json } = await post('throws', {})
     expect(status).toBe(500)

@@ -1,8 +1,7 @@
-import { closestName } from '../../closest-name.js'
 import { DISCOVERY_DEFAULTS } from '../../discovery/index.js'
 import { errorLine, ignoreClosedPipe, writeJson } from '../answers.js'
 import { ClientUsageError, DEFAULT_SERVER_URL, LOCAL_RUN_DEFAULTS, parseRunArgs, type RemoteRunOptions, type RunOptions } from '../client-options.js'
-import { isErrorBody, requestJson, ServerRequestError } from '../http-client.js'
+import { requestJson, ServerRequestError } from '../http-client.js'
 import { runLocal } from '../local-run.js'
 import { collectInputs } from '../run-inputs.js'
 import type { CommandIo } from './io.js'
@@ -81,26 +80,12 @@ async function runRemote(options: RemoteRunOptions, inputs: Record<string, unkno
     const answer = await requestJson(`${options.url}/workflows/${encodeURIComponent(options.workflow)}/execute`, { method: 'POST', body: { inputs } })
     writeJson(io.out, answer.body)
     if (answer.status === 200) return 0
-    io.err.write(errorLine('run', answer.status, answer.body, await notFoundHint(options, answer.body)))
+    // The server's message already names the closest workflow it serves.
+    io.err.write(errorLine('run', answer.status, answer.body))
     return 1
   } catch (error) {
     if (!(error instanceof ServerRequestError)) throw error
     io.err.write(`nexflow run: ${error.message}\n`)
     return 1
-  }
-}
-
-/** For a workflow the server does not serve: the name it most likely meant, from GET /workflows (best effort). */
-async function notFoundHint(options: RemoteRunOptions, body: unknown): Promise<string> {
-  if (!isErrorBody(body) || body.error.code !== 'WORKFLOW_NOT_FOUND') return ''
-  try {
-    const list = await requestJson(`${options.url}/workflows`, { method: 'GET' })
-    const served = (list.body as { workflows?: { name?: unknown }[] } | null)?.workflows
-    if (list.status !== 200 || !Array.isArray(served)) return ''
-    const names = served.map((workflow) => workflow.name).filter((name): name is string => typeof name === 'string')
-    const closest = closestName(options.workflow, names)
-    return closest === undefined ? '' : ` (did you mean "${closest}"?)`
-  } catch {
-    return ''
   }
 }

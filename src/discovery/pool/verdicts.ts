@@ -25,7 +25,8 @@ export function failure(code: ErrorCode, message: string, details?: Record<strin
   return { name: 'NexflowError', code, message, ...(details === undefined ? {} : { details }) }
 }
 
-const loadingText = (facts: VerdictFacts) => (facts.loading === undefined ? '' : `; it was loading ${facts.loading}`)
+// Naming the module only says something when it is another one than the file itself.
+const loadingText = (facts: VerdictFacts) => (facts.loading === undefined || facts.loading === facts.file ? '' : `; it was loading ${facts.loading}`)
 
 export function exitText(exit: IsolateExit): string {
   return exit.signal !== null ? `signal ${exit.signal}` : `exit code ${exit.code ?? 'unknown'}`

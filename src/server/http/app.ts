@@ -26,8 +26,8 @@ export interface HttpServices {
    * asked for (a row written) finishes, as it would had the answer been lost on the way back.
    */
   execute(workflow: ServedWorkflow, inputs: Record<string, unknown>): Promise<RunAnswer>
-  /** Answers while a workflow is unknown: why (discovery still running?). */
-  notFoundHint(): string
+  /** What to tell a caller asking for a workflow that is not served: the closest name, whether discovery still runs. */
+  notFoundHint(name: string): string
   health(): Record<string, unknown>
   readiness(): { ready: boolean; reason?: string }
   discovery(): Record<string, unknown>
@@ -97,7 +97,7 @@ export function createHttpApp(services: HttpServices): Hono {
   const workflows = new Hono()
   const find = (name: string): ServedWorkflow => {
     const workflow = services.workflow(name)
-    if (workflow === undefined) throw new NexflowError('WORKFLOW_NOT_FOUND', `Workflow "${name}" is not served. ${services.notFoundHint()}`, { details: { workflow: name } })
+    if (workflow === undefined) throw new NexflowError('WORKFLOW_NOT_FOUND', `Workflow "${name}" is not served. ${services.notFoundHint(name)}`, { details: { workflow: name } })
     return workflow
   }
   workflows.get('/', (c) => c.json({ workflows: services.workflows().map(workflowSummary) }))

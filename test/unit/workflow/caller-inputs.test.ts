@@ -105,4 +105,14 @@ describe('remote callers fill declared inputs only', () => {
     const error = await rejection(runtime.execute(wf, { parameters: { x: 1, code: '() => ({ pid: process.pid })' }, caller: 'remote' }))
     expect(error.message).toContain('input "code" is not an input of this workflow')
   })
+
+  it('an input failing a format and the pattern behind it is one problem in the message', async () => {
+    const Mail = defineNode({ type: 'Mail', params: z.object({ to: z.string().email() }), run: (params) => ({ params }) })
+    const registry2 = new NodeRegistry()
+    registry2.register(Mail)
+    const wf = new WorkflowBuilder({ registry: registry2 }).addNode('Mail', 'm', { to: '${to}' }).build({ name: 'mail' })
+    const error = await rejection(new LocalRuntime({ registry: registry2 }).execute(wf, { parameters: { to: 'not-an-email' }, caller: 'remote' }))
+    expect(error.message).toBe('Workflow "mail" got invalid inputs: input "to": Invalid email address')
+    expect(error.issues.length).toBeGreaterThan(0)
+  })
 })
