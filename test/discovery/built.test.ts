@@ -54,4 +54,26 @@ describe('the built package', () => {
     const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], { cwd: pkg })
     expect(JSON.parse(stdout)).toMatchObject({ status: 200, body: { outputs: { f: { twice: 42 } } } })
   })
+
+  it('its nexflow binary runs a workflow --local and, against a live server, lists and runs', { timeout: 90_000 }, async () => {
+    const bin = join(pkg, 'bin', 'nexflow.mjs')
+    const local = await run(process.execPath, [bin, 'run', '--local', 'greet', '--root', join(FIXTURES, 'cli-run', 'app'), '--no-cache', '--param', 'name=Ada', '--param', 'times=2'], { cwd: pkg })
+    expect(JSON.parse(local.stdout)).toMatchObject({ outputs: { greet: { text: 'hello Adahello Ada', type: 'number' } }, workflow_id: 'greet' })
+    const script = `
+      const { Nexus, WorkflowBuilder } = await import(${JSON.stringify(join(pkg, 'dist', 'src', 'index.js'))})
+      const { execFile } = await import('node:child_process')
+      const { promisify } = await import('node:util')
+      const app = new Nexus({ apiPort: 0, autoDiscovery: false, workers: 1, logger: { info() {}, warn() {} } })
+      app.register('double', new WorkflowBuilder().addNode('Function', 'f', { code: '({ n }) => ({ twice: n * 2 })', n: '\${n}' }))
+      await app.start()
+      // Not execFileSync: the server answering the CLI lives on this process's event loop.
+      const cli = async (...args) => JSON.parse((await promisify(execFile)(process.execPath, [${JSON.stringify(bin)}, ...args, '--url', app.url])).stdout)
+      console.log(JSON.stringify({ list: await cli('list'), run: await cli('run', 'double', '--param', 'n=21') }))
+      await app.close()`
+    const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], { cwd: pkg })
+    const answers = JSON.parse(stdout) as { list: { workflows: { name: string }[] }; run: unknown }
+    expect(answers.list.workflows.map((w) => w.name)).toEqual(['double'])
+    expect(answers.run).toMatchObject({ outputs: { f: { twice: 42 } } })
+  })
 })
+
