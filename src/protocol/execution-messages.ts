@@ -15,6 +15,8 @@ export const executionWorkerDataSchema = z.object({
   tsconfig: z.string().optional(),
   /** Send what user code prints to stderr: the main process's stdout carries a protocol. */
   stdoutToStderr: z.boolean(),
+  /** The pool's run-start board (`run-starts.ts`): where the worker notes when it begins each run. */
+  runStarts: z.instanceof(SharedArrayBuffer),
 })
 
 /** A workflow a discovered file exports: the worker imports the file once and keeps it. */
@@ -36,10 +38,10 @@ export const runTaskSchema = z.object({
   type: z.literal('run'),
   runId: z.string().min(1),
   /**
-   * Shared with the main thread: the worker sets it to 1 when it begins the run, so the run's
-   * deadline counts from then, not from when the request joined the queue.
+   * The run's number in its pool (from 1): the worker notes on the run-start board when it
+   * begins it, so the run's deadline counts from then, not from when the request joined the queue.
    */
-  started: z.instanceof(Int32Array).optional(),
+  seq: z.number().int().positive(),
   target: z.discriminatedUnion('kind', [fileTargetSchema, jsonTargetSchema]),
   inputs: z.record(z.string(), z.unknown()),
 })

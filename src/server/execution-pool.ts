@@ -1,7 +1,9 @@
 import type { Worker } from 'node:worker_threads'
 import { Piscina } from 'piscina'
 import { NexflowError } from '../errors.js'
-import { runReplySchema, warmReplySchema, type ExecutionWorkerData, type RunReply, type RunTask, type WarmReply } from '../protocol/execution-messages.js'
+import { serializedErrorSchema } from '../protocol/discovery.js'
+import { warmReplySchema, type ExecutionWorkerData, type RunReply, type RunTask, type WarmReply } from '../protocol/execution-messages.js'
+import { RUN_SEQ_LIMIT, runStartedAt, runStarts } from '../protocol/run-starts.js'
 import { EXECUTION_WORKER_FILES } from './worker-files.js'
 
 export interface ExecutionPoolOptions {
@@ -41,9 +43,40 @@ const TIMED_OUT = Symbol('timed out')
 const QUEUE_TIMED_OUT = Symbol('no worker was free')
 const DEFAULT_QUEUE_TIMEOUT_MS = 30_000
 
-// Node 20 has Atomics.waitAsync; the project's lib (ES2023) does not declare it.
-type WaitAsync = (array: Int32Array, index: number, value: number) => { async: false; value: string } | { async: true; value: Promise<string> }
-const waitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync
+/**
+ * The abort handle piscina takes for one task (it accepts any object with `addEventListener`). Not
+ * an AbortController: Node 20 makes every AbortSignal transferable when it is created, which cost
+ * more main-thread time per run than the rest of the hand-off together.
+ */
+class TaskAbort {
+  aborted = false
+  reason: unknown = undefined
+  #listener: (() => void) | undefined
+
+  addEventListener(_type: 'abort', listener: () => void): void {
+    this.#listener = listener
+  }
+
+  removeEventListener(): void {
+    this.#listener = undefined
+  }
+
+  abort(reason: unknown): void {
+    if (this.aborted) return
+    this.aborted = true
+    this.reason = reason
+    this.#listener?.()
+  }
+}
+
+/** The worker's answer to a run, checked by hand: this runs once per request on the main thread, where a schema parse showed up in profiles. */
+function isRunReply(reply: unknown): reply is RunReply {
+  if (reply === null || typeof reply !== 'object') return false
+  const { ok, durationMs } = reply as Record<string, unknown>
+  if (typeof durationMs !== 'number' || !(durationMs >= 0)) return false
+  if (ok === true) return typeof (reply as { outputs?: unknown }).outputs === 'string'
+  return ok === false && serializedErrorSchema.safeParse((reply as { error?: unknown }).error).success
+}
 
 /**
  * The worker threads that run workflows, built on piscina. The main thread hands a task over and
@@ -53,12 +86,15 @@ const waitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync
 export class ExecutionPool {
   readonly #piscina: Piscina
   readonly #stuckGraceMs: number
+  readonly #starts = runStarts()
+  #seq = 0
   #abandoned = 0
   #closed = false
 
   constructor(options: ExecutionPoolOptions) {
     const workerData: ExecutionWorkerData = {
       entry: EXECUTION_WORKER_FILES.logic,
+      runStarts: this.#starts.buffer,
       stdoutToStderr: options.stdoutToStderr === true,
       ...(options.tsconfig === undefined ? {} : { tsconfig: options.tsconfig }),
     }
@@ -94,12 +130,12 @@ export class ExecutionPool {
   }
 
   /** Runs a workflow in a worker. Resolves with the worker's answer (a failed run is an answer); rejects for timeouts and dead workers. */
-  async run(task: Omit<RunTask, 'started'>, options: RunOptions): Promise<RunReply> {
-    const started = new Int32Array(new SharedArrayBuffer(4))
-    const reply = await this.#submit({ ...task, started }, { runMs: options.timeoutMs, queueMs: options.queueTimeoutMs ?? DEFAULT_QUEUE_TIMEOUT_MS, started }, options.signal)
-    const parsed = runReplySchema.safeParse(reply)
-    if (!parsed.success) throw new NexflowError('INTERNAL', `an execution worker sent a malformed answer: ${parsed.error.issues[0]?.message ?? 'unknown'}`)
-    return parsed.data
+  async run(task: Omit<RunTask, 'seq'>, options: RunOptions): Promise<RunReply> {
+    this.#seq = this.#seq >= RUN_SEQ_LIMIT ? 1 : this.#seq + 1
+    const seq = this.#seq
+    const reply = await this.#submit({ ...task, seq }, { runMs: options.timeoutMs, queueMs: options.queueTimeoutMs ?? DEFAULT_QUEUE_TIMEOUT_MS, seq }, options.signal)
+    if (!isRunReply(reply)) throw new NexflowError('INTERNAL', 'an execution worker sent a malformed answer')
+    return reply
   }
 
   /**
@@ -118,54 +154,56 @@ export class ExecutionPool {
   }
 
   /**
-   * Hands a task to piscina. With a `started` flag, the deadline counts from when a worker begins
-   * the task (waiting for a free worker, or for a replacement to boot, is not the run's time), and
-   * the wait itself is bounded by `queueMs`; without one, from now.
+   * Hands a task to piscina. With a sequence number, the deadline counts from when a worker
+   * begins the task (waiting for a free worker, or for a replacement to boot, is not the run's
+   * time), and the wait itself is bounded by `queueMs`; without one, from now. One timer per task:
+   * when it fires, the shared start board says whether and when the run began.
    */
-  async #submit(task: unknown, deadline: { runMs: number; queueMs?: number; started?: Int32Array }, signal: AbortSignal | undefined): Promise<unknown> {
+  async #submit(task: unknown, deadline: { runMs: number; queueMs?: number; seq?: number }, signal: AbortSignal | undefined): Promise<unknown> {
     if (this.#closed) throw new NexflowError('SERVER_CLOSING', 'the server is shutting down; retry on another instance')
-    const controller = new AbortController()
+    const handle = new TaskAbort()
     const abort = (reason: unknown) => {
-      if (controller.signal.aborted) return
+      if (handle.aborted) return
       // piscina terminates the worker inside abort(), synchronously: the thread that left the
       // pool is the one this task ran on.
-      const before = new Set(this.#piscina.threads)
-      controller.abort(reason)
+      const before = [...this.#piscina.threads]
+      handle.abort(reason)
       for (const worker of before) if (!this.#piscina.threads.includes(worker)) this.#watchTermination(worker)
     }
+    const submitted = Date.now()
+    const { seq, runMs } = deadline
+    const queueMs = deadline.queueMs ?? runMs
     let timer: NodeJS.Timeout | undefined
-    let settled = false
-    const startDeadline = () => {
-      // The wake-up below also comes once the task has settled: no deadline is left behind then.
-      if (settled) return
-      clearTimeout(timer)
-      timer = setTimeout(() => abort(TIMED_OUT), deadline.runMs)
+    const check = () => {
+      const now = Date.now()
+      const began = seq === undefined ? submitted : runStartedAt(this.#starts, seq)
+      if (began !== undefined) {
+        if (now >= began + runMs) abort(TIMED_OUT)
+        else timer = setTimeout(check, began + runMs - now)
+        return
+      }
+      if (now >= submitted + queueMs) {
+        abort(QUEUE_TIMED_OUT)
+        return
+      }
+      // Not begun yet: if it begins this instant, its deadline is a whole run away.
+      timer = setTimeout(check, Math.min(submitted + queueMs - now, runMs))
     }
-    if (deadline.started === undefined) {
-      startDeadline()
-    } else {
-      timer = setTimeout(() => abort(QUEUE_TIMED_OUT), deadline.queueMs ?? deadline.runMs)
-      const waited = waitAsync(deadline.started, 0, 0)
-      if (waited.async) void waited.value.then(() => startDeadline())
-      else startDeadline()
-    }
+    timer = setTimeout(check, seq === undefined ? runMs : Math.min(queueMs, runMs))
     const onAbort = () => abort(signal?.reason)
     if (signal?.aborted === true) onAbort()
     else signal?.addEventListener('abort', onAbort, { once: true })
     try {
-      return await this.#piscina.run(task, { signal: controller.signal })
+      return await this.#piscina.run(task, { signal: handle })
     } catch (error) {
-      throw this.#explain(error, controller.signal, deadline)
+      throw this.#explain(error, handle, deadline)
     } finally {
-      settled = true
       clearTimeout(timer)
       signal?.removeEventListener('abort', onAbort)
-      // Wakes the wait above if the task never began (aborted while queued).
-      if (deadline.started !== undefined) Atomics.notify(deadline.started, 0)
     }
   }
 
-  #explain(error: unknown, signal: AbortSignal, deadline: { runMs: number; queueMs?: number }): NexflowError {
+  #explain(error: unknown, signal: TaskAbort, deadline: { runMs: number; queueMs?: number }): NexflowError {
     if (signal.aborted) {
       if (signal.reason === TIMED_OUT) {
         return new NexflowError('RUN_TIMEOUT', `the run did not finish within ${deadline.runMs} ms; its worker was stopped`, { details: { timeoutMs: deadline.runMs } })

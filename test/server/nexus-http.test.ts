@@ -1,3 +1,5 @@
+import { once } from 'node:events'
+import { connect } from 'node:net'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { z } from 'zod'
@@ -163,6 +165,18 @@ describe('a caller controls only the declared inputs', () => {
     })
     const chunked = await fetch(`${url}/workflows/greet/execute`, { method: 'POST', body: stream, duplex: 'half' })
     expect(chunked.status).toBe(413)
+  })
+
+  it('a client that sends part of a body and disconnects costs nothing: the next request is served', async () => {
+    const { port } = new URL(url)
+    const socket = connect(Number(port), '127.0.0.1')
+    await once(socket, 'connect')
+    socket.write('POST /workflows/greet/execute HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"inputs":')
+    // The server has the headers and part of the body, and waits for the rest; then the client goes.
+    await expect.poll(async () => ((await (await fetch(`${url}/health`)).json()) as { status: string }).status).toBe('ok')
+    socket.destroy()
+    await once(socket, 'close')
+    expect(await post('greet', { inputs: { name: 'next' } })).toMatchObject({ status: 200, json: { outputs: { f: { text: 'hello next' } } } })
   })
 })
 

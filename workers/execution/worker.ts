@@ -1,11 +1,13 @@
 import { pathToFileURL } from 'node:url'
+import { workerData } from 'node:worker_threads'
 // All of nexflow, loaded with the worker: a user file's `import 'nexflow'` finds it loaded, and
 // the node registry it fills (DataFlow models, defineNode types) is the one runs use.
 import '../../src/index.js'
 import { NexflowError, serializeError, WorkflowExecutionError, type SerializedError } from '../../src/errors.js'
 import { dataflowInstances } from '../../src/dataflow/instances.js'
 import { EXECUTION_ENV } from '../../src/protocol/isolation.js'
-import { executionTaskSchema, type FileTarget, type RunReply, type RunTask, type WarmReply } from '../../src/protocol/execution-messages.js'
+import { executionTaskSchema, executionWorkerDataSchema, type FileTarget, type RunReply, type RunTask, type WarmReply } from '../../src/protocol/execution-messages.js'
+import { noteRunStarted, runStarts } from '../../src/protocol/run-starts.js'
 import { WorkflowBuilder } from '../../src/workflow/builder.js'
 import { failedRunError } from '../../src/workflow/failed-run.js'
 import { LocalRuntime } from '../../src/workflow/runtime.js'
@@ -18,6 +20,7 @@ const now = performance.now.bind(performance)
 
 process.env[EXECUTION_ENV] = '1'
 
+const starts = runStarts(executionWorkerDataSchema.parse(workerData).runStarts)
 const runtime = new LocalRuntime()
 /** Workflows by file and export: each file is imported once per worker and kept. */
 const fromFiles = new Map<string, Promise<Workflow>>()
@@ -71,10 +74,7 @@ function plainError(thrown: unknown): SerializedError {
 
 async function run(task: RunTask): Promise<RunReply> {
   const started = now()
-  if (task.started !== undefined) {
-    Atomics.store(task.started, 0, 1)
-    Atomics.notify(task.started, 0)
-  }
+  noteRunStarted(starts, task.seq)
   try {
     const workflow = await workflowFor(task)
     const result = await runtime.execute(workflow, { parameters: task.inputs, caller: 'remote', runId: task.runId })

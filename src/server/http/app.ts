@@ -7,6 +7,7 @@ import type { ServerEvent } from '../events.js'
 import type { ServedWorkflow } from '../workflow-table.js'
 import { errorResponse, failedRunResponse } from './errors.js'
 import { parseExecuteBody } from './execute-body.js'
+import { readBody } from './request-body.js'
 import { openApiDocument } from './openapi.js'
 import { workflowInfo, workflowSummary } from '../workflow-views.js'
 
@@ -107,10 +108,9 @@ export function createHttpApp(services: HttpServices): Hono {
     return c.json({ status: 'healthy', workflow: workflow.name, version: workflow.version })
   })
 
-  const limit = bodyLimitFor(services)
   const execute = async (c: Context) => {
     const workflow = find(c.req.param('name') ?? '')
-    const inputs = parseExecuteBody(await c.req.text())
+    const inputs = parseExecuteBody(await readBody(c, services.maxRequestBodyBytes))
     const answer = await services.execute(workflow, inputs)
     if (!answer.ok) {
       const { status, body } = failedRunResponse(answer.error, development)
@@ -121,10 +121,11 @@ export function createHttpApp(services: HttpServices): Hono {
     const tail = JSON.stringify({ execution_time: answer.durationMs / 1000, workflow_id: workflow.name, run_id: answer.runId, version: workflow.version })
     return c.body(`{"outputs":${answer.outputs},${tail.slice(1)}`, 200, { 'content-type': 'application/json; charset=utf-8' })
   }
-  workflows.post('/:name/execute', limit, execute)
-  workflows.post('/:name', limit, execute)
+  workflows.post('/:name/execute', execute)
+  workflows.post('/:name', execute)
   app.route('/workflows', workflows)
-  app.all('/mcp', limit, (c) => services.mcp(c.req.raw))
+  // The MCP transport reads the web Request itself: hono's bodyLimit guards it.
+  app.all('/mcp', bodyLimitFor(services), (c) => services.mcp(c.req.raw))
   return app
 }
 
