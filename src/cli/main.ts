@@ -1,11 +1,6 @@
 import { parseArgs } from 'node:util'
 import { NexflowError } from '../errors.js'
 import { VERSION } from '../version.js'
-import { runCheck } from './commands/check.js'
-import { runList } from './commands/list.js'
-import { runMcp } from './commands/mcp.js'
-import { runRun } from './commands/run.js'
-import { runDev, runStart } from './commands/start.js'
 import type { CommandIo } from './commands/io.js'
 import { hardExit } from './hard-exit.js'
 
@@ -33,14 +28,19 @@ Options:
   -v, --version     Print the version
 `
 
-/** Commands that take over their own arguments. */
-const COMMANDS: ReadonlyMap<string, (args: readonly string[], io: CommandIo) => Promise<number>> = new Map([
-  ['check', runCheck],
-  ['start', runStart],
-  ['dev', runDev],
-  ['mcp', runMcp],
-  ['list', runList],
-  ['run', runRun],
+type Command = (args: readonly string[], io: CommandIo) => Promise<number>
+
+/**
+ * Commands that take over their own arguments, each loaded when it is run: `nexflow start` must
+ * not pay for loading what `check`, `run` and `mcp` need before it can listen.
+ */
+const COMMANDS: ReadonlyMap<string, () => Promise<Command>> = new Map([
+  ['check', () => import('./commands/check.js').then((m) => m.runCheck)],
+  ['start', () => import('./commands/start.js').then((m) => m.runStart)],
+  ['dev', () => import('./commands/start.js').then((m) => m.runDev)],
+  ['mcp', () => import('./commands/mcp.js').then((m) => m.runMcp)],
+  ['list', () => import('./commands/list.js').then((m) => m.runList)],
+  ['run', () => import('./commands/run.js').then((m) => m.runRun)],
 ])
 
 /**
@@ -50,10 +50,11 @@ const COMMANDS: ReadonlyMap<string, (args: readonly string[], io: CommandIo) => 
  */
 export async function main(argv: readonly string[], out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): Promise<number> {
   const [first, ...rest] = argv
-  const run = first === undefined ? undefined : COMMANDS.get(first)
-  if (run !== undefined) {
+  const load = first === undefined ? undefined : COMMANDS.get(first)
+  if (load !== undefined) {
     const ownsProcess = out === process.stdout && err === process.stderr
     try {
+      const run = await load()
       return await run(rest, { out, err, cwd: process.cwd(), env: process.env, ownsProcess })
     } catch (error) {
       const code = reportFatal(error, err)
