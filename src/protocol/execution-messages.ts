@@ -31,6 +31,8 @@ export const fileTargetSchema = z.object({
 /** A workflow registered with `Nexus.register` whose node types every worker has (the built-ins): sent as data. */
 export const jsonTargetSchema = z.object({
   kind: z.literal('json'),
+  /** A digest of the JSON: the worker keeps each workflow it built by name and version, not by re-serializing it per run. */
+  version: z.string().min(1),
   workflow: workflowJsonSchema,
 })
 

@@ -412,7 +412,7 @@ export class Nexus {
     const target =
       workflow.source.kind === 'discovered'
         ? { kind: 'file' as const, file: workflow.source.file, exportName: workflow.source.exportName, name: workflow.name }
-        : { kind: 'json' as const, workflow: workflow.json }
+        : { kind: 'json' as const, version: workflow.version, workflow: workflow.json }
     // The generation that imported this version of its file: runs in flight finish where they began.
     const generation = generations.get(workflow.generation)
     const reply = await generations.track(generation, () => generation.pool.run({ type: 'run', runId, target, inputs }, { timeoutMs: runTimeoutMs, queueTimeoutMs: this.options.queueTimeoutMs, signal: this.#shutdown.signal }))

@@ -24,7 +24,7 @@ const starts = runStarts(executionWorkerDataSchema.parse(workerData).runStarts)
 const runtime = new LocalRuntime()
 /** Workflows by file and export: each file is imported once per worker and kept. */
 const fromFiles = new Map<string, Promise<Workflow>>()
-/** Registered workflows sent as data, by their JSON. */
+/** Registered workflows sent as data, by name and version. */
 const fromJson = new Map<string, Workflow>()
 
 function bigintSafe(_key: string, value: unknown): unknown {
@@ -42,7 +42,7 @@ async function importWorkflow(target: FileTarget): Promise<Workflow> {
 function workflowFor(task: RunTask): Promise<Workflow> {
   const { target } = task
   if (target.kind === 'json') {
-    const key = stringify(target.workflow)
+    const key = `${target.workflow.name}\0${target.version}`
     let workflow = fromJson.get(key)
     if (workflow === undefined) fromJson.set(key, (workflow = Workflow.fromJSON(target.workflow)))
     return Promise.resolve(workflow)
