@@ -89,3 +89,19 @@ export { Nexus, type NexusState, type StartOptions } from './server/nexus.js'
 export { toolNameOf } from './server/mcp/tool-names.js'
 export type { ServerEvent } from './server/events.js'
 export { defineConfig, resolveNexusOptions, NEXUS_DEFAULTS, type NexusOptions, type NexusConfig, type NexusDiscoveryOptions, type NexusLogger, type ResolvedNexusOptions } from './server/options.js'
+export {
+  PRODUCTION_DEFAULTS,
+  API_KEY_LENGTH,
+  JWT_SECRET_MIN_BYTES,
+  type ProductionOptions,
+  type AuthOptions,
+  type JwtOptions,
+  type RateLimitOptions,
+  type CorsOptions,
+  type SecureHeadersConfig,
+  type LogOptions,
+  type ResolvedProductionOptions,
+  type ResolvedAuth,
+  type ResolvedJwt,
+  type ResolvedCors,
+} from './server/production-options.js'
