@@ -21,7 +21,8 @@ export function startOptions(flags: StartFlags, config: Record<string, unknown> 
   if (typeof fromFile.root === 'string' && configFile !== undefined) fromFile.root = resolve(dirname(configFile), fromFile.root)
   if (config !== undefined) {
     try {
-      resolveNexusOptions({ ...(fromFile as NexusOptions), root: (fromFile.root as string | undefined) ?? flags.root })
+      // The file's own problems only: NODE_ENV and NEXFLOW_API_KEYS are checked when the server is made.
+      resolveNexusOptions({ ...(fromFile as NexusOptions), root: (fromFile.root as string | undefined) ?? flags.root }, process.cwd(), {})
     } catch (error) {
       if (error instanceof NexflowError) throw new NexflowError('CONFIG_INVALID', `${configFile ?? 'the config file'}: ${error.message}`, { details: { ...error.details, file: configFile } })
       throw error
@@ -36,6 +37,14 @@ export function startOptions(flags: StartFlags, config: Record<string, unknown> 
   if (flags.runTimeoutMs !== undefined) options.runTimeoutMs = flags.runTimeoutMs
   if (flags.maxMemoryMb !== undefined) options.maxMemoryMb = flags.maxMemoryMb
   if (flags.maxBodyBytes !== undefined) options.maxRequestBodyBytes = flags.maxBodyBytes
+  if (flags.rateLimit !== undefined) options.rateLimit = flags.rateLimit
+  if (flags.corsOrigins !== undefined) options.cors = { ...(options.cors || {}), origin: flags.corsOrigins.includes('*') ? '*' : flags.corsOrigins }
+  if (flags.auth === false) options.auth = false
+  if (flags.secureHeaders !== undefined) options.secureHeaders = flags.secureHeaders
+  if (flags.metrics !== undefined) options.metrics = flags.metrics
+  if (flags.requestLog !== undefined || flags.logFormat !== undefined) {
+    options.log = { ...options.log, ...(flags.requestLog === undefined ? {} : { requests: flags.requestLog }), ...(flags.logFormat === undefined ? {} : { format: flags.logFormat }) }
+  }
   const configured = options.autoDiscovery ?? true
   const discoveryFlags: NexusDiscoveryOptions = {}
   if (flags.timeoutMs !== undefined) discoveryFlags.timeoutMs = flags.timeoutMs
