@@ -36,6 +36,9 @@ export type ErrorCode =
   | 'RUN_WORKER_EXITED'
   | 'RUN_OUT_OF_MEMORY'
   | 'SERVER_CLOSING'
+  | 'UNAUTHORIZED'
+  | 'RATE_LIMITED'
+  | 'AUTH_UNAVAILABLE'
   | 'INTERNAL'
 
 export const HTTP_STATUS_BY_CODE: Record<ErrorCode, number> = {
@@ -69,6 +72,9 @@ export const HTTP_STATUS_BY_CODE: Record<ErrorCode, number> = {
   RUN_WORKER_EXITED: 500,
   RUN_OUT_OF_MEMORY: 500,
   SERVER_CLOSING: 503,
+  UNAUTHORIZED: 401,
+  RATE_LIMITED: 429,
+  AUTH_UNAVAILABLE: 503,
   INTERNAL: 500,
 }
 

@@ -88,4 +88,23 @@ export { FILE_STATUSES, type FileStatus, type FileManifest, type DiscoveredWorkf
 export { Nexus, type NexusState, type StartOptions } from './server/nexus.js'
 export { toolNameOf } from './server/mcp/tool-names.js'
 export type { ServerEvent } from './server/events.js'
+export type { RunContext } from './server/http/app.js'
+export type { Principal } from './server/http/auth.js'
+export type { RunOutcome } from './server/metrics.js'
 export { defineConfig, resolveNexusOptions, NEXUS_DEFAULTS, type NexusOptions, type NexusConfig, type NexusDiscoveryOptions, type NexusLogger, type ResolvedNexusOptions } from './server/options.js'
+export {
+  PRODUCTION_DEFAULTS,
+  API_KEY_LENGTH,
+  JWT_SECRET_MIN_BYTES,
+  type ProductionOptions,
+  type AuthOptions,
+  type JwtOptions,
+  type RateLimitOptions,
+  type CorsOptions,
+  type SecureHeadersConfig,
+  type LogOptions,
+  type ResolvedProductionOptions,
+  type ResolvedAuth,
+  type ResolvedJwt,
+  type ResolvedCors,
+} from './server/production-options.js'

@@ -14,7 +14,10 @@ export function writeJson(out: NodeJS.WritableStream, value: unknown): void {
 
 /** The stderr line of an error answer: `nexflow run: CODE: message`. */
 export function errorLine(command: string, status: number, body: unknown): string {
-  if (isErrorBody(body)) return `nexflow ${command}: ${body.error.code}: ${body.error.message}\n`
+  if (isErrorBody(body)) {
+    const hint = status === 401 ? ' (pass the key with --api-key, or set NEXFLOW_API_KEY)' : ''
+    return `nexflow ${command}: ${body.error.code}: ${body.error.message}${hint}\n`
+  }
   return `nexflow ${command}: the server answered HTTP ${status}\n`
 }
 

@@ -34,6 +34,8 @@ export interface ListOptions {
   help: boolean
   /** Base URL of the server, without a trailing slash. */
   url: string
+  /** Sent as `Authorization: Bearer`: `--api-key`, else `NEXFLOW_API_KEY`. */
+  apiKey: string | undefined
 }
 
 /** `nexflow run <workflow>` against a running server. */
@@ -47,6 +49,8 @@ export interface RemoteRunOptions {
   params: string[]
   /** `--input`: an absolute file path, or `'-'` for stdin. */
   input: string | undefined
+  /** Sent as `Authorization: Bearer`: `--api-key`, else `NEXFLOW_API_KEY`. */
+  apiKey: string | undefined
 }
 
 /** `nexflow run --local <workflow>`: discovery and one execution worker in this process, no server. */
@@ -83,14 +87,28 @@ function wholeNumber(flag: string, example: number) {
 
 const nonEmpty = (flag: string, example: string) => z.string().min(1, { error: `${flag}: expected a value, got an empty string; for example ${flag} ${example}` })
 
+/** A key or token as a header value carries it: visible ASCII, no spaces. */
+const apiKeyFlag = z.string().regex(/^[\x21-\x7e]{1,8192}$/, { error: '--api-key: expected the key as given to the server (visible characters, no spaces), e.g. --api-key "$MY_NEXFLOW_KEY"' })
+
+/** `--api-key`, else `NEXFLOW_API_KEY` when set to something. */
+export function resolveApiKey(flag: string | undefined, env: NodeJS.ProcessEnv): string | undefined {
+  if (flag !== undefined) return flag
+  const fromEnv = (env.NEXFLOW_API_KEY ?? '').trim()
+  if (fromEnv === '') return undefined
+  if (!apiKeyFlag.safeParse(fromEnv).success) throw new ClientUsageError('NEXFLOW_API_KEY: expected the key as given to the server (visible characters, no spaces)')
+  return fromEnv
+}
+
 const LIST_PARSE_OPTIONS = {
   help: { type: 'boolean', short: 'h' },
   url: { type: 'string' },
+  'api-key': { type: 'string' },
 } as const
 
 const RUN_PARSE_OPTIONS = {
   help: { type: 'boolean', short: 'h' },
   url: { type: 'string' },
+  'api-key': { type: 'string' },
   param: { type: 'string', multiple: true },
   input: { type: 'string' },
   local: { type: 'boolean' },
@@ -106,6 +124,7 @@ const LOCAL_ONLY = ['root', 'timeout-ms', 'run-timeout-ms', 'cache'] as const
 const listFlagsSchema = z.object({
   help: z.boolean().default(false),
   url: nonEmpty('--url', DEFAULT_SERVER_URL).optional(),
+  'api-key': apiKeyFlag.optional(),
   positionals: z.array(z.string()).max(0, {
     error: (issue) => `unexpected argument ${shown((issue.input as string[])[0])}: nexflow list takes no arguments (name the server with --url, or NEXFLOW_URL)`,
   }),
@@ -114,6 +133,7 @@ const listFlagsSchema = z.object({
 const runFlagsSchema = z.object({
   help: z.boolean().default(false),
   url: nonEmpty('--url', DEFAULT_SERVER_URL).optional(),
+  'api-key': apiKeyFlag.optional(),
   param: z.array(z.string()).default([]),
   input: nonEmpty('--input', 'inputs.json').optional(),
   local: z.boolean().default(false),
@@ -188,7 +208,7 @@ export function parseListArgs(args: readonly string[], env: NodeJS.ProcessEnv): 
   const result = listFlagsSchema.safeParse({ ...parsed.values, positionals: parsed.positionals })
   if (!result.success) throw new ClientUsageError(result.error.issues.map((issue) => issue.message).join('\n'))
   const { help, url } = result.data
-  return { help, url: help ? DEFAULT_SERVER_URL : resolveServerUrl(url, env) }
+  return { help, url: help ? DEFAULT_SERVER_URL : resolveServerUrl(url, env), apiKey: help ? undefined : resolveApiKey(result.data['api-key'], env) }
 }
 
 /**
@@ -204,20 +224,21 @@ export function parseRunArgs(args: readonly string[], cwd: string, env: NodeJS.P
   const flags = result.data
   const help = flags.help
   const workflow = flags.positionals[0]
-  if (help) return { mode: 'remote', help, workflow: workflow ?? '', url: DEFAULT_SERVER_URL, params: [], input: undefined }
+  if (help) return { mode: 'remote', help, workflow: workflow ?? '', url: DEFAULT_SERVER_URL, params: [], input: undefined, apiKey: undefined }
 
   const problems: string[] = []
   if (workflow === undefined || workflow === '') problems.push('name the workflow to run, e.g. nexflow run greet --param name=Ada (nexflow list shows what a server serves)')
   const input = flags.input === undefined || flags.input === '-' ? flags.input : resolve(cwd, flags.input)
   if (flags.local) {
     if (flags.url !== undefined) problems.push('--url and --local exclude each other: --local runs the workflow in this process, without a server')
+    if (flags['api-key'] !== undefined) problems.push('--api-key and --local exclude each other: --local asks no server')
   } else {
     const localOnly = LOCAL_ONLY.filter((name) => flags[name] !== undefined).map((name) => (name === 'cache' ? '--no-cache' : `--${name}`))
     if (localOnly.length > 0) problems.push(`${localOnly.join(', ')}: only with --local (a server discovers and runs with its own settings; see nexflow start --help)`)
   }
   if (problems.length > 0) throw new ClientUsageError(problems.join('\n'))
   const name = workflow as string
-  if (!flags.local) return { mode: 'remote', help, workflow: name, url: resolveServerUrl(flags.url, env), params: flags.param, input }
+  if (!flags.local) return { mode: 'remote', help, workflow: name, url: resolveServerUrl(flags.url, env), params: flags.param, input, apiKey: resolveApiKey(flags['api-key'], env) }
   return {
     mode: 'local',
     help,

@@ -20,6 +20,16 @@ export interface StartFlags {
   runTimeoutMs?: number
   maxMemoryMb?: number
   maxBodyBytes?: number
+  /** `--rate-limit 100/1m`. */
+  rateLimit?: { max: number; windowMs: number }
+  /** `--cors-origin`, repeatable. */
+  corsOrigins?: string[]
+  /** `--no-auth`: false; `--auth` is not a flag of its own (keys come from NEXFLOW_API_KEYS or the config file). */
+  auth?: false
+  secureHeaders?: boolean
+  metrics?: boolean
+  requestLog?: boolean
+  logFormat?: 'json' | 'text'
 }
 
 export const START_HELP = `Usage: nexflow start [root] [options]
@@ -38,6 +48,17 @@ Server:
   --max-memory-mb <mb>     Heap limit of each execution worker (default 1024).
   --max-body-bytes <n>     Larger request bodies are answered 413 (default 10485760).
 
+Production (API keys come from NEXFLOW_API_KEYS=<key>,<key> or the config file's auth option;
+NODE_ENV=production refuses to start without them):
+  --rate-limit <n>/<window>  At most n requests per window for each client (API key, else IP),
+                           e.g. 100/1m, 10/30s, 5000/1h; 429 with Retry-After (default: off).
+  --cors-origin <origin>   Allow browsers from this origin (repeatable; "*" for any).
+  --no-auth                No authentication even with NODE_ENV=production (a proxy in front does it).
+  --no-secure-headers      Do not send the secure headers (HSTS, nosniff, CSP, ...).
+  --no-metrics             No GET /metrics.
+  --no-request-log         No log line per request (runs still log).
+  --log-format <f>         json (default when stdout is not a terminal) or text.
+
 Discovery:
   --timeout-ms <ms>        Deadline per file import; the worker is killed after it (default 10000).
   --isolation <mode>       thread (default) or process (child processes: also contain native hangs).
@@ -47,7 +68,8 @@ Discovery:
   -h, --help               Show this help.
 
 Routes: POST /workflows/<name>/execute, GET /workflows, GET /workflows/<name>/workflow/info,
-GET /health, GET /ready (503 until discovery has finished), GET /discovery, GET /openapi.json.
+GET /health, GET /ready (503 until discovery has finished), GET /discovery, GET /openapi.json,
+GET /metrics (Prometheus), GET /events, /mcp. With auth on, all but /health and /ready need a key.
 SIGINT or SIGTERM shuts down gracefully (in-flight runs finish); a second signal forces it.
 `
 
@@ -75,7 +97,29 @@ const PARSE_OPTIONS = {
   'run-timeout-ms': { type: 'string' },
   'max-memory-mb': { type: 'string' },
   'max-body-bytes': { type: 'string' },
+  'rate-limit': { type: 'string' },
+  'cors-origin': { type: 'string', multiple: true },
+  auth: { type: 'boolean' },
+  'secure-headers': { type: 'boolean' },
+  metrics: { type: 'boolean' },
+  'request-log': { type: 'boolean' },
+  'log-format': { type: 'string' },
 } as const
+
+const WINDOW_UNITS_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const
+
+/** `100/1m` -> at most 100 requests per 60 000 ms; `10/30s`, `5000/1h`, `5/m` (one minute). */
+export function parseRateLimit(text: string): { max: number; windowMs: number } | undefined {
+  const match = /^(\d{1,10})\/(\d{1,8})?(ms|s|m|h)$/.exec(text)
+  if (match === null) return undefined
+  const max = Number(match[1])
+  const windowMs = Number(match[2] ?? 1) * WINDOW_UNITS_MS[match[3] as keyof typeof WINDOW_UNITS_MS]
+  if (max < 1 || windowMs < 1000 || windowMs > 86_400_000) return undefined
+  return { max, windowMs }
+}
+
+/** Flags that only turn something off: `--no-<name>` is the only form. */
+const NEGATIONS = new Set(['cache', 'discovery', 'auth', 'secure-headers', 'metrics', 'request-log'])
 
 const flagsSchema = z.object({
   help: z.boolean().optional(),
@@ -90,11 +134,28 @@ const flagsSchema = z.object({
   'run-timeout-ms': wholeNumber('--run-timeout-ms', 1, MAX_MS, 30000).optional(),
   'max-memory-mb': wholeNumber('--max-memory-mb', 32, 1_048_576, 1024).optional(),
   'max-body-bytes': wholeNumber('--max-body-bytes', 1024, 1024 * 1024 * 1024, 10485760).optional(),
+  'rate-limit': z
+    .string()
+    .transform((text, context) => {
+      const limit = parseRateLimit(text)
+      if (limit === undefined) {
+        context.addIssue({ code: 'custom', message: `--rate-limit: expected <requests>/<window> with a window from 1s to 24h, got ${JSON.stringify(text)}; for example --rate-limit 100/1m (or 10/30s, 5000/1h)` })
+        return z.NEVER
+      }
+      return limit
+    })
+    .optional(),
+  'cors-origin': z.array(z.string().regex(/^(\*|https?:\/\/[^\s/,]+)$/, { error: (issue) => `--cors-origin: expected "*" or an origin such as https://app.example.com (no path), got ${JSON.stringify(issue.input)}` })).optional(),
+  auth: z.literal(false, { error: '--auth is not a flag: API keys come from NEXFLOW_API_KEYS or the config file (auth: { apiKeys }); --no-auth turns auth off' }).optional(),
+  'secure-headers': z.boolean().optional(),
+  metrics: z.boolean().optional(),
+  'request-log': z.boolean().optional(),
+  'log-format': z.enum(['json', 'text'], { error: (issue) => `--log-format: expected "json" or "text", got ${JSON.stringify(issue.input)}` }).optional(),
   positionals: z.array(z.string()).max(1, { error: (issue) => `unexpected extra argument ${JSON.stringify((issue.input as string[])[1])}: nexflow start takes one root folder` }),
 })
 
 /** The flags `nexflow start` knows, as typed (`--no-cache` for the negations), for messages. */
-const KNOWN_FLAGS = Object.keys(PARSE_OPTIONS).flatMap((name) => (name === 'cache' || name === 'discovery' ? [`--no-${name}`] : [`--${name}`]))
+const KNOWN_FLAGS = Object.keys(PARSE_OPTIONS).flatMap((name) => (NEGATIONS.has(name) ? [`--no-${name}`] : [`--${name}`]))
 
 /** A usage error: printed, exit 2. */
 export class StartUsageError extends NexflowError {
@@ -132,5 +193,12 @@ export function parseStartArgs(args: readonly string[], cwd: string): StartFlags
   if (flags['run-timeout-ms'] !== undefined) out.runTimeoutMs = flags['run-timeout-ms']
   if (flags['max-memory-mb'] !== undefined) out.maxMemoryMb = flags['max-memory-mb']
   if (flags['max-body-bytes'] !== undefined) out.maxBodyBytes = flags['max-body-bytes']
+  if (flags['rate-limit'] !== undefined) out.rateLimit = flags['rate-limit']
+  if (flags['cors-origin'] !== undefined) out.corsOrigins = flags['cors-origin']
+  if (flags.auth === false) out.auth = false
+  if (flags['secure-headers'] !== undefined) out.secureHeaders = flags['secure-headers']
+  if (flags.metrics !== undefined) out.metrics = flags.metrics
+  if (flags['request-log'] !== undefined) out.requestLog = flags['request-log']
+  if (flags['log-format'] !== undefined) out.logFormat = flags['log-format']
   return out
 }

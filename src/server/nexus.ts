@@ -19,10 +19,13 @@ import { watchProject, type ProjectWatcher } from './dev/watcher.js'
 import type { ExecutionPool } from './execution-pool.js'
 import type { ServerEvent } from './events.js'
 import { Generations } from './generations.js'
-import type { HttpServices, RunAnswer } from './http/app.js'
+import type { HttpServices, RunAnswer, RunContext } from './http/app.js'
+import type { ServerMiddleware } from './http/protection.js'
 import type { McpServices } from './mcp/mcp-server.js'
 import type { McpSessions } from './mcp/mcp-sessions.js'
+import type { NexusMetrics, RunOutcome, ServerSnapshot } from './metrics.js'
 import { resolveNexusOptions, type NexusOptions, type ResolvedNexusOptions } from './options.js'
+import { ActivityLog } from './request-log.js'
 import { mainThreadTypes, WorkflowTable, type ServedWorkflow } from './workflow-table.js'
 
 /** How `start()` runs the server. */
@@ -41,6 +44,23 @@ const RELOAD_DEBOUNCE_MS = 60
 const POOL_EXIT_GRACE_MS = 2000
 /** After a timed-out run's worker ignores `terminate()` this long, it is abandoned. */
 const RUN_STUCK_GRACE_MS = 1000
+
+/** How a run that threw ended, for its metrics and log line. */
+function outcomeOf(error: NexflowError): RunOutcome {
+  switch (error.code) {
+    case 'RUN_TIMEOUT':
+    case 'WORKFLOW_TIMEOUT':
+      return 'timeout'
+    case 'SERVER_CLOSING':
+    case 'WORKFLOW_ABORTED':
+      return 'cancelled'
+    case 'RUN_WORKER_EXITED':
+    case 'RUN_OUT_OF_MEMORY':
+      return 'crashed'
+    default:
+      return 'error'
+  }
+}
 
 function fileEvent(file: FileResult): ServerEvent {
   return { type: 'file', path: file.relativePath, status: file.status, cached: file.cached, workflows: file.workflows, ...(file.error === undefined ? {} : { error: file.error.message }) }
@@ -77,10 +97,16 @@ export class Nexus {
   #warm: 'pending' | 'warming' | 'warm' = 'pending'
   #ready: Promise<DiscoveryReport | undefined> | undefined
   #closing: Promise<void> | undefined
+  /** Request and run log lines; `undefined` when both are off. */
+  readonly #activity: ActivityLog | undefined
+  #metrics: NexusMetrics | undefined
+  #middleware: ServerMiddleware | undefined
 
   /** Validates the options at once: an unknown or invalid one throws `CONFIG_INVALID` naming it. */
   constructor(options: NexusOptions = {}) {
     this.options = resolveNexusOptions(options)
+    const { log } = this.options
+    this.#activity = log.requests || log.runs ? new ActivityLog(this.options.logger, log.format) : undefined
     // Every run in flight listens to it: hundreds at once are expected, not a leak.
     setMaxListeners(0, this.#shutdown.signal)
   }
@@ -144,7 +170,14 @@ export class Nexus {
     // Listening comes first: the pool (piscina) and MCP (its SDK) load after the port is open.
     if (options.http !== false) {
       try {
-        const [{ serve }, { createHttpApp, createMcpOnlyApp }] = await Promise.all([import('@hono/node-server'), import('./http/app.js')])
+        const [{ serve }, { createHttpApp, createMcpOnlyApp }, { createServerMiddleware }, metrics] = await Promise.all([
+          import('@hono/node-server'),
+          import('./http/app.js'),
+          import('./http/protection.js'),
+          this.options.metrics ? import('./metrics.js') : undefined,
+        ])
+        this.#metrics = metrics === undefined ? undefined : new metrics.NexusMetrics(() => this.#snapshot())
+        this.#middleware = createServerMiddleware(this.options, { metrics: this.#metrics, log: this.options.log.requests ? this.#activity : undefined, development: this.#development })
         const services = this.#httpServices()
         this.#server = await this.#listen(serve, createHttpApp(services).fetch, this.options.apiPort, 'apiPort', '--port')
         if (this.options.mcpPort !== undefined) this.#mcpServer = await this.#listen(serve, createMcpOnlyApp(services).fetch, this.options.mcpPort, 'mcpPort', 'mcpPort')
@@ -373,22 +406,49 @@ export class Nexus {
     await this.#reloadRun?.close()
     await this.#reloading
     await this.#generations?.closeAll()
+    this.#middleware?.close()
     for (const s of servers) if ('closeAllConnections' in s) s.closeAllConnections()
     if (wasListening) await serverClosed
     this.#state = 'closed'
   }
 
-  async #execute(workflow: ServedWorkflow, inputs: Record<string, unknown>): Promise<RunAnswer> {
+  async #execute(workflow: ServedWorkflow, inputs: Record<string, unknown>, context: RunContext = {}): Promise<RunAnswer> {
     if (this.#state !== 'listening') throw new NexflowError('SERVER_CLOSING', 'The server is shutting down; retry on another instance')
     validateCallerInputs(workflow.name, workflow.json.inputSchema, inputs)
     const runId = randomUUID()
+    const started = performance.now()
     const run = this.#run(workflow, inputs, runId)
     this.#inFlight.add(run)
     try {
-      return await run
+      const answer = await run
+      this.#ranOnce(workflow.name, runId, context, answer.ok ? 'completed' : 'failed', answer.durationMs, answer.ok ? undefined : (answer.error.code ?? 'WORKFLOW_EXECUTION_FAILED'))
+      return answer
+    } catch (error) {
+      const nexflowError = toNexflowError(error)
+      this.#ranOnce(workflow.name, runId, context, outcomeOf(nexflowError), performance.now() - started, nexflowError.code)
+      throw error
     } finally {
       this.#inFlight.delete(run)
     }
+  }
+
+  /** A finished run's metrics and log line. */
+  #ranOnce(workflow: string, runId: string, context: RunContext, outcome: RunOutcome, durationMs: number, errorCode: string | undefined): void {
+    this.#metrics?.observeRun(workflow, outcome, durationMs / 1000)
+    if (this.options.log.runs) this.#activity?.run({ runId, requestId: context.requestId, workflow, outcome, durationMs, errorCode })
+  }
+
+  /** Error bodies carry stacks in development. */
+  get #development(): boolean {
+    return this.options.dev || process.env.NODE_ENV === 'development'
+  }
+
+  /** What `/metrics` reads at scrape time. */
+  #snapshot(): ServerSnapshot {
+    const filesByStatus: Record<string, number> = {}
+    for (const file of this.#files.values()) filesByStatus[file.status] = (filesByStatus[file.status] ?? 0) + 1
+    const durationMs = this.#report?.durationMs ?? (this.#discoveryState === 'running' ? performance.now() - this.#discoveryStarted : 0)
+    return { pool: this.#generations?.stats(), discovery: { durationMs, filesByStatus }, workflows: this.#table.list().length, runsInFlight: this.#inFlight.size }
   }
 
   async #run(workflow: ServedWorkflow, inputs: Record<string, unknown>, runId: string): Promise<RunAnswer> {
@@ -449,11 +509,13 @@ export class Nexus {
     return {
       mcp: (request) => this.#mcp?.handle(request) ?? Promise.resolve(new Response('MCP is not running', { status: 503 })),
       maxRequestBodyBytes: this.options.maxRequestBodyBytes,
-      development: this.options.dev || process.env.NODE_ENV === 'development',
+      development: this.#development,
       events: (listener) => this.onEvent(listener),
       workflow: (name) => this.#table.get(name),
       workflows: () => this.#table.list(),
-      execute: (workflow, inputs) => this.#execute(workflow, inputs),
+      execute: (workflow, inputs, context) => this.#execute(workflow, inputs, context),
+      middleware: this.#middleware?.handlers ?? [],
+      ...(this.#metrics === undefined ? {} : { metrics: this.#metrics }),
       notFoundHint: (name) => {
         const closest = closestName(name, this.#table.list().map((workflow) => workflow.name))
         const guess = closest === undefined ? '' : `Did you mean "${closest}"? `

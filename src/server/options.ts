@@ -3,6 +3,7 @@ import { z } from 'zod'
 import { closestName } from '../closest-name.js'
 import { resolveDiscoveryOptions, type DiscoveryOptions, type ResolvedDiscoveryOptions } from '../discovery/index.js'
 import { NexflowError } from '../errors.js'
+import { PRODUCTION_HINTS, productionConfigShape, resolveProductionOptions, type ProductionOptions, type ResolvedProductionOptions } from './production-options.js'
 
 /** Every default of the server, in one place. */
 export const NEXUS_DEFAULTS = {
@@ -28,8 +29,11 @@ export interface NexusLogger {
   warn(message: string): void
 }
 
-/** Options of {@link Nexus}. Every field is optional; defaults are in {@link NEXUS_DEFAULTS}. */
-export interface NexusOptions {
+/**
+ * Options of {@link Nexus}. Every field is optional; defaults are in {@link NEXUS_DEFAULTS} (and,
+ * for auth, rate limits, CORS, secure headers, metrics and logs, in `PRODUCTION_DEFAULTS`).
+ */
+export interface NexusOptions extends ProductionOptions {
   /** Port of the HTTP API (default 8000); 0 picks a free one (see `nexus.url`). */
   apiPort?: number
   /** Interface to listen on (default `127.0.0.1`; `0.0.0.0` for every interface). */
@@ -61,7 +65,7 @@ export interface NexusOptions {
   dev?: boolean
 }
 
-export interface ResolvedNexusOptions {
+export interface ResolvedNexusOptions extends ResolvedProductionOptions {
   apiPort: number
   host: string
   mcpPort: number | undefined
@@ -97,6 +101,7 @@ export const nexusConfigSchema = z.strictObject({
   maxRequestBodyBytes: z.number().int().min(1024).max(1024 * 1024 * 1024).optional(),
   shutdownTimeoutMs: ms(0).optional(),
   dev: z.boolean().optional(),
+  ...productionConfigShape,
 })
 
 const optionsSchema = nexusConfigSchema.extend({
@@ -121,6 +126,7 @@ const HINTS: Record<keyof NexusOptions, string> = {
   shutdownTimeoutMs: `a whole number of milliseconds from 0 to ${MAX_MS}, e.g. shutdownTimeoutMs: 10_000`,
   logger: 'an object with info(message) and warn(message), e.g. logger: console',
   dev: 'dev: true (watch and reload) or dev: false',
+  ...PRODUCTION_HINTS,
 }
 
 /** The option names, for messages and suggestions. */
@@ -138,13 +144,42 @@ const consoleLogger: NexusLogger = {
 }
 
 /**
+ * The issue to report: inside a union (`auth: false | { ... }`), the one of the branch the value
+ * was meant for, the deepest, rather than "matched no option".
+ */
+function innermost(issue: z.core.$ZodIssue): z.core.$ZodIssue {
+  if (issue.code !== 'invalid_union' || issue.errors.length === 0) return issue
+  const candidates = issue.errors.flat().map((inner): z.core.$ZodIssue => {
+    const deeper = innermost(inner)
+    return { ...deeper, path: [...issue.path, ...deeper.path] }
+  })
+  const meant = candidates.filter((inner) => inner.code !== 'invalid_type' || inner.path.length > issue.path.length)
+  return [...(meant.length > 0 ? meant : candidates)].sort((a, b) => b.path.length - a.path.length)[0] ?? issue
+}
+
+/** `auth.apiKeys[0]` */
+function dotted(path: readonly PropertyKey[]): string {
+  return path.map((part, index) => (typeof part === 'number' ? `[${part}]` : index === 0 ? String(part) : `.${String(part)}`)).join('')
+}
+
+/**
  * Validates server options once and applies every default. Throws a `CONFIG_INVALID`
  * {@link NexflowError} naming the option (an unknown one with the closest known name) and the fix.
+ * `env` gives `NODE_ENV` (production requires auth) and `NEXFLOW_API_KEYS`.
  */
-export function resolveNexusOptions(options: NexusOptions = {}, cwd: string = process.cwd()): ResolvedNexusOptions {
+export function resolveNexusOptions(options: NexusOptions = {}, cwd: string = process.cwd(), env: NodeJS.ProcessEnv = process.env): ResolvedNexusOptions {
   const parsed = optionsSchema.safeParse(options)
   if (!parsed.success) {
-    const issue = parsed.error.issues[0] as z.core.$ZodIssue
+    const issue = innermost(parsed.error.issues[0] as z.core.$ZodIssue)
+    if (issue.path.length > 1 || (issue.path.length === 1 && (issue.code === 'custom' || issue.code === 'unrecognized_keys'))) {
+      // Nested (auth.jwt.secret, cors.origin): the value is not quoted, it may be a secret.
+      const key = String(issue.path[0]) as keyof NexusOptions
+      const where = issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0] ?? ''] : issue.path
+      const fix = issue.code === 'unrecognized_keys' || issue.code === 'invalid_type' ? `; expected ${HINTS[key] ?? 'a valid value'}` : ''
+      throw new NexflowError('CONFIG_INVALID', `Invalid Nexus option \`${dotted(where)}\`: ${issue.message}${fix}`, {
+        details: { option: dotted(where), issue: issue.message },
+      })
+    }
     if (issue.code === 'unrecognized_keys') {
       const named = issue.keys.map((key) => {
         const closest = closestName(key, NEXUS_OPTION_NAMES)
@@ -185,6 +220,7 @@ export function resolveNexusOptions(options: NexusOptions = {}, cwd: string = pr
     shutdownTimeoutMs: given.shutdownTimeoutMs ?? NEXUS_DEFAULTS.shutdownTimeoutMs,
     logger: given.logger ?? consoleLogger,
     dev: given.dev ?? false,
+    ...resolveProductionOptions(given, env, process.stdout.isTTY === true),
   }
 }
 

@@ -79,7 +79,7 @@ describe('nexflow list', () => {
   it('exits 2 for bad usage: an unknown flag (with the closest and the list), an argument, a URL that is not http', async () => {
     const unknown = await runCli(['list', '--ur', url])
     expect(unknown.code).toBe(2)
-    expect(unknown.stderr).toBe('nexflow list: unknown flag --ur (did you mean --url?); the flags of nexflow list are --help, --url\nRun "nexflow list --help" for usage.\n')
+    expect(unknown.stderr).toBe('nexflow list: unknown flag --ur (did you mean --url?); the flags of nexflow list are --help, --url, --api-key\nRun "nexflow list --help" for usage.\n')
     const extra = await runCli(['list', 'greet'])
     expect(extra.code).toBe(2)
     expect(extra.stderr).toContain('nexflow list: unexpected argument "greet": nexflow list takes no arguments')

@@ -61,3 +61,38 @@ describe('flags over the config file over the defaults', () => {
     expect(() => startOptions(flags, { workers: 'many' }, '/srv/app/nexflow.config.ts')).toThrow(/nexflow\.config\.ts: Invalid Nexus option `workers`/)
   })
 })
+
+describe('production flags', () => {
+  it('parses --rate-limit <n>/<window>, --cors-origin (repeatable) and the --no- flags', () => {
+    expect(parseStartArgs(['--rate-limit', '100/1m', '--cors-origin', 'https://a.example', '--cors-origin', 'http://localhost:5173', '--no-auth', '--no-secure-headers', '--no-metrics', '--no-request-log', '--log-format', 'text'], cwd)).toEqual({
+      help: false,
+      root: cwd,
+      rateLimit: { max: 100, windowMs: 60_000 },
+      corsOrigins: ['https://a.example', 'http://localhost:5173'],
+      auth: false,
+      secureHeaders: false,
+      metrics: false,
+      requestLog: false,
+      logFormat: 'text',
+    })
+    expect(parseStartArgs(['--rate-limit', '10/30s'], cwd).rateLimit).toEqual({ max: 10, windowMs: 30_000 })
+    expect(parseStartArgs(['--rate-limit', '5000/h'], cwd).rateLimit).toEqual({ max: 5000, windowMs: 3_600_000 })
+  })
+
+  it('a bad production flag names itself and gives an example', () => {
+    expect(() => parseStartArgs(['--rate-limit', '100'], cwd)).toThrow(/--rate-limit: expected <requests>\/<window>.*got "100"; for example --rate-limit 100\/1m/)
+    expect(() => parseStartArgs(['--rate-limit', '0/1m'], cwd)).toThrow(/--rate-limit/)
+    expect(() => parseStartArgs(['--rate-limit', '10/10ms'], cwd)).toThrow(/from 1s to 24h/)
+    expect(() => parseStartArgs(['--cors-origin', 'https://a.example/app'], cwd)).toThrow(/--cors-origin: expected "\*" or an origin/)
+    expect(() => parseStartArgs(['--log-format', 'xml'], cwd)).toThrow(/--log-format: expected "json" or "text"/)
+    expect(() => parseStartArgs(['--auth'], cwd)).toThrow(/API keys come from NEXFLOW_API_KEYS/)
+    expect(() => parseStartArgs(['--no-metric'], cwd)).toThrow(/did you mean --no-metrics\?/)
+  })
+
+  it('the flags win over the config file: rate limit, CORS origins, auth off, log settings merged', () => {
+    const config = { rateLimit: { windowMs: 1000, max: 1 }, cors: { origin: 'https://old.example', credentials: true }, auth: { apiKeys: ['k'.repeat(20)] }, log: { runs: false } }
+    const options = startOptions(parseStartArgs(['--rate-limit', '100/1m', '--cors-origin', 'https://new.example', '--no-auth', '--no-request-log'], cwd), config, configFile)
+    expect(options).toMatchObject({ rateLimit: { windowMs: 60_000, max: 100 }, cors: { origin: ['https://new.example'], credentials: true }, auth: false, log: { runs: false, requests: false } })
+    expect(startOptions(parseStartArgs([], cwd), config, configFile)).toMatchObject(config)
+  })
+})

@@ -11,6 +11,8 @@ on a terminal, on one line when piped (nexflow list | jq '.workflows[].name').
 
 Options:
   --url <base>             The server's base URL (default: $NEXFLOW_URL, else ${DEFAULT_SERVER_URL}).
+  --api-key <key>          The server's API key or a JWT, sent as Authorization: Bearer
+                           (default: $NEXFLOW_API_KEY; prefer the variable: flags show in ps).
   -h, --help               Show this help.
 
 Exit codes: 0 listed; 1 the server could not be reached or answered an error (one line on
@@ -39,7 +41,7 @@ export async function runList(args: readonly string[], io: CommandIo): Promise<n
     return 0
   }
   try {
-    const answer = await requestJson(`${options.url}/workflows`, { method: 'GET' })
+    const answer = await requestJson(`${options.url}/workflows`, { method: 'GET' }, options.apiKey)
     writeJson(io.out, answer.body)
     if (answer.status === 200) return 0
     io.err.write(errorLine('list', answer.status, answer.body))

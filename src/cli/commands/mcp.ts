@@ -53,7 +53,8 @@ export async function runMcp(args: readonly string[], io: CommandIo): Promise<nu
   const log = { out: io.err, err: io.err }
   let app: Nexus
   try {
-    app = new Nexus({ ...(await optionsFromProject(flags, { ...io, ...log })), logger: { info: (line) => io.err.write(`${line}\n`), warn: (line) => io.err.write(`${line}\n`) } })
+    // No HTTP, no peer to authenticate: the MCP client started this process itself.
+    app = new Nexus({ ...(await optionsFromProject(flags, { ...io, ...log })), auth: false, logger: { info: (line) => io.err.write(`${line}\n`), warn: (line) => io.err.write(`${line}\n`) } })
     await app.start({ http: false })
   } catch (error) {
     if (error instanceof NexflowError && error.code === 'CONFIG_INVALID') {

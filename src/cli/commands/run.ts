@@ -24,6 +24,8 @@ Inputs:
 
 Server:
   --url <base>             The server's base URL (default: $NEXFLOW_URL, else ${DEFAULT_SERVER_URL}).
+  --api-key <key>          The server's API key or a JWT, sent as Authorization: Bearer
+                           (default: $NEXFLOW_API_KEY; prefer the variable: flags show in ps).
 
 Local (only with --local):
   --local                  Run without a server.
@@ -77,7 +79,7 @@ export async function runRun(args: readonly string[], io: CommandIo): Promise<nu
 
 async function runRemote(options: RemoteRunOptions, inputs: Record<string, unknown>, io: CommandIo): Promise<number> {
   try {
-    const answer = await requestJson(`${options.url}/workflows/${encodeURIComponent(options.workflow)}/execute`, { method: 'POST', body: { inputs } })
+    const answer = await requestJson(`${options.url}/workflows/${encodeURIComponent(options.workflow)}/execute`, { method: 'POST', body: { inputs } }, options.apiKey)
     writeJson(io.out, answer.body)
     if (answer.status === 200) return 0
     // The server's message already names the closest workflow it serves.

@@ -7,6 +7,7 @@ import { Nexus } from '../../server/nexus.js'
 import { resolveNexusOptions, type NexusDiscoveryOptions, type NexusOptions } from '../../server/options.js'
 import { describeStatus } from '../check-report.js'
 import { hardExit } from '../hard-exit.js'
+import { batchedLines } from '../line-batch.js'
 import { flush } from '../process-end.js'
 import { parseStartArgs, START_HELP, StartUsageError, type StartFlags } from '../start-options.js'
 import type { CommandIo } from './io.js'
@@ -21,7 +22,8 @@ export function startOptions(flags: StartFlags, config: Record<string, unknown> 
   if (typeof fromFile.root === 'string' && configFile !== undefined) fromFile.root = resolve(dirname(configFile), fromFile.root)
   if (config !== undefined) {
     try {
-      resolveNexusOptions({ ...(fromFile as NexusOptions), root: (fromFile.root as string | undefined) ?? flags.root })
+      // The file's own problems only: NODE_ENV and NEXFLOW_API_KEYS are checked when the server is made.
+      resolveNexusOptions({ ...(fromFile as NexusOptions), root: (fromFile.root as string | undefined) ?? flags.root }, process.cwd(), {})
     } catch (error) {
       if (error instanceof NexflowError) throw new NexflowError('CONFIG_INVALID', `${configFile ?? 'the config file'}: ${error.message}`, { details: { ...error.details, file: configFile } })
       throw error
@@ -36,6 +38,14 @@ export function startOptions(flags: StartFlags, config: Record<string, unknown> 
   if (flags.runTimeoutMs !== undefined) options.runTimeoutMs = flags.runTimeoutMs
   if (flags.maxMemoryMb !== undefined) options.maxMemoryMb = flags.maxMemoryMb
   if (flags.maxBodyBytes !== undefined) options.maxRequestBodyBytes = flags.maxBodyBytes
+  if (flags.rateLimit !== undefined) options.rateLimit = flags.rateLimit
+  if (flags.corsOrigins !== undefined) options.cors = { ...(options.cors || {}), origin: flags.corsOrigins.includes('*') ? '*' : flags.corsOrigins }
+  if (flags.auth === false) options.auth = false
+  if (flags.secureHeaders !== undefined) options.secureHeaders = flags.secureHeaders
+  if (flags.metrics !== undefined) options.metrics = flags.metrics
+  if (flags.requestLog !== undefined || flags.logFormat !== undefined) {
+    options.log = { ...options.log, ...(flags.requestLog === undefined ? {} : { requests: flags.requestLog }), ...(flags.logFormat === undefined ? {} : { format: flags.logFormat }) }
+  }
   const configured = options.autoDiscovery ?? true
   const discoveryFlags: NexusDiscoveryOptions = {}
   if (flags.timeoutMs !== undefined) discoveryFlags.timeoutMs = flags.timeoutMs
@@ -110,7 +120,7 @@ export async function runStart(args: readonly string[], io: CommandIo, mode: { d
 
   let app: Nexus
   try {
-    app = new Nexus({ ...(await optionsFromProject(flags, io)), dev: mode.dev, logger: { info: (line) => io.out.write(`${line}\n`), warn: (line) => io.err.write(`${line}\n`) } })
+    app = new Nexus({ ...(await optionsFromProject(flags, io)), dev: mode.dev, logger: { info: batchedLines(io.out), warn: (line) => io.err.write(`${line}\n`) } })
     await app.start()
   } catch (error) {
     if (error instanceof NexflowError && error.code === 'CONFIG_INVALID') {
@@ -148,6 +158,8 @@ export async function serveUntilStopped(app: Nexus, io: CommandIo, stop?: Promis
     void stop?.then(shutDown)
   })
   await closed
+  // Log lines batched for this turn of the event loop go out first.
+  await new Promise((resolveTurn) => setImmediate(resolveTurn))
   io.err.write('nexflow: stopped\n')
   if (!io.ownsProcess) return 0
   await Promise.all([flush(io.out), flush(io.err)])

@@ -26,7 +26,7 @@ export interface HttpServices {
    * workers, shutdown. A client that disconnects does not stop a synchronous run: the work it
    * asked for (a row written) finishes, as it would had the answer been lost on the way back.
    */
-  execute(workflow: ServedWorkflow, inputs: Record<string, unknown>): Promise<RunAnswer>
+  execute(workflow: ServedWorkflow, inputs: Record<string, unknown>, context?: RunContext): Promise<RunAnswer>
   /** What to tell a caller asking for a workflow that is not served: the closest name, whether discovery still runs. */
   notFoundHint(name: string): string
   health(): Record<string, unknown>
@@ -36,6 +36,16 @@ export interface HttpServices {
   mcp(request: Request): Promise<Response>
   /** Subscribes to what the server reports (`/events`); returns the unsubscribe function. */
   events(listener: (event: ServerEvent) => void): () => void
+  /** Mounted before every route, in order: request id, metrics and logs, secure headers, CORS, auth, rate limit (see protection.ts). */
+  readonly middleware?: readonly MiddlewareHandler[]
+  /** `GET /metrics`: the Prometheus text exposition; absent when metrics are off. */
+  metrics?: { contentType: string; scrape(): Promise<string> }
+}
+
+/** What a run knows of the request that asked for it. */
+export interface RunContext {
+  /** The request's `X-Request-Id`, carried into the run's log line. */
+  requestId?: string | undefined
 }
 
 function sendError(c: Context, error: unknown, development: boolean): Response {
@@ -60,6 +70,7 @@ export function createHttpApp(services: HttpServices): Hono {
 
   app.onError((error, c) => sendError(c, error, development))
   app.notFound((c) => sendError(c, new NexflowError('WORKFLOW_NOT_FOUND', `No route ${c.req.method} ${c.req.path}; see GET /workflows and GET /openapi.json`), development))
+  for (const handler of services.middleware ?? []) app.use(handler)
 
   app.get('/health', (c) => c.json(services.health()))
   app.get('/ready', (c) => {
@@ -67,6 +78,8 @@ export function createHttpApp(services: HttpServices): Hono {
     return c.json(readiness, readiness.ready ? 200 : 503)
   })
   app.get('/discovery', (c) => c.json(services.discovery()))
+  const { metrics } = services
+  if (metrics !== undefined) app.get('/metrics', async (c) => c.body(await metrics.scrape(), 200, { 'content-type': metrics.contentType }))
   app.get('/openapi.json', (c) => c.json(openApiDocument(services.workflows())))
   // Server-sent events: each discovered file, development reloads starting and finishing.
   app.get('/events', (c) =>
@@ -111,7 +124,7 @@ export function createHttpApp(services: HttpServices): Hono {
   const execute = async (c: Context) => {
     const workflow = find(c.req.param('name') ?? '')
     const inputs = parseExecuteBody(await readBody(c, services.maxRequestBodyBytes))
-    const answer = await services.execute(workflow, inputs)
+    const answer = await services.execute(workflow, inputs, { requestId: c.get('requestId') })
     if (!answer.ok) {
       const { status, body } = failedRunResponse(answer.error, development)
       body.error.details = { ...body.error.details, run_id: answer.runId }
@@ -133,6 +146,7 @@ export function createHttpApp(services: HttpServices): Hono {
 export function createMcpOnlyApp(services: HttpServices): Hono {
   const app = new Hono()
   app.onError((error, c) => sendError(c, error, services.development))
+  for (const handler of services.middleware ?? []) app.use(handler)
   app.all('/mcp', bodyLimitFor(services), (c) => services.mcp(c.req.raw))
   return app
 }

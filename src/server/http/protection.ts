@@ -1,0 +1,55 @@
+import type { MiddlewareHandler } from 'hono'
+import { cors } from 'hono/cors'
+import { requestId } from 'hono/request-id'
+import { secureHeaders } from 'hono/secure-headers'
+import type { NexusMetrics } from '../metrics.js'
+import type { ResolvedProductionOptions, SecureHeadersConfig } from '../production-options.js'
+import type { ActivityLog } from '../request-log.js'
+import { authenticate, Authenticator, enforce, identify } from './auth.js'
+import { observeRequests } from './observe.js'
+import { createRateLimit } from './rate-limit.js'
+
+/** A request id a client may choose: a short token of `[A-Za-z0-9_=-]` (hono's check); anything else is replaced by a fresh UUID. */
+export const MAX_REQUEST_ID_CHARS = 128
+
+/** The middleware every route goes through, in order, and what to stop on close. */
+export interface ServerMiddleware {
+  readonly handlers: readonly MiddlewareHandler[]
+  close(): void
+}
+
+/** An API answers no page: nothing of it may be framed, run as a script, or load anything. */
+const API_CSP = { defaultSrc: ["'none'"], frameAncestors: ["'none'"] }
+
+function secureHeadersOf(config: SecureHeadersConfig): MiddlewareHandler {
+  const { contentSecurityPolicy, ...headers } = config
+  return secureHeaders({ ...headers, ...(contentSecurityPolicy === false ? {} : { contentSecurityPolicy: contentSecurityPolicy ?? API_CSP }) })
+}
+
+/**
+ * Builds the middleware from the resolved options, once: request id, timing (metrics and the
+ * request's log line), secure headers, CORS (before auth: a preflight carries no credential),
+ * then auth and the rate limit. Each part is left out entirely when it is off, so an option
+ * that is off costs nothing per request.
+ */
+export function createServerMiddleware(options: ResolvedProductionOptions, sinks: { metrics: NexusMetrics | undefined; log: ActivityLog | undefined; development: boolean }): ServerMiddleware {
+  const handlers: MiddlewareHandler[] = [requestId({ limitLength: MAX_REQUEST_ID_CHARS })]
+  const closers: (() => void)[] = []
+  if (sinks.metrics !== undefined || sinks.log !== undefined) handlers.push(observeRequests(sinks.metrics, sinks.log))
+  if (options.secureHeaders !== undefined) handlers.push(secureHeadersOf(options.secureHeaders))
+  if (options.cors !== undefined) {
+    const c = options.cors
+    handlers.push(cors({ origin: c.origin, allowMethods: c.allowMethods, allowHeaders: c.allowHeaders, exposeHeaders: c.exposeHeaders, credentials: c.credentials, maxAge: c.maxAgeSec }))
+  }
+  const authenticator = options.auth === undefined ? undefined : new Authenticator(options.auth)
+  if (options.rateLimit !== undefined) {
+    const limiter = createRateLimit(options.rateLimit, sinks.development)
+    closers.push(() => limiter.close())
+    if (authenticator !== undefined) handlers.push(identify(authenticator))
+    handlers.push(limiter.middleware)
+    if (authenticator !== undefined) handlers.push(enforce(sinks.development))
+  } else if (authenticator !== undefined) {
+    handlers.push(authenticate(authenticator, sinks.development))
+  }
+  return { handlers, close: () => closers.forEach((close) => close()) }
+}
