@@ -600,10 +600,13 @@ async function migrated(dbFile: string): Promise<void> {
   await db.close()
 }
 
-async function nexusThroughput(fx: Fixture, workers: number, workflow: 'create-item' | 'echo', seconds: number): Promise<Load> {
-  const label = `Nexus, ${workers} worker${workers === 1 ? '' : 's'}${workflow === 'echo' ? ', Function node only (no database)' : ''}`
+/** What `nexflow start` adds to every request by default (a log line per request and per run, metrics, secure headers), turned off. */
+const PRODUCTION_EXTRAS_OFF = ['--no-request-log', '--no-metrics', '--no-secure-headers']
+
+async function nexusThroughput(fx: Fixture, workers: number, workflow: 'create-item' | 'echo', seconds: number, extrasOff = false): Promise<Load> {
+  const label = `Nexus, ${workers} worker${workers === 1 ? '' : 's'}${workflow === 'echo' ? ', Function node only (no database)' : ''}${extrasOff ? ', no logs/metrics/secure headers' : ''}`
   const before = table(fx.crudDb).count
-  const result = await withServer([fx.bin, 'start', fx.crud, '--port', '0', '--no-cache', '--workers', String(workers)], fx.crud, label, async (child, url) => {
+  const result = await withServer([fx.bin, 'start', fx.crud, '--port', '0', '--no-cache', '--workers', String(workers), ...(extrasOff ? PRODUCTION_EXTRAS_OFF : [])], fx.crud, label, async (child, url) => {
     await firstOk(`${url}/ready`, 10)
     return throughput(label, url, `/workflows/${workflow}/execute`, child.process.pid, seconds)
   })
@@ -699,6 +702,7 @@ export async function runServerBench(): Promise<void> {
     const echo = await nexusThroughput(fx, CPUS, 'echo', EXTRA_SECONDS)
     const otherWorkers = CPUS === 1 ? 2 : 1
     const nexusOther = await nexusThroughput(fx, otherWorkers, 'create-item', EXTRA_SECONDS)
+    const nexusBare = await nexusThroughput(fx, CPUS, 'create-item', EXTRA_SECONDS, true)
     progress('other nexus variants measured')
     const ddl = new Set([table(fx.crudDb).ddl, table(fx.honoDb).ddl])
     if (ddl.size !== 1) throw new Error(`the two items tables differ: ${[...ddl].join(' / ')}`)
@@ -737,8 +741,8 @@ export async function runServerBench(): Promise<void> {
     for (const { t, run, runs, extra } of hanging) {
       row(`Nexus, ${FILES} files + ${HANGING} hanging, T = ${t} ms, from the start`, ms(run.wallMs), `${extra >= 0 ? '+' : ''}${ms(extra)} = ${(extra / t).toFixed(2)} T`, `${times(run.wallMs / naiveRun.wallMs)} naive; ${phases(run)}; ${runs === 1 ? '1 run' : `median of ${runs}`}; ${HANGING} T would be +${ms(HANGING * t)}`)
     }
-    console.log(`\n3. throughput: POST of a one-node DataFlow Create on SQLite, unique ids, ${CONNECTIONS} connections, ${LOAD_SECONDS} s (the last two: ${EXTRA_SECONDS} s) after ${WARMUP_SECONDS} s of warm-up (autocannon in the bench process)`)
-    for (const l of [hono, nexus, echo, nexusOther]) {
+    console.log(`\n3. throughput: POST of a one-node DataFlow Create on SQLite, unique ids, ${CONNECTIONS} connections, ${LOAD_SECONDS} s (the last three: ${EXTRA_SECONDS} s) after ${WARMUP_SECONDS} s of warm-up (autocannon in the bench process)`)
+    for (const l of [hono, nexus, echo, nexusOther, nexusBare]) {
       const ratio = l === hono ? '1.00x' : `${times(l.rps / hono.rps)} rps`
       const cpu = l.cpuPerRequestMs === undefined ? '' : `; CPU ${l.cpuPerRequestMs.total.toFixed(3)} ms/request (main thread ${l.cpuPerRequestMs.main.toFixed(3)})`
       row(l.label, `${l.rps.toFixed(0)} req/s`, ratio, `p50 ${l.p50} ms, p99 ${l.p99} ms${l === hono ? '' : ` (${times(l.p99 / hono.p99)})`}; ${l.ok} 2xx, ${l.non2xx} non-2xx, ${l.errors} errors, ${l.timeouts} timeouts${cpu}`)
@@ -753,7 +757,7 @@ export async function runServerBench(): Promise<void> {
     goals.push([`throughput, ${CPUS} workers`, `${nexus.rps.toFixed(0)} req/s`, `${hono.rps.toFixed(0)} req/s`, times(nexus.rps / hono.rps), '>= 0.8x', nexus.rps >= 0.8 * hono.rps])
     goals.push([`p99 latency, ${CPUS} workers`, `${nexus.p99} ms`, `${hono.p99} ms`, times(nexus.p99 / hono.p99), '<= 2x', nexus.p99 <= 2 * hono.p99])
     const failures = (l: Load) => l.non2xx + l.errors + l.timeouts
-    goals.push(['non-2xx, errors, timeouts (all load runs)', String([nexus, echo, nexusOther].reduce((n, l) => n + failures(l), 0)), String(failures(hono)), '', '0', [hono, nexus, echo, nexusOther].every((l) => failures(l) === 0)])
+    goals.push(['non-2xx, errors, timeouts (all load runs)', String([nexus, echo, nexusOther, nexusBare].reduce((n, l) => n + failures(l), 0)), String(failures(hono)), '', '0', [hono, nexus, echo, nexusOther, nexusBare].every((l) => failures(l) === 0)])
     console.log('\nsummary')
     console.log(`  ${'figure'.padEnd(42)} ${'measured'.padStart(12)}  ${'baseline'.padStart(14)}  ${'ratio'.padEnd(9)} ${'goal'.padEnd(19)} verdict`)
     for (const [figure, value, baseline, ratio, goal, met] of goals) console.log(`  ${figure.padEnd(42)} ${value.padStart(12)}  ${baseline.padStart(14)}  ${ratio.padEnd(9)} ${goal.padEnd(19)} ${verdict(met)}`)
