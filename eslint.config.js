@@ -46,6 +46,22 @@ export default tseslint.config(
     },
   },
   {
+    // The server serves what discovery reports; the CLI is one of its callers, never its dependency.
+    // (A rule given again replaces the one above for these files, so the worker rule is repeated.)
+    files: ['src/server/**/*.ts', 'src/discovery/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['**/workers/**', '../workers/*', '../../workers/*'], message: 'src/ runs on the main thread: hand worker entry files to a pool by path, never import them.' },
+            { group: ['**/cli/**'], message: 'The server and discovery must not depend on the CLI: move what both need to a neutral module.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
     // Workflow and DataFlow know nothing about HTTP, servers or discovery.
     files: ['src/workflow/**/*.ts', 'src/dataflow/**/*.ts', 'src/protocol/**/*.ts'],
     rules: {

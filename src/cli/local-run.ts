@@ -9,7 +9,7 @@ import { errorResponse, failedRunResponse, type ErrorBody } from '../server/http
 import { NEXUS_DEFAULTS } from '../server/options.js'
 import { validateCallerInputs } from '../workflow/caller-inputs.js'
 import { writeJson } from './answers.js'
-import { describeStatus } from './check-report.js'
+import { describeStatus } from '../discovery/report.js'
 import type { LocalRunOptions } from './client-options.js'
 import type { CommandIo } from './commands/io.js'
 import { hardExit } from './hard-exit.js'

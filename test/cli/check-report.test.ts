@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { buildCheckReport, describeStatus, firstLine, tally } from '../../src/cli/check-report.js'
+import { firstLine, tally } from '../../src/cli/check-report.js'
+import { buildCheckReport, describeStatus } from '../../src/discovery/report.js'
 import { FILE_STATUSES } from '../../src/protocol/discovery.js'
 import { file, mixedRun, run } from './sample-report.js'
 

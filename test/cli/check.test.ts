@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, 
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import type { CheckJson } from '../../src/cli/reporters/json.js'
+import type { CheckJson } from '../../src/discovery/report.js'
 import { REPO, runCli } from './run-cli.js'
 import { findAll, parseXml } from './xml.js'
 

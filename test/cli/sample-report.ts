@@ -1,4 +1,4 @@
-import type { DiscoveredFile, DiscoveredRun } from '../../src/cli/check-report.js'
+import type { DiscoveredFile, DiscoveredRun } from '../../src/discovery/report.js'
 
 export const ROOT = '/repo/app'
 

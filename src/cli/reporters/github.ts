@@ -1,5 +1,6 @@
 import { realpathSync } from 'node:fs'
-import { budgetReason, failureReason, noFilesReason, underRoot, type CheckReport } from '../check-report.js'
+import { underRoot, type CheckReport } from '../../discovery/report.js'
+import { budgetReason, failureReason, noFilesReason } from '../check-report.js'
 import { safe } from './table.js'
 
 export interface GithubOptions {

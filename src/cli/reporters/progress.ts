@@ -1,4 +1,4 @@
-import { PASSING_STATUSES, type DiscoveredFile } from '../check-report.js'
+import { PASSING_STATUSES, type DiscoveredFile } from '../../discovery/report.js'
 import { painter, safe } from './table.js'
 
 /** The live line a TTY shows while discovery runs; rewritten in place, erased when done. */

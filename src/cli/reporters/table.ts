@@ -1,4 +1,5 @@
-import { failureReason, noFilesReason, PASSING_STATUSES, tally, type CheckedFile, type CheckReport } from '../check-report.js'
+import { PASSING_STATUSES, type CheckedFile, type CheckReport } from '../../discovery/report.js'
+import { failureReason, noFilesReason, tally } from '../check-report.js'
 
 export interface TableOptions {
   /** ANSI colors (a TTY without NO_COLOR). */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { buildCheckReport } from '../../../src/cli/check-report.js'
+import { buildCheckReport } from '../../../src/discovery/report.js'
 import { command, escapeData, escapeProperty, renderGithub } from '../../../src/cli/reporters/github.js'
 import { file, mixedRun, run } from '../sample-report.js'
 

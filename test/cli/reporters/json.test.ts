@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { buildCheckReport } from '../../../src/cli/check-report.js'
-import { renderJson, toCheckJson } from '../../../src/cli/reporters/json.js'
+import { buildCheckReport, toCheckJson } from '../../../src/discovery/report.js'
+import { renderJson } from '../../../src/cli/reporters/json.js'
 import { file, mixedRun, run } from '../sample-report.js'
 
 describe('JSON reporter', () => {

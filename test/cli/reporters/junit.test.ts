@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { buildCheckReport } from '../../../src/cli/check-report.js'
+import { buildCheckReport } from '../../../src/discovery/report.js'
 import { renderJunit } from '../../../src/cli/reporters/junit.js'
 import { findAll, parseXml } from '../xml.js'
 import { file, mixedRun, run } from '../sample-report.js'
