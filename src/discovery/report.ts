@@ -1,5 +1,6 @@
 import { isAbsolute, relative, sep } from 'node:path'
 import type { FileStatus } from '../protocol/discovery.js'
+import { firstUserFrame } from './user-frame.js'
 
 /**
  * What `nexflow check` decides about a discovery run, as plain data every reporter renders.
@@ -46,8 +47,11 @@ export interface CheckedFile {
   importMs: number
   workflows: string[]
   models: string[]
-  /** Why a failed file failed: the error discovery reported, else a description of its status. */
-  error: { message: string; stack?: string } | undefined
+  /**
+   * Why a failed file failed: the error discovery reported, else a description of its status.
+   * `at`: where the user's code threw, as `path:line` relative to the root (see firstUserFrame).
+   */
+  error: { message: string; stack?: string; at?: string } | undefined
   /** Would have passed, but `importMs` is over `--file-budget-ms`. */
   slow: boolean
   /** Fails the check: a failing status, or slow. */
@@ -131,7 +135,9 @@ function checkFile(file: DiscoveredFile, root: string, fileBudgetMs: number | un
   let error: CheckedFile['error']
   if (!passing) {
     const message = file.error?.message || describeStatus({ ...file, loadingModule })
-    error = file.error?.stack ? { message, stack: file.error.stack } : { message }
+    const stack = file.error?.stack || undefined
+    const at = firstUserFrame(stack, root)
+    error = { message, ...(stack === undefined ? {} : { stack }), ...(at === undefined ? {} : { at }) }
   }
   return {
     path: file.relativePath.split('\\').join('/'),
@@ -197,7 +203,7 @@ export interface CheckJsonFile {
   durationMs: number
   workflows: string[]
   models: string[]
-  error?: { message: string; stack?: string }
+  error?: { message: string; stack?: string; at?: string }
   slow?: true
   /** What the import noted without failing (a workflow built but not exported). */
   warnings?: string[]

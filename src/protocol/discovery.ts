@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { MAX_CAUSE_DEPTH, type SerializedError } from '../errors.js'
 import { dataflowManifestSchema } from './dataflow-manifest.js'
 import type { JsonValue } from './json.js'
 import { workflowJsonSchema, workflowNodeJsonSchema } from './workflow-json.js'
@@ -12,13 +13,23 @@ import { workflowJsonSchema, workflowNodeJsonSchema } from './workflow-json.js'
 export const FILE_STATUSES = ['ok', 'empty', 'error', 'timeout', 'stuck', 'oom', 'exited', 'crashed', 'invalid', 'conflict'] as const
 export type FileStatus = (typeof FILE_STATUSES)[number]
 
-export const serializedErrorSchema = z.object({
+const errorFields = {
   name: z.string(),
   message: z.string(),
   code: z.string().optional(),
   stack: z.string().optional(),
   details: z.record(z.string(), z.unknown()).optional(),
-})
+}
+
+/**
+ * A serialized error (see `serializeError`), its `cause` chain at most MAX_CAUSE_DEPTH deep. Built
+ * level by level, not with `z.lazy`: a worker is untrusted, and a chain thousands deep must fail
+ * the schema, not overflow a recursive validator.
+ */
+export const serializedErrorSchema: z.ZodType<SerializedError> = Array.from({ length: MAX_CAUSE_DEPTH }).reduce<z.ZodType<SerializedError>>(
+  (inner) => z.object({ ...errorFields, cause: inner.optional() }),
+  z.object(errorFields),
+)
 
 /** Values in a manifest nest at most this deep (params, JSON Schemas, DataFlow options). */
 export const MAX_JSON_DEPTH = 256
@@ -133,7 +144,8 @@ export const fileManifestSchema = z.object({
   warnings: z.array(z.string()),
 })
 
-export type SerializedErrorData = z.infer<typeof serializedErrorSchema>
+/** The same shape as `SerializedError`, named for the data that crosses from a worker. */
+export type SerializedErrorData = SerializedError
 export type DiscoveredWorkflow = z.infer<typeof discoveredWorkflowSchema>
 export type DiscoveredNodeType = z.infer<typeof discoveredNodeTypeSchema>
 export type FileManifest = z.infer<typeof fileManifestSchema>

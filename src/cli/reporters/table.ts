@@ -27,7 +27,7 @@ export function renderTable(report: CheckReport, options: TableOptions): string 
   const out = [paint.dim(line(HEADERS))]
   for (const { file, cells } of rows) {
     out.push(line(cells, file.slow ? paint.yellow : file.failed ? paint.red : paint.green))
-    if (file.failed) out.push(paint.dim(`  -> ${safe(failureReason(file, report.fileBudgetMs))}`))
+    if (file.failed) out.push(paint.dim(`  -> ${safe(failureReason(file, report.fileBudgetMs))}${file.error?.at === undefined || file.slow ? '' : ` (at ${safe(file.error.at)})`}`))
     for (const warning of file.warnings) out.push(paint.yellow(`  warning: ${safe(warning)}`))
   }
   return `${out.join('\n')}\n`
