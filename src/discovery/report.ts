@@ -1,5 +1,5 @@
 import { isAbsolute, relative, sep } from 'node:path'
-import type { FileStatus } from '../protocol/discovery.js'
+import { isPassing, type FileStatus } from '../protocol/discovery.js'
 import { firstUserFrame } from './user-frame.js'
 
 /**
@@ -61,9 +61,6 @@ export interface CheckedFile {
   /** What the import noted without failing (a workflow built but not exported); never fails the check. */
   warnings: string[]
 }
-
-/** Statuses that pass the check; every other one fails it. */
-export const PASSING_STATUSES: ReadonlySet<FileStatus> = new Set<FileStatus>(['ok', 'empty'])
 
 /**
  * The part of a discovery result the check reads: a `FileResult`, or the server's live view of
@@ -128,7 +125,7 @@ export function underRoot(root: string, path: string): string {
 
 function checkFile(file: DiscoveredFile, root: string, fileBudgetMs: number | undefined): CheckedFile {
   const importMs = file.cached ? (file.manifest?.importMs ?? file.durationMs) : file.durationMs
-  const passing = PASSING_STATUSES.has(file.status)
+  const passing = isPassing(file.status)
   // Budgets are whole milliseconds, and so is what reports print: 300.4 ms is within 300 ms.
   const slow = passing && fileBudgetMs !== undefined && Math.round(importMs) > fileBudgetMs
   const loadingModule = file.loadingModule === undefined ? undefined : underRoot(root, file.loadingModule)

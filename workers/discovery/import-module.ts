@@ -4,7 +4,7 @@ import { pathToFileURL } from 'node:url'
 import { serializeError } from '../../src/errors.js'
 import { dataflowInstances } from '../../src/dataflow/instances.js'
 import { takeIsolationWarnings } from '../../src/protocol/isolation.js'
-import type { FileManifest, SerializedErrorData } from '../../src/protocol/discovery.js'
+import type { FileManifest, ImportFailureStatus, SerializedErrorData } from '../../src/protocol/discovery.js'
 import { BuiltWorkflows, collect, exportsOf, invalidWorkflowsError, unexportedWarnings } from './collect.js'
 import { heapPressure, leftovers, takeSnapshot } from './hygiene.js'
 import { hashFile, intrinsics } from './intrinsics.js'
@@ -12,7 +12,7 @@ import type { ModuleTracker } from './module-tracker.js'
 
 export type ImportOutcome =
   | { type: 'imported'; manifest: FileManifest; retire?: string }
-  | { type: 'failed'; status: 'error' | 'invalid'; error: SerializedErrorData; importMs: number; imports: string[]; retire?: string }
+  | { type: 'failed'; status: ImportFailureStatus; error: SerializedErrorData; importMs: number; imports: string[]; retire?: string }
 
 export interface ImportContext {
   root: string

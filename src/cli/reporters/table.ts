@@ -1,4 +1,5 @@
-import { PASSING_STATUSES, type CheckedFile, type CheckReport } from '../../discovery/report.js'
+import type { CheckedFile, CheckReport } from '../../discovery/report.js'
+import { isPassing } from '../../protocol/discovery.js'
 import { failureReason, noFilesReason, tally } from '../check-report.js'
 
 export interface TableOptions {
@@ -40,7 +41,7 @@ export function renderSummary(report: CheckReport, options: TableOptions): strin
   const statuses = [...t.byStatus].map(([status, n]) => `${n} ${status}`)
   const parts = [`${t.total} ${t.total === 1 ? 'file' : 'files'}`]
   if (t.failed > 0) {
-    const failing = [...t.byStatus].filter(([status]) => !PASSING_STATUSES.has(status)).map(([status, n]) => `${n} ${status}`)
+    const failing = [...t.byStatus].filter(([status]) => !isPassing(status)).map(([status, n]) => `${n} ${status}`)
     if (t.slow > 0) failing.push(`${t.slow} slow`)
     parts[0] += `, ${t.failed} failing (${failing.join(', ')})`
   } else if (statuses.length > 0) {

@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os'
 import { relative } from 'node:path'
 import { performance } from 'node:perf_hooks'
-import type { DiscoveredDataflow, FileManifest, SerializedErrorData } from '../../protocol/discovery.js'
+import type { DiscoveredDataflow, FailureStatus, FileManifest, SerializedErrorData } from '../../protocol/discovery.js'
 import { workerToMainMessageSchema, type DescribedDataflow, type WireManifest, type WorkerInit } from '../../protocol/discovery-messages.js'
 import { POOL_TUNING } from '../defaults.js'
 import type { Isolation } from '../options.js'
@@ -11,8 +11,6 @@ import { spawnThread } from './thread-isolate.js'
 import { endedWhileImporting, exitText, failure, malformed, outputText, stuck, timedOut, type Verdict, type VerdictFacts } from './verdicts.js'
 import { workerFiles, type WorkerFiles } from './worker-files.js'
 
-/** Statuses a single file can fail with (`conflict` is decided across files, later). */
-export type FailureStatus = 'error' | 'invalid' | 'timeout' | 'stuck' | 'oom' | 'exited' | 'crashed'
 
 /** What became of one file handed to the pool. */
 export type TaskOutcome =

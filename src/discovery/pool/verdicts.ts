@@ -1,5 +1,5 @@
 import type { ErrorCode, SerializedError } from '../../errors.js'
-import type { SerializedErrorData } from '../../protocol/discovery.js'
+import type { FailureStatus, SerializedErrorData } from '../../protocol/discovery.js'
 import type { Isolation } from '../options.js'
 import type { IsolateExit } from './isolate.js'
 
@@ -16,7 +16,7 @@ export interface VerdictFacts {
 }
 
 export interface Verdict {
-  status: 'invalid' | 'timeout' | 'stuck' | 'oom' | 'exited' | 'crashed'
+  status: Exclude<FailureStatus, 'error'>
   error: SerializedErrorData
   exitCode?: number
 }
