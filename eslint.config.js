@@ -17,6 +17,8 @@ export default tseslint.config(
       '@typescript-eslint/consistent-type-imports': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       eqeqeq: ['error', 'smart'],
+      // `l`: V8's linear-time RegExp engine, which SQLite's $regex runs on (src/dataflow/dialects/sqlite/linear-regex.ts).
+      'no-invalid-regexp': ['error', { allowConstructorFlags: ['l'] }],
     },
   },
   {
