@@ -23,7 +23,10 @@ interface FakeWorker {
  * Isolates that answer as `script` says, to test how the pool treats each kind of message
  * without starting real workers.
  */
-function fakes(script: (request: Extract<MainToWorkerMessage, { type: 'import' }>, worker: FakeWorker) => void, options: { ready?: (index: number) => boolean | 'never'; killable?: boolean } = {}) {
+function fakes(
+  script: (request: Extract<MainToWorkerMessage, { type: 'import' }>, worker: FakeWorker) => void,
+  options: { ready?: (index: number) => boolean | 'never'; killable?: boolean; cancel?: (request: Extract<MainToWorkerMessage, { type: 'cancel' }>, worker: FakeWorker) => void } = {},
+) {
   let spawned = 0
   const factory: IsolateFactory = (_spec, events: IsolateEvents) => {
     const index = spawned++
@@ -45,6 +48,7 @@ function fakes(script: (request: Extract<MainToWorkerMessage, { type: 'import' }
       description: `fake ${index}`,
       send: (message) => {
         if (message.type === 'import') script(message, worker)
+        else options.cancel?.(message, worker)
       },
       kill: () => {
         if (options.killable ?? true) worker.die(1)
@@ -61,6 +65,19 @@ function pool(factory: IsolateFactory, overrides: Partial<ConstructorParameters<
 }
 
 const failed = (outcome: TaskOutcome) => (outcome.kind === 'failed' ? outcome : undefined)
+
+/** A promise and the function that resolves it, for the test to wait on an event. */
+function signal(): { promise: Promise<void>; fire: () => void } {
+  let fire = () => {}
+  const promise = new Promise<void>((resolve) => (fire = resolve))
+  return { promise, fire }
+}
+
+/**
+ * Fires once the message a fake worker says now has been read by the pool: a fake delivers each
+ * message in a later `setImmediate`, and immediates run in the order they were queued.
+ */
+const afterDelivery = (fire: () => void) => setImmediate(fire)
 
 describe('the discovery pool trusts no worker', () => {
   it('accepts a well-formed manifest for the file it asked for', async () => {
@@ -227,9 +244,13 @@ describe('the discovery pool trusts no worker', () => {
   })
 
   it('starts the deadline of a file begun in the same message as the previous report, and refuses one it never handed over', async () => {
+    const aStarted = signal()
     const { factory, spawned } = fakes((request, worker) => {
       // a.ts: answered at once, naming b.ts as begun once it has been handed over in advance.
-      if (request.file.endsWith('a.ts')) return worker.say({ type: 'started', taskId: request.taskId })
+      if (request.file.endsWith('a.ts')) {
+        worker.say({ type: 'started', taskId: request.taskId })
+        return afterDelivery(aStarted.fire)
+      }
       if (request.file.endsWith('b.ts')) return worker.say({ type: 'imported', taskId: request.taskId - 1, manifest: manifestFor(`${ROOT}/a.ts`), next: request.taskId })
       // b.ts never answers: its deadline (begun with a.ts's report) expires.
       // c.ts (and d.ts): reported begun is a task that does not exist, which ends the worker.
@@ -238,7 +259,8 @@ describe('the discovery pool trusts no worker', () => {
     })
     const p = pool(factory, { timeoutMs: 300 })
     const a = p.run(`${ROOT}/a.ts`)
-    await new Promise((resolve) => setTimeout(resolve, 20))
+    // Once the pool has read "started" for a.ts, it hands b.ts to the same worker in advance.
+    await aStarted.promise
     const b = p.run(`${ROOT}/b.ts`)
     expect(await a).toMatchObject({ kind: 'imported' })
     expect(failed(await b)).toMatchObject({ status: 'timeout', durationMs: expect.any(Number) })
@@ -253,6 +275,7 @@ describe('the discovery pool trusts no worker', () => {
   it('hands a prefetched file elsewhere only once its worker says it dropped it', async () => {
     const received: string[] = []
     let cancels = 0
+    const aStarted = signal()
     const factory: IsolateFactory = (_spec, events) => {
       const index = received.length === 0 ? 0 : 1
       setImmediate(() => events.message({ type: 'ready', pid: 1, threadId: index }))
@@ -267,8 +290,10 @@ describe('the discovery pool trusts no worker', () => {
           }
           received.push(`${index}:${message.file.slice(ROOT.length + 1)}`)
           // Worker 0 begins a.ts (which hangs) and keeps b.ts queued behind it; worker 1 imports b.ts.
-          if (message.file.endsWith('a.ts')) setImmediate(() => events.message({ type: 'started', taskId: message.taskId }))
-          else if (index === 1)
+          if (message.file.endsWith('a.ts')) {
+            setImmediate(() => events.message({ type: 'started', taskId: message.taskId }))
+            afterDelivery(aStarted.fire)
+          } else if (index === 1)
             setImmediate(() => {
               events.message({ type: 'started', taskId: message.taskId })
               events.message({ type: 'imported', taskId: message.taskId, manifest: manifestFor(message.file) })
@@ -281,7 +306,7 @@ describe('the discovery pool trusts no worker', () => {
     }
     const p = pool(factory, { timeoutMs: 400 })
     const a = p.run(`${ROOT}/a.ts`) // hangs until its deadline
-    await new Promise((resolve) => setTimeout(resolve, 20))
+    await aStarted.promise
     const b = p.run(`${ROOT}/b.ts`)
     expect(await b).toMatchObject({ kind: 'imported', manifest: { file: `${ROOT}/b.ts` } })
     expect(cancels).toBe(1)
@@ -293,26 +318,29 @@ describe('the discovery pool trusts no worker', () => {
 
   it('leaves a file handed over in advance with its worker while the file before it lingers: evaluated there, once', async () => {
     const received: string[] = []
+    const aStarted = signal()
     const { factory, spawned } = fakes(
       (request, worker) => {
         received.push(`${worker.index}:${request.file.slice(ROOT.length + 1)}`)
         if (request.file.endsWith('a.ts')) {
           worker.say({ type: 'started', taskId: request.taskId })
-          return
+          afterDelivery(aStarted.fire)
         }
-        // b.ts, handed over in advance: a.ts is reported (naming b.ts as begun) only after a.ts
-        // has lingered; then b.ts is reported too.
-        setTimeout(() => {
-          worker.say({ type: 'imported', taskId: request.taskId - 1, manifest: manifestFor(`${ROOT}/a.ts`), next: request.taskId })
-          worker.say({ type: 'imported', taskId: request.taskId, manifest: manifestFor(request.file) })
-        }, 250)
       },
-      // Any worker started for the lingering file would still be booting.
-      { ready: (index) => index === 0 || 'never' },
+      {
+        // Any worker started for the lingering file would still be booting.
+        ready: (index) => index === 0 || 'never',
+        // The pool asks for b.ts back once a.ts lingers. This worker never answers that: it had
+        // begun b.ts already, and says so as it reports a.ts; then it reports b.ts.
+        cancel: (request, worker) => {
+          worker.say({ type: 'imported', taskId: request.taskId - 1, manifest: manifestFor(`${ROOT}/a.ts`), next: request.taskId })
+          worker.say({ type: 'imported', taskId: request.taskId, manifest: manifestFor(`${ROOT}/b.ts`) })
+        },
+      },
     )
     const p = pool(factory, { timeoutMs: 400 })
     const a = p.run(`${ROOT}/a.ts`)
-    await new Promise((resolve) => setTimeout(resolve, 20))
+    await aStarted.promise
     const b = p.run(`${ROOT}/b.ts`)
     expect(await a).toMatchObject({ kind: 'imported' })
     expect(await b).toMatchObject({ kind: 'imported', manifest: { file: `${ROOT}/b.ts` } })
