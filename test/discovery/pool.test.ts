@@ -4,7 +4,7 @@ import { DataFlow } from '../../src/dataflow/index.js'
 import type { IsolateEvents, IsolateFactory } from '../../src/discovery/pool/isolate.js'
 import { DiscoveryPool, type TaskOutcome } from '../../src/discovery/pool/pool.js'
 import type { FileManifest } from '../../src/protocol/discovery.js'
-import type { MainToWorkerMessage } from '../../src/protocol/discovery-messages.js'
+import { workerToMainMessageSchema, type MainToWorkerMessage } from '../../src/protocol/discovery-messages.js'
 import { NodeRegistry } from '../../src/workflow/registry.js'
 
 const ROOT = '/project'
@@ -348,6 +348,79 @@ describe('the discovery pool trusts no worker', () => {
     expect(received).toEqual(['0:a.ts', '0:b.ts'])
     expect(spawned()).toBe(1)
     await p.close()
+  })
+
+  it('kills a hanging file at its deadline while another worker\'s large manifest is being validated', async () => {
+    // A manifest large enough that validating it at once holds this thread well past the deadline.
+    const manifestOf = (file: string, count: number): FileManifest => ({
+      ...manifestFor(file),
+      workflows: Array.from({ length: count }, (_, w) => ({
+        name: `wf${w}`,
+        exportName: `wf${w}`,
+        workflow: { format: 'nexflow.workflow/v1', name: `wf${w}`, description: '', nodes: Array.from({ length: 10 }, (_, i) => ({ id: `n${i}`, type: 'Function', params: { code: '() => 1', w } })), connections: [], inputSchema: {} },
+      })),
+    })
+    const TIMEOUT_MS = 100
+    let count = 5000
+    let validateMs = 0
+    for (; count <= 160_000; count *= 2) {
+      const message = { type: 'imported', taskId: 1, manifest: manifestOf(`${ROOT}/big.ts`, count) }
+      workerToMainMessageSchema.safeParse(message) // once to warm up, as the pool's validation would be
+      const started = performance.now()
+      workerToMainMessageSchema.safeParse(message)
+      validateMs = performance.now() - started
+      if (validateMs > 4 * TIMEOUT_MS) break
+    }
+    const aStarted = signal()
+    const { factory } = fakes((request, worker) => {
+      worker.say({ type: 'started', taskId: request.taskId })
+      if (request.file.endsWith('a.ts')) afterDelivery(aStarted.fire) // and hangs
+      // big.ts reports as soon as a.ts began: a.ts's deadline comes while big.ts is validated.
+      else void aStarted.promise.then(() => worker.say({ type: 'imported', taskId: request.taskId, manifest: manifestOf(request.file, count) }))
+    })
+    const p = pool(factory, { concurrency: 2, timeoutMs: TIMEOUT_MS, init: { root: ROOT, maxManifestBytes: 1 << 30 } })
+    const [a, big] = await Promise.all([p.run(`${ROOT}/a.ts`), p.run(`${ROOT}/big.ts`)])
+    expect(big).toMatchObject({ kind: 'imported' })
+    expect(big.kind === 'imported' && big.manifest.workflows.length).toBe(count)
+    const lateMs = (failed(a)?.error.details?.killedAfterMs as number) - TIMEOUT_MS
+    // Validated at once, the kill would come about validateMs late; in pieces, a piece late.
+    expect(lateMs, `kill ${lateMs.toFixed(1)} ms late; validating at once takes ${validateMs.toFixed(0)} ms`).toBeLessThan(validateMs / 2)
+    await p.close()
+  })
+
+  it('measures and checks a manifest validated in pieces exactly as one validated at once', async () => {
+    const workflows = Array.from({ length: 300 }, (_, w) => ({
+      name: `wf${w}`,
+      exportName: `wf${w}`,
+      workflow: { format: 'nexflow.workflow/v1', name: `wf${w}`, description: 'é', nodes: [{ id: 'n', type: 'Function', params: { code: '() => 1' } }], connections: [], inputSchema: {} },
+    }))
+    const manifest = { ...manifestFor(`${ROOT}/a.ts`), workflows }
+    const full = JSON.stringify(manifest).length
+    const answer = (limit: number) =>
+      pool(
+        fakes((request, worker) => {
+          worker.say({ type: 'started', taskId: request.taskId })
+          worker.say({ type: 'imported', taskId: request.taskId, manifest: { ...manifest, file: request.file } })
+        }).factory,
+        { init: { root: ROOT, maxManifestBytes: limit } },
+      )
+    const atLimit = answer(full)
+    expect(await atLimit.run(`${ROOT}/a.ts`)).toMatchObject({ kind: 'imported', manifest: { workflows: { length: 300 } } })
+    await atLimit.close()
+    const below = answer(full - 1)
+    expect(failed(await below.run(`${ROOT}/a.ts`))?.error.message).toContain(`a manifest of ${full} bytes, over the ${full - 1}-byte limit`)
+    await below.close()
+
+    // A bad workflow among them fails the file as one validated at once would, naming it.
+    const bad = pool(
+      fakes((request, worker) => {
+        worker.say({ type: 'started', taskId: request.taskId })
+        worker.say({ type: 'imported', taskId: request.taskId, manifest: { ...manifest, file: request.file, workflows: workflows.map((w, i) => (i === 280 ? { ...w, name: '' } : w)) } })
+      }).factory,
+      { init: { root: ROOT, maxManifestBytes: 1 << 30 } },
+    )
+    expect(failed(await bad.run(`${ROOT}/a.ts`))).toMatchObject({ status: 'invalid', error: { code: 'DISCOVERY_MANIFEST_INVALID', message: expect.stringContaining('manifest.workflows.280.name') } })
+    await bad.close()
   })
 
   it('hands a file to a fresh worker once if its worker never begins it', async () => {

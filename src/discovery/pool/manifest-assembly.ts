@@ -16,7 +16,14 @@ export type Assembly = { manifest: FileManifest; learned: Map<number, KnownDataf
  * before; `learned` is what this message describes, for the caller to keep once the manifest is
  * accepted. The size limit counts each description in full, as the worker measured it. Pure.
  */
-export function assembleManifest(known: ReadonlyMap<number, KnownDataflow>, wire: WireManifest, described: readonly DescribedDataflow[], maxManifestBytes: number): Assembly {
+export function assembleManifest(
+  known: ReadonlyMap<number, KnownDataflow>,
+  wire: WireManifest,
+  described: readonly DescribedDataflow[],
+  maxManifestBytes: number,
+  /** `JSON.stringify(wire).length`, when the caller measured it already (in pieces). */
+  wireBytes = JSON.stringify(wire).length,
+): Assembly {
   const learned = new Map<number, KnownDataflow>()
   for (const { id, dataflow } of described) {
     if (known.has(id) || learned.has(id)) return { problem: `DataFlow description #${id} a second time` }
@@ -25,7 +32,7 @@ export function assembleManifest(known: ReadonlyMap<number, KnownDataflow>, wire
     learned.set(id, { dataflow, bytes: JSON.stringify(dataflow).length })
   }
   // The size the manifest has in full: each id replaced by its description.
-  let size = JSON.stringify(wire).length
+  let size = wireBytes
   const dataflows: DiscoveredDataflow[] = []
   for (const id of wire.dataflows) {
     const entry = learned.get(id) ?? known.get(id)

@@ -1,7 +1,7 @@
 import { relative } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { afterMessages } from '../../after-messages.js'
-import type { SerializedErrorData } from '../../protocol/discovery.js'
+import { discoveredWorkflowSchema, type DiscoveredWorkflow, type SerializedErrorData } from '../../protocol/discovery.js'
 import { workerToMainMessageSchema, type WorkerToMainMessage } from '../../protocol/discovery-messages.js'
 import { POOL_TUNING } from '../defaults.js'
 import type { Isolation } from '../options.js'
@@ -47,6 +47,11 @@ export interface SlotHost {
   removed(slot: WorkerSlot, abandoned: boolean): void
 }
 
+/** A manifest with more workflows than this is validated in pieces (see WorkerSlot#validateInPieces). */
+const WORKFLOWS_AT_ONCE = 256
+/** The main thread's time per piece: a deadline due meanwhile fires at most about this late. */
+const SLICE_MS = 10
+
 /** How long a worker may take to begin a file it was handed before it is replaced: the deadline, within 1-5 s. */
 export const startTimeoutMs = (timeoutMs: number) => Math.min(5000, Math.max(1000, timeoutMs))
 
@@ -77,6 +82,11 @@ export class WorkerSlot {
   #imports = 0
   /** DataFlow descriptions its worker sent, by id; later manifests name them by id. */
   readonly #dataflows = new Map<number, KnownDataflow>()
+  /**
+   * Set while a large manifest is validated in pieces: what its worker says meanwhile (messages,
+   * its exit) waits here, in order, so the slot sees its worker's events in the order they came.
+   */
+  #held: (() => void)[] | undefined
   #markGone = () => {}
   #markExited = () => {}
   /** Resolves when the slot is `gone`: its worker exited, or was abandoned. */
@@ -156,7 +166,10 @@ export class WorkerSlot {
   // What its worker says -------------------------------------------------------------------------
 
   #onMessage(raw: unknown): void {
+    if (this.#held !== undefined) return void this.#held.push(() => this.#onMessage(raw))
     if (this.#state === 'gone' || this.#state === 'stopping') return
+    const large = this.#largeReport(raw)
+    if (large !== undefined) return this.#validateInPieces(large.envelope, large.workflows)
     let parsed: ReturnType<typeof workerToMainMessageSchema.safeParse>
     try {
       parsed = workerToMainMessageSchema.safeParse(raw)
@@ -173,7 +186,90 @@ export class WorkerSlot {
     this.#handle(parsed.data)
   }
 
-  #handle(message: WorkerToMainMessage): void {
+  /**
+   * The report on the file in hand, if its manifest has so many workflows that validating it at
+   * once would hold the main thread (and every other worker's deadline) for long: the message
+   * without its workflows, and the workflows apart. Anything unusual takes the ordinary path.
+   */
+  #largeReport(raw: unknown): { envelope: Record<string, unknown>; workflows: unknown[] } | undefined {
+    try {
+      const message = raw as { type?: unknown; taskId?: unknown; manifest?: { workflows?: unknown } }
+      const workflows = message.manifest?.workflows
+      const task = this.#task
+      if (message.type !== 'imported' || !Array.isArray(workflows) || workflows.length <= WORKFLOWS_AT_ONCE) return undefined
+      if (task === undefined || task.startedAt === undefined || this.#state !== 'busy' || message.taskId !== task.id) return undefined
+      return { envelope: { ...message, manifest: { ...message.manifest, workflows: [] } }, workflows }
+    } catch {
+      return undefined
+    }
+  }
+
+  /**
+   * Validates a large report a slice of workflows per turn of the event loop, so other workers'
+   * deadlines fire on time meanwhile (the deadline is a timer on this thread, and no timer fires
+   * during one long synchronous validation). The report is in, so this file's own deadline stops.
+   */
+  #validateInPieces(envelope: Record<string, unknown>, workflows: unknown[]): void {
+    const task = this.#task as Task
+    this.#clearTaskTimers()
+    let parsed: ReturnType<typeof workerToMainMessageSchema.safeParse>
+    try {
+      parsed = workerToMainMessageSchema.safeParse(envelope)
+    } catch (error) {
+      return this.#malformed(`it cannot be validated (${String(error)})`)
+    }
+    if (!parsed.success || parsed.data.type !== 'imported') {
+      const issue = parsed.error?.issues[0]
+      return this.#malformed(issue === undefined ? 'unreadable' : `${issue.path.join('.') || '(message)'}: ${issue.message}`)
+    }
+    const message = parsed.data
+    const valid: DiscoveredWorkflow[] = []
+    // The manifest's length as JSON, measured in the same pieces: at once it would be one more long stretch.
+    // With its workflows, `[]` becomes `[w1,w2,...]`: their lengths and a comma between each two.
+    let wireBytes = JSON.stringify(message.manifest).length + workflows.length - 1
+    const held: (() => void)[] = []
+    this.#held = held
+    const next = (): void => {
+      // Stopped meanwhile (the pool closing): what it reported no longer counts.
+      if (this.#state !== 'busy' || this.#task !== task) return this.#replayHeld(held)
+      const until = performance.now() + SLICE_MS
+      try {
+        while (valid.length < workflows.length && (valid.length % 16 !== 0 || performance.now() < until)) {
+          const index = valid.length
+          const result = discoveredWorkflowSchema.safeParse(workflows[index])
+          if (!result.success) {
+            const issue = result.error.issues[0]
+            this.#held = undefined
+            this.#malformed(`manifest.workflows.${index}${issue === undefined ? '' : `.${issue.path.join('.')}: ${issue.message}`}`)
+            return this.#replayHeld(held)
+          }
+          valid.push(result.data)
+          wireBytes += JSON.stringify(result.data).length
+        }
+      } catch (error) {
+        this.#held = undefined
+        this.#malformed(`it cannot be validated (${String(error)})`)
+        return this.#replayHeld(held)
+      }
+      if (valid.length < workflows.length) return void setImmediate(next)
+      this.#held = undefined
+      this.#handle({ ...message, manifest: { ...message.manifest, workflows: valid } }, wireBytes)
+      this.#replayHeld(held)
+    }
+    setImmediate(next)
+  }
+
+  /** Replays the events held during a validation in pieces, in order (holding the rest again if one starts another). */
+  #replayHeld(held: (() => void)[]): void {
+    if (this.#held === held) this.#held = undefined
+    while (held.length > 0) {
+      if (this.#held !== undefined) return void this.#held.unshift(...held)
+      ;(held.shift() as () => void)()
+    }
+  }
+
+  /** A message that passed the schema. `wireBytes`: its manifest's length as JSON, if measured already. */
+  #handle(message: WorkerToMainMessage, wireBytes?: number): void {
     if (message.type === 'ready') {
       if (this.#state !== 'booting') return this.#malformed('a second "ready"')
       clearTimeout(this.#timer)
@@ -210,7 +306,7 @@ export class WorkerSlot {
       }
       case 'imported': {
         if (message.manifest.file !== task.file) return this.#malformed(`a manifest for ${JSON.stringify(message.manifest.file)} instead of the file it was importing`)
-        const assembly = assembleManifest(this.#dataflows, message.manifest, message.described ?? [], this.#limits.maxManifestBytes)
+        const assembly = assembleManifest(this.#dataflows, message.manifest, message.described ?? [], this.#limits.maxManifestBytes, wireBytes)
         if ('problem' in assembly) return this.#malformed(assembly.problem)
         for (const [id, known] of assembly.learned) this.#dataflows.set(id, known)
         this.#recordDuration(task)
@@ -240,7 +336,8 @@ export class WorkerSlot {
     task.began()
     // The deadline is the main thread's timer: nothing the user's module does to its own
     // thread's timers or event loop can delay it.
-    const current = () => !task.settled && this.#task === task && this.#state === 'busy'
+    // Not once its report is in, even if it is still being validated in pieces.
+    const current = () => !task.settled && this.#task === task && this.#state === 'busy' && this.#held === undefined
     this.#deadline = afterMessages(() => {
       if (current()) this.stop('timeout')
     }, this.#limits.timeoutMs)
@@ -368,6 +465,7 @@ export class WorkerSlot {
   }
 
   #onExit(exit: IsolateExit): void {
+    if (this.#held !== undefined) return void this.#held.push(() => this.#onExit(exit))
     this.#markExited()
     if (this.#state === 'gone') return // abandoned earlier; its late exit changes nothing
     const wasBooting = this.#state === 'booting'
