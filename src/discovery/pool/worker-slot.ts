@@ -1,7 +1,7 @@
 import { relative } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { afterMessages } from '../../after-messages.js'
-import { discoveredWorkflowSchema, type DiscoveredWorkflow, type SerializedErrorData } from '../../protocol/discovery.js'
+import type { SerializedErrorData } from '../../protocol/discovery.js'
 import { workerToMainMessageSchema, type WorkerToMainMessage } from '../../protocol/discovery-messages.js'
 import { POOL_TUNING } from '../defaults.js'
 import type { Isolation } from '../options.js'
@@ -9,6 +9,7 @@ import type { ImportDurations } from './import-durations.js'
 import type { Isolate, IsolateExit, IsolateFactory, IsolateSpec } from './isolate.js'
 import { assembleManifest, type KnownDataflow } from './manifest-assembly.js'
 import { failedOutcome, withOutput, type Task, type TaskOutcome } from './task.js'
+import { splitLargeReport, validateWorkflowsInPieces } from './validate-in-pieces.js'
 import { endedWhileImporting, exitText, failure, malformed, outputText, stuck, timedOut, type VerdictFacts } from './verdicts.js'
 
 /**
@@ -46,11 +47,6 @@ export interface SlotHost {
   /** The slot is `gone`: it no longer counts as a worker of the pool. */
   removed(slot: WorkerSlot, abandoned: boolean): void
 }
-
-/** A manifest with more workflows than this is validated in pieces (see WorkerSlot#validateInPieces). */
-const WORKFLOWS_AT_ONCE = 256
-/** The main thread's time per piece: a deadline due meanwhile fires at most about this late. */
-const SLICE_MS = 10
 
 /** How long a worker may take to begin a file it was handed before it is replaced: the deadline, within 1-5 s. */
 export const startTimeoutMs = (timeoutMs: number) => Math.min(5000, Math.max(1000, timeoutMs))
@@ -168,8 +164,10 @@ export class WorkerSlot {
   #onMessage(raw: unknown): void {
     if (this.#held !== undefined) return void this.#held.push(() => this.#onMessage(raw))
     if (this.#state === 'gone' || this.#state === 'stopping') return
-    const large = this.#largeReport(raw)
-    if (large !== undefined) return this.#validateInPieces(large.envelope, large.workflows)
+    const large = splitLargeReport(raw)
+    const task = this.#task
+    // Only the report on the file in hand: anything else takes the ordinary path (and is refused there).
+    if (large !== undefined && task?.startedAt !== undefined && this.#state === 'busy' && large.taskId === task.id) return this.#validateInPieces(large)
     let parsed: ReturnType<typeof workerToMainMessageSchema.safeParse>
     try {
       parsed = workerToMainMessageSchema.safeParse(raw)
@@ -187,34 +185,16 @@ export class WorkerSlot {
   }
 
   /**
-   * The report on the file in hand, if its manifest has so many workflows that validating it at
-   * once would hold the main thread (and every other worker's deadline) for long: the message
-   * without its workflows, and the workflows apart. Anything unusual takes the ordinary path.
+   * Validates a report on the file in hand whose manifest has many workflows in pieces (see
+   * validate-in-pieces.ts), so other workers' deadlines fire on time meanwhile. The report is in,
+   * so this file's own deadline stops; what its worker says meanwhile is held, in order.
    */
-  #largeReport(raw: unknown): { envelope: Record<string, unknown>; workflows: unknown[] } | undefined {
-    try {
-      const message = raw as { type?: unknown; taskId?: unknown; manifest?: { workflows?: unknown } }
-      const workflows = message.manifest?.workflows
-      const task = this.#task
-      if (message.type !== 'imported' || !Array.isArray(workflows) || workflows.length <= WORKFLOWS_AT_ONCE) return undefined
-      if (task === undefined || task.startedAt === undefined || this.#state !== 'busy' || message.taskId !== task.id) return undefined
-      return { envelope: { ...message, manifest: { ...message.manifest, workflows: [] } }, workflows }
-    } catch {
-      return undefined
-    }
-  }
-
-  /**
-   * Validates a large report a slice of workflows per turn of the event loop, so other workers'
-   * deadlines fire on time meanwhile (the deadline is a timer on this thread, and no timer fires
-   * during one long synchronous validation). The report is in, so this file's own deadline stops.
-   */
-  #validateInPieces(envelope: Record<string, unknown>, workflows: unknown[]): void {
+  #validateInPieces(large: NonNullable<ReturnType<typeof splitLargeReport>>): void {
     const task = this.#task as Task
     this.#clearTaskTimers()
     let parsed: ReturnType<typeof workerToMainMessageSchema.safeParse>
     try {
-      parsed = workerToMainMessageSchema.safeParse(envelope)
+      parsed = workerToMainMessageSchema.safeParse(large.envelope)
     } catch (error) {
       return this.#malformed(`it cannot be validated (${String(error)})`)
     }
@@ -223,40 +203,28 @@ export class WorkerSlot {
       return this.#malformed(issue === undefined ? 'unreadable' : `${issue.path.join('.') || '(message)'}: ${issue.message}`)
     }
     const message = parsed.data
-    const valid: DiscoveredWorkflow[] = []
-    // The manifest's length as JSON, measured in the same pieces: at once it would be one more long stretch.
-    // With its workflows, `[]` becomes `[w1,w2,...]`: their lengths and a comma between each two.
-    let wireBytes = JSON.stringify(message.manifest).length + workflows.length - 1
     const held: (() => void)[] = []
     this.#held = held
-    const next = (): void => {
+    validateWorkflowsInPieces(large.workflows, {
       // Stopped meanwhile (the pool closing): what it reported no longer counts.
-      if (this.#state !== 'busy' || this.#task !== task) return this.#replayHeld(held)
-      const until = performance.now() + SLICE_MS
-      try {
-        while (valid.length < workflows.length && (valid.length % 16 !== 0 || performance.now() < until)) {
-          const index = valid.length
-          const result = discoveredWorkflowSchema.safeParse(workflows[index])
-          if (!result.success) {
-            const issue = result.error.issues[0]
-            this.#held = undefined
-            this.#malformed(`manifest.workflows.${index}${issue === undefined ? '' : `.${issue.path.join('.')}: ${issue.message}`}`)
-            return this.#replayHeld(held)
-          }
-          valid.push(result.data)
-          wireBytes += JSON.stringify(result.data).length
-        }
-      } catch (error) {
+      wanted: () => {
+        const wanted = this.#state === 'busy' && this.#task === task
+        if (!wanted) this.#replayHeld(held)
+        return wanted
+      },
+      done: (workflows, bytes) => {
         this.#held = undefined
-        this.#malformed(`it cannot be validated (${String(error)})`)
-        return this.#replayHeld(held)
-      }
-      if (valid.length < workflows.length) return void setImmediate(next)
-      this.#held = undefined
-      this.#handle({ ...message, manifest: { ...message.manifest, workflows: valid } }, wireBytes)
-      this.#replayHeld(held)
-    }
-    setImmediate(next)
+        // The manifest's length as JSON: with its workflows, `[]` becomes `[w1,w2,...]`.
+        const wireBytes = JSON.stringify(message.manifest).length + bytes + workflows.length - 1
+        this.#handle({ ...message, manifest: { ...message.manifest, workflows } }, wireBytes)
+        this.#replayHeld(held)
+      },
+      invalid: (why) => {
+        this.#held = undefined
+        this.#malformed(why)
+        this.#replayHeld(held)
+      },
+    })
   }
 
   /** Replays the events held during a validation in pieces, in order (holding the rest again if one starts another). */
