@@ -137,23 +137,67 @@ export class WorkflowAbortedError extends NexflowError {
 export interface SerializedError {
   name: string
   message: string
-  code?: ErrorCode | undefined
+  /**
+   * One of nexflow's {@link ErrorCode}s, or the code the thrown error carried itself (Node's
+   * `ERR_MODULE_NOT_FOUND`, a driver's `SQLITE_BUSY`): kept raw, since it is often what says what
+   * to fix. {@link isErrorCode} tells them apart.
+   */
+  code?: string | undefined
   stack?: string | undefined
   details?: Record<string, unknown> | undefined
+  /** What it was thrown for (`new Error(message, { cause })`), at most {@link MAX_CAUSE_DEPTH} levels. */
+  cause?: SerializedError | undefined
 }
 
-/** Turns anything that was thrown (an Error, a string, `null`) into a {@link SerializedError}. */
-export function serializeError(value: unknown): SerializedError {
-  if (value instanceof NexflowError) {
-    return { name: value.name, message: value.message, code: value.code, stack: value.stack, details: value.details }
-  }
-  if (value instanceof Error) {
-    return { name: value.name, message: value.message, stack: value.stack }
-  }
-  return { name: 'NonError', message: describeThrown(value) }
+/** Causes kept below an error: enough for a wrapped driver error, bounded against a cycle or a hostile chain. */
+export const MAX_CAUSE_DEPTH = 5
+
+export function isErrorCode(code: unknown): code is ErrorCode {
+  return typeof code === 'string' && Object.hasOwn(HTTP_STATUS_BY_CODE, code)
 }
 
-function describeThrown(value: unknown): string {
+export interface SerializeOptions {
+  /** Cut `message` and `stack` to this many characters: text from user code is untrusted too. */
+  maxText?: number
+  /** How many causes deep `value` is already (internal: the chain stops at MAX_CAUSE_DEPTH). */
+  depth?: number
+}
+
+/**
+ * Turns anything that was thrown (an Error, a string, `null`, a Proxy whose getters throw) into a
+ * {@link SerializedError}, its `cause` chain included. Never throws.
+ */
+export function serializeError(value: unknown, options: SerializeOptions = {}): SerializedError {
+  try {
+    return serializeAt(value, options.maxText ?? Infinity, options.depth ?? 0)
+  } catch {
+    return { name: 'NonError', message: 'a value that cannot be described was thrown' }
+  }
+}
+
+function serializeAt(value: unknown, maxText: number, depth: number): SerializedError {
+  const cut = (text: string) => (text.length > maxText ? `${text.slice(0, maxText)}... (${text.length - maxText} more characters)` : text)
+  if (!(value instanceof Error)) return { name: 'NonError', message: cut(describeNonError(value)) }
+  const serialized: SerializedError = { name: cut(String(value.name)), message: cut(String(value.message)) }
+  const code = (value as { code?: unknown }).code
+  if (typeof code === 'string' && code.length <= 100) serialized.code = code
+  if (typeof value.stack === 'string') serialized.stack = cut(value.stack)
+  if (value instanceof NexflowError && Object.keys(value.details).length > 0) serialized.details = value.details
+  if (depth < MAX_CAUSE_DEPTH) {
+    // A cause that cannot be read (a throwing getter) costs the cause, not the error.
+    let cause: unknown
+    try {
+      cause = value.cause
+    } catch {
+      cause = undefined
+    }
+    if (cause !== undefined) serialized.cause = serializeError(cause, { maxText, depth: depth + 1 })
+  }
+  return serialized
+}
+
+/** The message of a thrown value that is not an Error. */
+function describeNonError(value: unknown): string {
   if (value === null) return 'null was thrown'
   if (value === undefined) return 'undefined was thrown'
   if (typeof value === 'string') return value
@@ -169,6 +213,6 @@ function describeThrown(value: unknown): string {
 /** Wraps an unknown thrown value once, at a boundary, keeping the original as `cause`. */
 export function toNexflowError(value: unknown): NexflowError {
   if (value instanceof NexflowError) return value
-  const message = value instanceof Error ? value.message : describeThrown(value)
+  const message = value instanceof Error ? value.message : describeNonError(value)
   return new NexflowError('INTERNAL', message, { cause: value })
 }

@@ -5,10 +5,13 @@ export {
   WorkflowExecutionError,
   WorkflowAbortedError,
   HTTP_STATUS_BY_CODE,
+  MAX_CAUSE_DEPTH,
+  isErrorCode,
   serializeError,
   toNexflowError,
   type ErrorCode,
   type SerializedError,
+  type SerializeOptions,
 } from './errors.js'
 export { defineNode, isNodeDefinition, type NodeDefinition, type NodeContext, type NodeOutput, type NodeSpec } from './workflow/node.js'
 export { NodeRegistry, type RegisterOptions } from './workflow/registry.js'
@@ -83,7 +86,7 @@ export {
   type DiscoveryReport,
   type FileResult,
 } from './discovery/index.js'
-export { FILE_STATUSES, type FileStatus, type FileManifest, type DiscoveredWorkflow, type DiscoveredNodeType } from './protocol/discovery.js'
+export { FILE_STATUSES, FILE_STATUS_KINDS, isFailure, isPassing, type FailureStatus, type FileStatus, type FileManifest, type DiscoveredWorkflow, type DiscoveredNodeType } from './protocol/discovery.js'
 // The server: every workflow over HTTP, discovered in isolation, run in worker threads.
 export { Nexus, type NexusState, type StartOptions } from './server/nexus.js'
 export { toolNameOf } from './server/mcp/tool-names.js'

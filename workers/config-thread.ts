@@ -2,7 +2,7 @@
 // src/server/config-file.ts starts it through bootstrap.mjs, one thread per config file.
 import { pathToFileURL } from 'node:url'
 import { parentPort, workerData } from 'node:worker_threads'
-import { serializeError, type SerializedError } from '../src/errors.js'
+import { serializeError } from '../src/errors.js'
 import { describeConfigValue, CONFIG_DATA_RULE, MAX_CONFIG_BYTES, toConfigData, type ConfigWorkerInit, type ConfigWorkerMessage } from '../src/protocol/config-messages.js'
 
 const HOW_TO_EXPORT = 'export the options object: export default defineConfig({ ... })'
@@ -11,18 +11,6 @@ const MAX_MESSAGE = 4000
 const MAX_STACK = 16_000
 
 const cut = (text: string, limit: number) => (text.length > limit ? `${text.slice(0, limit)}... (${text.length - limit} more characters)` : text)
-
-/** A plain, bounded form of anything thrown, however hostile (a Proxy, a throwing getter). */
-function describeThrown(thrown: unknown): SerializedError {
-  try {
-    const error = serializeError(thrown)
-    const described: SerializedError = { name: cut(String(error.name), 200), message: cut(String(error.message), MAX_MESSAGE) }
-    if (typeof error.stack === 'string') described.stack = cut(error.stack, MAX_STACK)
-    return described
-  } catch {
-    return { name: 'NonError', message: 'a value that cannot be described was thrown' }
-  }
-}
 
 /**
  * The options a config module's namespace holds: its default export, unwrapped once if it is a
@@ -73,14 +61,14 @@ export function start(): void {
         options = optionsOf(namespace)
       } catch (thrown) {
         // A Proxy or a getter on the exports that throws.
-        options = { problem: `reading its exports threw: ${describeThrown(thrown).message}` }
+        options = { problem: `reading its exports threw: ${serializeError(thrown, { maxText: MAX_STACK }).message}` }
       }
       if ('value' in options) send({ type: 'config', value: options.value })
       else send({ type: 'failed', reason: 'invalid', error: { name: 'NexflowError', code: 'CONFIG_INVALID', message: cut(options.problem, MAX_MESSAGE) } })
     },
     (thrown: unknown) => {
       settled = true
-      send({ type: 'failed', reason: 'threw', error: describeThrown(thrown) })
+      send({ type: 'failed', reason: 'threw', error: serializeError(thrown, { maxText: MAX_STACK }) })
     },
   )
 }

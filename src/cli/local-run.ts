@@ -3,13 +3,13 @@ import { statSync } from 'node:fs'
 import { closestName } from '../closest-name.js'
 import { discover, projectTsconfig, type DiscoveryOptions, type DiscoveryReport, type FileResult } from '../discovery/index.js'
 import { NexflowError, ValidationError } from '../errors.js'
-import type { DiscoveredWorkflow } from '../protocol/discovery.js'
+import { isFailure, type DiscoveredWorkflow } from '../protocol/discovery.js'
 import type { ExecutionPool } from '../server/execution-pool.js'
 import { errorResponse, failedRunResponse, type ErrorBody } from '../server/http/errors.js'
 import { NEXUS_DEFAULTS } from '../server/options.js'
 import { validateCallerInputs } from '../workflow/caller-inputs.js'
 import { writeJson } from './answers.js'
-import { describeStatus } from './check-report.js'
+import { describeStatus } from '../discovery/report.js'
 import type { LocalRunOptions } from './client-options.js'
 import type { CommandIo } from './commands/io.js'
 import { hardExit } from './hard-exit.js'
@@ -127,10 +127,8 @@ async function discoverProject(options: LocalRunOptions, signal: AbortSignal): P
   }
 }
 
-const FAILED: ReadonlySet<string> = new Set(['error', 'timeout', 'stuck', 'oom', 'exited', 'crashed', 'invalid'])
-
 function failedFiles(report: DiscoveryReport): FileResult[] {
-  return report.files.filter((file) => FAILED.has(file.status))
+  return report.files.filter((file) => isFailure(file.status))
 }
 
 /** The workflow called `name` and its file, or the error body saying why there is none. */

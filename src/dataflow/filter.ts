@@ -170,7 +170,7 @@ class FilterCompiler {
           return like.sql
         }
         if (op === '$regex') {
-          const problem = regexProblem(value)
+          const problem = regexProblem(value) ?? sql.regexProblem?.(value)
           if (problem !== undefined) throw filterError(`$regex on field "${field.name}": the pattern ${problem}`, { field: field.name, operator: op })
           return sql.regex(col, this.params.bind(value))
         }

@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto'
 import { z } from 'zod'
 import { NexflowError } from '../errors.js'
+import { sha256 } from '../sha256.js'
 import { TableCodec } from './codec.js'
 import { Params, type Driver, type Executor, type SqlDialect } from './dialects/dialect.js'
 import { defineModelSpec, type ModelSpec } from './model.js'
@@ -45,11 +45,6 @@ export interface ModelMigration {
 export interface MigrationPlan {
   models: ModelMigration[]
   statements: string[]
-}
-
-/** Hex sha256, the checksum recorded with each migration and stored model. */
-export function sha256(text: string): string {
-  return createHash('sha256').update(text).digest('hex')
 }
 
 /** Reads a table's columns and index names from the catalog; `undefined` when the table does not exist. */

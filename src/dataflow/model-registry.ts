@@ -2,7 +2,8 @@ import { z } from 'zod'
 import { modelManifestSchema, type ModelManifest } from '../protocol/dataflow-manifest.js'
 import { TableCodec } from './codec.js'
 import { Params, type Executor, type SqlDialect } from './dialects/dialect.js'
-import { ensureBookkeepingTable, inspectTable, sha256 } from './migrations.js'
+import { sha256 } from '../sha256.js'
+import { ensureBookkeepingTable, inspectTable } from './migrations.js'
 import { defineModelSpec, modelManifest, type ModelSpec } from './model.js'
 
 /**

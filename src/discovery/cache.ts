@@ -3,9 +3,11 @@ import { join } from 'node:path'
 import type Database from 'better-sqlite3'
 import { redactDatabaseUrl } from '../dataflow/database-url.js'
 import { VERSION } from '../version.js'
-import { sha256, type FileHasher } from './hash.js'
+import { sha256 } from '../sha256.js'
+import type { FileHasher } from './hash.js'
 import type { ResolvedDiscoveryOptions } from './options.js'
-import { LIMIT_BOUND_STATUSES, settledOutcomeSchema, type SettledOutcome } from './outcome.js'
+import { FILE_STATUS_KINDS } from '../protocol/discovery.js'
+import { settledOutcomeSchema, type SettledOutcome } from './outcome.js'
 
 /**
  * Rows are written in batches, one transaction each: at most this long after the first, or at
@@ -181,7 +183,8 @@ export class ManifestCache {
       return undefined
     }
     if (outcome.kind === 'imported' && outcome.durationMs > timeoutMs) return undefined
-    if (outcome.kind === 'failed' && LIMIT_BOUND_STATUSES.has(outcome.status) && row.limits_key !== this.#keys.limits) return undefined
+    // A status that depends on the run's limits (deadline, memory, isolation, grace) is reused only under the same limits.
+    if (outcome.kind === 'failed' && FILE_STATUS_KINDS[outcome.status] === 'limit' && row.limits_key !== this.#keys.limits) return undefined
     const current = await Promise.all(imports.map((entry) => hasher.hash(entry.path)))
     return imports.every((entry, index) => current[index] === entry.hash) ? outcome : undefined
   }

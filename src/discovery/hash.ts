@@ -1,9 +1,5 @@
-import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs'
-
-export function sha256(content: string | Buffer): string {
-  return createHash('sha256').update(content).digest('hex')
-}
+import { sha256 } from '../sha256.js'
 
 /**
  * sha256 of files' contents, each file read once per discovery run (many candidates import the

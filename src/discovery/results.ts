@@ -1,5 +1,5 @@
-import { HTTP_STATUS_BY_CODE, type ErrorCode, type SerializedError } from '../errors.js'
-import type { FileManifest, FileStatus, SerializedErrorData } from '../protocol/discovery.js'
+import type { SerializedError } from '../errors.js'
+import type { FileManifest, FileStatus } from '../protocol/discovery.js'
 import { relativeToRoot } from './candidates.js'
 import type { SettledOutcome } from './outcome.js'
 
@@ -32,16 +32,6 @@ export interface FileResult {
   exitCode?: number
 }
 
-function isErrorCode(code: string | undefined): code is ErrorCode {
-  return code !== undefined && Object.hasOwn(HTTP_STATUS_BY_CODE, code)
-}
-
-/** A serialized error from a worker or the cache, with `code` kept only if it is one of nexflow's. */
-export function toSerializedError(data: SerializedErrorData): SerializedError {
-  const { code, ...rest } = data
-  return isErrorCode(code) ? { ...rest, code } : rest
-}
-
 /** Duplicate workflow names inside one manifest. */
 export function duplicateNames(manifest: FileManifest): Map<string, string[]> {
   const exportsByName = new Map<string, string[]>()
@@ -60,7 +50,7 @@ export function resultFromOutcome(root: string, path: string, outcome: SettledOu
       status: outcome.status,
       workflows: [],
       models: [],
-      error: toSerializedError(outcome.error),
+      error: outcome.error,
       ...(outcome.loadingModule === undefined || outcome.status === 'invalid' ? {} : { loadingModule: outcome.loadingModule }),
       ...(outcome.exitCode === undefined ? {} : { exitCode: outcome.exitCode }),
     }

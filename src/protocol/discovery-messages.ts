@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { discoveredDataflowSchema, fileManifestSchema, serializedErrorSchema } from './discovery.js'
+import { discoveredDataflowSchema, fileManifestSchema, IMPORT_FAILURE_STATUSES, serializedErrorSchema } from './discovery.js'
 
 /**
  * The messages discovery's main thread and its isolated workers (threads or child processes)
@@ -76,7 +76,7 @@ export const workerToMainMessageSchema = z.discriminatedUnion('type', [
   z.object({
     type: z.literal('failed'),
     taskId,
-    status: z.enum(['error', 'invalid']),
+    status: z.enum(IMPORT_FAILURE_STATUSES),
     error: serializedErrorSchema,
     importMs: z.number().nonnegative(),
     /** Local files the import had loaded when it failed (absolute paths). */

@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { MAX_CAUSE_DEPTH, type SerializedError } from '../errors.js'
 import { dataflowManifestSchema } from './dataflow-manifest.js'
 import type { JsonValue } from './json.js'
 import { workflowJsonSchema, workflowNodeJsonSchema } from './workflow-json.js'
@@ -12,13 +13,74 @@ import { workflowJsonSchema, workflowNodeJsonSchema } from './workflow-json.js'
 export const FILE_STATUSES = ['ok', 'empty', 'error', 'timeout', 'stuck', 'oom', 'exited', 'crashed', 'invalid', 'conflict'] as const
 export type FileStatus = (typeof FILE_STATUSES)[number]
 
-export const serializedErrorSchema = z.object({
+/**
+ * What each status says about a file, one entry per status, so a new status does not compile until
+ * it is placed; every subset below (and its type) is derived from this table.
+ * - `pass`: the file passes a check.
+ * - `import`: the import failed whatever the limits: it threw (`error`), or what it produced cannot
+ *   be used (`invalid`). The worker itself reports these.
+ * - `limit`: the worker was ended by, or ran into, a limit of the run (deadline, memory,
+ *   isolation, grace), so a quarantine holds only under the same limits.
+ * - `across`: decided across files, after each was settled on its own.
+ */
+export const FILE_STATUS_KINDS = {
+  ok: 'pass',
+  empty: 'pass',
+  error: 'import',
+  timeout: 'limit',
+  stuck: 'limit',
+  oom: 'limit',
+  exited: 'limit',
+  crashed: 'limit',
+  invalid: 'import',
+  conflict: 'across',
+} as const satisfies Record<FileStatus, 'pass' | 'import' | 'limit' | 'across'>
+
+type Kinds = typeof FILE_STATUS_KINDS
+type StatusOfKind<K extends Kinds[FileStatus]> = { [S in FileStatus]: Kinds[S] extends K ? S : never }[FileStatus]
+export type PassingStatus = StatusOfKind<'pass'>
+/** Statuses a single file can fail with (`conflict` is decided across files, later). */
+export type FailureStatus = StatusOfKind<'import' | 'limit'>
+/** Failures a worker reports itself. */
+export type ImportFailureStatus = StatusOfKind<'import'>
+export type LimitBoundStatus = StatusOfKind<'limit'>
+
+function statusesOf<K extends Kinds[FileStatus]>(...kinds: K[]): [StatusOfKind<K>, ...StatusOfKind<K>[]] {
+  return FILE_STATUSES.filter((status) => (kinds as string[]).includes(FILE_STATUS_KINDS[status])) as [StatusOfKind<K>, ...StatusOfKind<K>[]]
+}
+
+export const PASSING_STATUSES: readonly PassingStatus[] = statusesOf('pass')
+export const FAILURE_STATUSES: readonly [FailureStatus, ...FailureStatus[]] = statusesOf('import', 'limit')
+export const IMPORT_FAILURE_STATUSES: readonly [ImportFailureStatus, ...ImportFailureStatus[]] = statusesOf('import')
+export const LIMIT_BOUND_STATUSES: readonly LimitBoundStatus[] = statusesOf('limit')
+
+/** Whether the file failed on its own (not a `conflict` with another file). */
+export function isFailure(status: FileStatus): status is FailureStatus {
+  return FILE_STATUS_KINDS[status] === 'import' || FILE_STATUS_KINDS[status] === 'limit'
+}
+
+/** Whether a file with this status passes a check. */
+export function isPassing(status: FileStatus): status is PassingStatus {
+  return FILE_STATUS_KINDS[status] === 'pass'
+}
+
+const errorFields = {
   name: z.string(),
   message: z.string(),
   code: z.string().optional(),
   stack: z.string().optional(),
   details: z.record(z.string(), z.unknown()).optional(),
-})
+}
+
+/**
+ * A serialized error (see `serializeError`), its `cause` chain at most MAX_CAUSE_DEPTH deep. Built
+ * level by level, not with `z.lazy`: a worker is untrusted, and a chain thousands deep must fail
+ * the schema, not overflow a recursive validator.
+ */
+export const serializedErrorSchema: z.ZodType<SerializedError> = Array.from({ length: MAX_CAUSE_DEPTH }).reduce<z.ZodType<SerializedError>>(
+  (inner) => z.object({ ...errorFields, cause: inner.optional() }),
+  z.object(errorFields),
+)
 
 /** Values in a manifest nest at most this deep (params, JSON Schemas, DataFlow options). */
 export const MAX_JSON_DEPTH = 256
@@ -133,7 +195,8 @@ export const fileManifestSchema = z.object({
   warnings: z.array(z.string()),
 })
 
-export type SerializedErrorData = z.infer<typeof serializedErrorSchema>
+/** The same shape as `SerializedError`, named for the data that crosses from a worker. */
+export type SerializedErrorData = SerializedError
 export type DiscoveredWorkflow = z.infer<typeof discoveredWorkflowSchema>
 export type DiscoveredNodeType = z.infer<typeof discoveredNodeTypeSchema>
 export type FileManifest = z.infer<typeof fileManifestSchema>

@@ -3,6 +3,7 @@ import { basename, isAbsolute, relative, resolve } from 'node:path'
 import { finished } from 'node:stream/promises'
 import { fileURLToPath } from 'node:url'
 import { Worker } from 'node:worker_threads'
+import { afterMessages } from '../after-messages.js'
 import { OutputTail } from '../discovery/pool/isolate.js'
 import { outputText } from '../discovery/pool/verdicts.js'
 import { NexflowError, serializeError } from '../errors.js'
@@ -167,14 +168,6 @@ type Ending =
   | { type: 'exited'; code: number }
   | { type: 'timeout' }
 
-/**
- * Runs `fn` once `ms` have passed and any message that arrived meanwhile has been read: Node runs
- * expired timers before it reads waiting messages, and an answer already waiting must win over
- * the deadline (see src/discovery/pool/pool.ts).
- */
-function afterMessages(fn: () => void, ms: number): NodeJS.Timeout {
-  return setTimeout(() => setImmediate(fn), ms)
-}
 
 /** Resolves `true` when `promise` settles within `ms`, `false` otherwise. */
 async function within(promise: Promise<unknown>, ms: number): Promise<boolean> {

@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto'
 import type { FileResult } from '../discovery/index.js'
 import { NexflowError } from '../errors.js'
+import { sha256 } from '../sha256.js'
 import type { WorkflowJson } from '../protocol/workflow-json.js'
 import { callerInputSchema } from '../workflow/caller-inputs.js'
 import { FunctionNode, HttpRequestNode, MergeNode, SwitchNode } from '../workflow/nodes/index.js'
@@ -43,7 +43,7 @@ export interface ApplyOptions {
 }
 
 function versionOf(json: WorkflowJson): string {
-  return createHash('sha256').update(JSON.stringify(json)).digest('hex').slice(0, 12)
+  return sha256(JSON.stringify(json)).slice(0, 12)
 }
 
 /** Node types that keep a registered workflow on the main thread: every one the workers cannot rebuild from data. */

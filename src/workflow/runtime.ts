@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { performance } from 'node:perf_hooks'
-import { NexflowError, ValidationError, WorkflowAbortedError, WorkflowExecutionError } from '../errors.js'
+import { NexflowError, serializeError, ValidationError, WorkflowAbortedError, WorkflowExecutionError, type SerializedError } from '../errors.js'
 import { getPath } from './dotted-path.js'
 import { defaultRegistry } from './default-registry.js'
 import type { NodeContext, NodeDefinition, NodeOutput } from './node.js'
@@ -50,10 +50,12 @@ export interface LocalRuntimeOptions {
 export interface FailedNodeOutput {
   error: string
   errorType: string
-  /** The error's stable code, when it had one (`CONFLICT`, `RECORD_NOT_FOUND`, ...). */
+  /** The error's code, when it had one: nexflow's (`CONFLICT`, `RECORD_NOT_FOUND`, ...) or its own (`SQLITE_BUSY`, `ECONNREFUSED`). */
   code?: string
   /** Where it was thrown (the server shows it only in development). */
   stack?: string
+  /** What it was thrown for (`new Error(message, { cause })`), serialized, a few levels deep. */
+  cause?: SerializedError
   failed: true
   [key: string]: unknown
 }
@@ -270,8 +272,10 @@ class Run {
           return
         }
         const failed: FailedNodeOutput = { error: message, errorType: error instanceof Error ? error.name : typeof error, failed: true }
-        if (error instanceof NexflowError) failed.code = error.code
-        if (error instanceof Error && error.stack !== undefined) failed.stack = error.stack
+        const serialized = serializeError(error)
+        if (serialized.code !== undefined) failed.code = serialized.code
+        if (serialized.stack !== undefined) failed.stack = serialized.stack
+        if (serialized.cause !== undefined) failed.cause = serialized.cause
         this.#results[id] = failed
         this.#failed.push(id)
         this.#complete(id, 'done')

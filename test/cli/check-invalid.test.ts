@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { CheckJson } from '../../src/cli/reporters/json.js'
+import type { CheckJson } from '../../src/discovery/report.js'
 import { runCli, type CliResult } from './run-cli.js'
 import { findAll, parseXml } from './xml.js'
 

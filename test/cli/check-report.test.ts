@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { buildCheckReport, describeStatus, firstLine, tally } from '../../src/cli/check-report.js'
+import { firstLine, tally } from '../../src/cli/check-report.js'
+import { buildCheckReport, describeStatus } from '../../src/discovery/report.js'
 import { FILE_STATUSES } from '../../src/protocol/discovery.js'
 import { file, mixedRun, run } from './sample-report.js'
 
@@ -31,7 +32,7 @@ describe('buildCheckReport', () => {
     const byPath = new Map(report.files.map((f) => [f.path, f]))
     expect(byPath.get('workflows/hang.ts')?.error).toEqual({ message: 'the import did not finish within its deadline (killed after 1000 ms while loading lib/slow.ts)' })
     expect(byPath.get('workflows/exit.ts')?.error).toEqual({ message: 'called process.exit(3) during import' })
-    expect(byPath.get('workflows/boom.ts')?.error).toEqual({ message: 'boom\nsecond line', stack: 'Error: boom\n    at workflows/boom.ts:1:7' })
+    expect(byPath.get('workflows/boom.ts')?.error).toEqual({ message: 'boom\nsecond line', stack: 'Error: boom\n    at Module.run (/repo/app/node_modules/lib/index.js:4:2)\n    at file:///repo/app/workflows/boom.ts:1:7', at: 'workflows/boom.ts:1' })
     expect(byPath.get('workflows/create-user.ts')?.error).toBeUndefined()
     for (const status of FILE_STATUSES) expect(describeStatus({ status, durationMs: 1 })).not.toBe('')
   })

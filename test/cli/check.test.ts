@@ -2,7 +2,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, 
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import type { CheckJson } from '../../src/cli/reporters/json.js'
+import type { CheckJson } from '../../src/discovery/report.js'
+import { fileAppears } from '../file-appears.js'
 import { REPO, runCli } from './run-cli.js'
 import { findAll, parseXml } from './xml.js'
 
@@ -198,17 +199,15 @@ describe('nexflow check and what it cannot check', () => {
     const marker = join(app, 'quick-evaluated')
     mkdirSync(join(app, 'workflows'), { recursive: true })
     writeFileSync(join(app, 'package.json'), '{ "type": "module" }')
-    writeFileSync(join(app, 'workflows', 'hangs.ts'), 'await new Promise(() => {})\nexport const never = true\n')
-    writeFileSync(join(app, 'workflows', 'quick.ts'), `import { writeFileSync } from 'node:fs'\nwriteFileSync(${JSON.stringify(marker)}, '')\nexport const quick = true\n`)
-    const evaluated = (async () => {
-      while (!existsSync(marker)) await new Promise((resolve) => setTimeout(resolve, 50))
-      // Its report follows the evaluation by far less than this.
-      await new Promise((resolve) => setTimeout(resolve, 1000))
-    })()
-    const result = await runCli(['check', app, '--cache-dir', fresh('cache'), '--timeout-ms', '60000', '--concurrency', '2', '--json', join(app, 'report.json')], { interruptWhen: evaluated })
+    writeFileSync(join(app, 'workflows', 'quick.ts'), 'export const quick = true\n')
+    // Files go to workers in path order, and with one worker, wait.ts begins only as quick.ts is
+    // reported (in the same message): once wait.ts has written its marker, quick.ts's report is
+    // on its way to the CLI's main thread, ahead of the Ctrl-C.
+    writeFileSync(join(app, 'workflows', 'wait.ts'), `import { writeFileSync } from 'node:fs'\nwriteFileSync(${JSON.stringify(marker)}, '')\nawait new Promise(() => {})\nexport const never = true\n`)
+    const result = await runCli(['check', app, '--no-cache', '--cache-dir', fresh('cache'), '--timeout-ms', '60000', '--concurrency', '1', '--json', join(app, 'report.json')], { interruptWhen: fileAppears(marker) })
     expect(result.code).toBe(130)
     expect(result.stdout).toMatch(/workflows\/quick\.ts\s+empty/)
-    expect(result.stdout).not.toContain('hangs.ts')
+    expect(result.stdout).not.toContain('wait.ts')
     expect(result.stderr).toContain('interrupted after 1 file was reported; files not listed were still being imported; no report files were written')
     expect(existsSync(join(app, 'report.json'))).toBe(false)
   }, 30_000)

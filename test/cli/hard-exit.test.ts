@@ -1,4 +1,7 @@
 import { spawn } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 
 const hardExitUrl = new URL('../../src/cli/hard-exit.ts', import.meta.url).href
@@ -27,20 +30,30 @@ function runScript(source: string): Promise<{ code: number | null; ms: number; s
 
 describe('hardExit', () => {
   it('ends the process with its code while a worker thread is blocked in a native call', async () => {
-    // process.exit() here would wait the full 20 s for the thread to be joined.
-    const result = await runScript(`
-      import { Worker } from 'node:worker_threads'
-      import { hardExit } from ${JSON.stringify(hardExitUrl)}
-      const worker = new Worker("require('node:child_process').execSync('sleep 20')", { eval: true, execArgv: [] })
-      worker.on('online', () => setTimeout(() => {
-        void worker.terminate()
-        process.stdout.write('reports written\\n')
-        hardExit(7)
-      }, 300))
-    `)
-    expect(result.code).toBe(7)
-    expect(result.stdout).toBe('reports written\n')
-    expect(result.stderr).toBe('')
-    expect(result.ms).toBeLessThan(8000)
+    const dir = mkdtempSync(join(tmpdir(), 'nexflow-hard-exit-'))
+    try {
+      // process.exit() here would wait the full 20 s for the thread to be joined. The shell writes
+      // the marker as it starts, when the thread is certainly blocked in execSync: an event, not a delay.
+      const result = await runScript(`
+        import { watch } from 'node:fs'
+        import { Worker } from 'node:worker_threads'
+        import { hardExit } from ${JSON.stringify(hardExitUrl)}
+        const dir = ${JSON.stringify(dir)}
+        const watcher = watch(dir, () => {
+          watcher.close()
+          void worker.terminate()
+          process.stdout.write('reports written\\n')
+          hardExit(7)
+        })
+        const source = "const { workerData } = require('node:worker_threads'); require('node:child_process').execSync('echo > blocked; sleep 20', { cwd: workerData })"
+        const worker = new Worker(source, { eval: true, execArgv: [], workerData: dir })
+      `)
+      expect(result.code).toBe(7)
+      expect(result.stdout).toBe('reports written\n')
+      expect(result.stderr).toBe('')
+      expect(result.ms).toBeLessThan(8000)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 })

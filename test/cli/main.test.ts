@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { PassThrough } from 'node:stream'
 import { afterAll, describe, expect, it } from 'vitest'
 import { main } from '../../src/cli/main.js'
-import type { CheckJson } from '../../src/cli/reporters/json.js'
+import type { CheckJson } from '../../src/discovery/report.js'
 
 const tmp = mkdtempSync(join(tmpdir(), 'nexflow-cli-main-'))
 afterAll(() => rmSync(tmp, { recursive: true, force: true }))

@@ -1,4 +1,4 @@
-import type { DiscoveredFile, DiscoveredRun } from '../../src/cli/check-report.js'
+import type { DiscoveredFile, DiscoveredRun } from '../../src/discovery/report.js'
 
 export const ROOT = '/repo/app'
 
@@ -26,7 +26,7 @@ export function mixedRun(): DiscoveredRun {
     file('workflows/create-user.ts', { workflows: ['create-user'], models: ['User', 'Session'], durationMs: 412.4 }),
     file('workflows/empty.ts', { status: 'empty', durationMs: 3 }),
     file('workflows/cached.ts', { cached: true, workflows: ['cached'], durationMs: 0.4, manifest: { importMs: 50 } }),
-    file('workflows/boom.ts', { status: 'error', error: { message: 'boom\nsecond line', stack: 'Error: boom\n    at workflows/boom.ts:1:7' } }),
+    file('workflows/boom.ts', { status: 'error', error: { message: 'boom\nsecond line', stack: 'Error: boom\n    at Module.run (/repo/app/node_modules/lib/index.js:4:2)\n    at file:///repo/app/workflows/boom.ts:1:7' } }),
     file('workflows/hang.ts', { status: 'timeout', durationMs: 1000, loadingModule: '/repo/app/lib/slow.ts' }),
     file('workflows/exit.ts', { status: 'exited', exitCode: 3 }),
   ])

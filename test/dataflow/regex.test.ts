@@ -10,6 +10,7 @@ import { Params } from '../../src/dataflow/dialects/dialect.js'
 import { mysqlDialect } from '../../src/dataflow/dialects/mysql/mysql-dialect.js'
 import { postgresDialect } from '../../src/dataflow/dialects/postgres/postgres-dialect.js'
 import { sqliteDialect } from '../../src/dataflow/dialects/sqlite/sqlite-dialect.js'
+import { regexRunsInLinearTime } from '../../src/dataflow/dialects/sqlite/linear-regex.js'
 import { SqliteDriver } from '../../src/dataflow/dialects/sqlite/sqlite-driver.js'
 import { compileFilter } from '../../src/dataflow/filter.js'
 import { defineModelSpec } from '../../src/dataflow/model.js'
@@ -120,6 +121,43 @@ describe('SQLite REGEXP function', () => {
   })
   afterEach(async () => {
     await rm(dir, { recursive: true, force: true })
+  })
+
+  // Regression: `.*.*.*x` passes the shape rules (star height 1), and a backtracking engine spends
+  // about n^3 steps on it: 5 s for one 400-character value, hours for 50,000.
+  it('runs a polynomial pattern against a 50,000-character value in linear time', async () => {
+    expect(regexRunsInLinearTime()).toBe(true)
+    const driver = new SqliteDriver(join(dir, 'app.db'))
+    await driver.open()
+    try {
+      const value = 'a'.repeat(50_000)
+      for (const pattern of ['.*.*.*x', 'a*a*a*b', '\\w+\\w+\\w+!', 'a*b']) {
+        const started = performance.now()
+        expect(await driver.all('SELECT ? REGEXP ? AS hit', [value, pattern]), pattern).toEqual([{ hit: 0 }])
+        // Linear: tens of ms. A generous bound; the backtracking engine would not finish at all.
+        expect(performance.now() - started, pattern).toBeLessThan(2000)
+      }
+      expect(await driver.all('SELECT ? REGEXP ? AS hit', [`${value}x`, '.*.*.*x'])).toEqual([{ hit: 1 }])
+    } finally {
+      await driver.close()
+    }
+  })
+
+  it('and through a DataFlow filter, where a count the linear engine cannot unroll is refused naming the field', async () => {
+    const db = new DataFlow({ databaseUrl: `sqlite:${join(dir, 'flow.db')}`, registry: new NodeRegistry(), slowQueryMs: null })
+    try {
+      const Person = db.model('Person', { id: z.string(), email: z.string() })
+      await Person.bulkCreate({ data: [{ id: 'long', email: 'a'.repeat(50_000) }, { id: 'x', email: 'ax' }] })
+      const started = performance.now()
+      expect((await Person.list({ filter: { email: { $regex: '.*.*.*x' } } })).records.map((r) => r.id)).toEqual(['x'])
+      expect(performance.now() - started).toBeLessThan(2000)
+      await expect(Person.list({ filter: { email: { $regex: 'a{17}' } } })).rejects.toThrow(/\$regex on field "email": the pattern cannot run in linear time on SQLite/)
+      await expect(Person.list({ filter: { email: { $regex: 'a{16}' } } })).resolves.toMatchObject({ records: [{ id: 'long' }] })
+    } finally {
+      await db.close()
+    }
+    // PostgreSQL and MySQL run their own engines: the count is theirs to accept.
+    expect(compileFilter({ email: { $regex: 'a{17}' } }, new TableCodec(spec, postgresDialect), new Params(postgresDialect))).toContain('~')
   })
 
   it('refuses a catastrophic pattern even when SQL reaches it without a filter', async () => {

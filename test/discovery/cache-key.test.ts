@@ -7,7 +7,8 @@ const TIMEOUT_MS = 5000
 
 // Regression (issue 9): the cache key ignored the lockfile, so upgrading a dependency kept
 // serving manifests built against the old one.
-describe('manifest cache key and the lockfile', () => {
+// Sequential whatever the runner is told: each test changes the project and its cache for the next.
+describe.sequential('manifest cache key and the lockfile', () => {
   const project = tempProject({
     'package-lock.json': '{ "lockfileVersion": 3, "packages": { "node_modules/dep": { "version": "1.0.0" } } }',
     'app/package.json': '{ "type": "module" }',

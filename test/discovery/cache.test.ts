@@ -26,7 +26,8 @@ import { WorkflowBuilder } from ${JSON.stringify(BUILDER)}
 export default new WorkflowBuilder().addNode('Function', 'n', { code: '() => ({})' })
 `
 
-describe('manifest cache', () => {
+// Sequential whatever the runner is told: each test changes the project and its cache for the next.
+describe.sequential('manifest cache', () => {
   const project = tempProject({
     'package.json': '{ "type": "module" }',
     'lib/shared.ts': logged('shared', 'export const shared = 1'),

@@ -114,6 +114,19 @@ for (const isolation of ['thread', 'process'] as const) {
       }
     })
 
+    it('kills each hanging file within a small margin of its deadline', () => {
+      // The kill's own time (not the exit's, which a loaded machine delays), as the pool records it.
+      const lateness = Object.keys(EXPECTED)
+        .filter((name) => EXPECTED[name]?.ends === 'deadline')
+        .map((name) => ({ name, lateMs: (file(name).error?.details?.killedAfterMs as number) - HANG_TIMEOUT_MS }))
+      for (const { name, lateMs } of lateness) expect(lateMs, name).toBeGreaterThanOrEqual(-2)
+      const worst = Math.max(...lateness.map(({ lateMs }) => lateMs))
+      // A generous bound: a timer can only be as late as the longest stretch the main thread is
+      // busy (spawning a worker, validating a manifest); on an idle machine it is a few ms.
+      if (isolation === 'thread') expect(worst, JSON.stringify(lateness)).toBeLessThan(250)
+      else expect(worst, JSON.stringify(lateness)).toBeLessThan(1000)
+    })
+
     it('blames a hang in an imported module on that module', () => {
       expect(file('transitive-hang.ts').loadingModule).toBe(join(ROOT, 'lib', 'hang-forever.ts'))
       expect(file('transitive-hang.ts').error?.message).toContain('it was loading lib/hang-forever.ts')

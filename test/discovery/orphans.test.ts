@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process'
-import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
+import { fileAppears } from '../file-appears.js'
 import { REPO, tempProject } from './helpers.js'
 
 function alive(pid: number): boolean {
@@ -13,7 +14,7 @@ function alive(pid: number): boolean {
   }
 }
 
-/** Polls `check` until it holds or `ms` pass (across processes there is no event to await). */
+/** Polls `check` until it holds or `ms` pass (a process that is not our child has no exit event to await). */
 async function eventually(check: () => boolean, ms: number): Promise<boolean> {
   for (const end = Date.now() + ms; Date.now() < end; await new Promise((resolve) => setTimeout(resolve, 50))) if (check()) return true
   return check()
@@ -45,7 +46,7 @@ await discover({ root: ${JSON.stringify(project.root)}, cache: false, isolation:
     const parentExit = new Promise((resolve) => parent.on('exit', resolve))
     let pids: { child: number; grandchild: number } | undefined
     try {
-      expect(await eventually(() => existsSync(marker) && readFileSync(marker, 'utf8') !== '', 30_000)).toBe(true)
+      await fileAppears(marker, { nonEmpty: true })
       pids = JSON.parse(readFileSync(marker, 'utf8')) as { child: number; grandchild: number }
       parent.kill('SIGKILL')
       await parentExit

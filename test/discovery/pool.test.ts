@@ -4,7 +4,7 @@ import { DataFlow } from '../../src/dataflow/index.js'
 import type { IsolateEvents, IsolateFactory } from '../../src/discovery/pool/isolate.js'
 import { DiscoveryPool, type TaskOutcome } from '../../src/discovery/pool/pool.js'
 import type { FileManifest } from '../../src/protocol/discovery.js'
-import type { MainToWorkerMessage } from '../../src/protocol/discovery-messages.js'
+import { workerToMainMessageSchema, type MainToWorkerMessage } from '../../src/protocol/discovery-messages.js'
 import { NodeRegistry } from '../../src/workflow/registry.js'
 
 const ROOT = '/project'
@@ -23,7 +23,10 @@ interface FakeWorker {
  * Isolates that answer as `script` says, to test how the pool treats each kind of message
  * without starting real workers.
  */
-function fakes(script: (request: Extract<MainToWorkerMessage, { type: 'import' }>, worker: FakeWorker) => void, options: { ready?: (index: number) => boolean | 'never'; killable?: boolean } = {}) {
+function fakes(
+  script: (request: Extract<MainToWorkerMessage, { type: 'import' }>, worker: FakeWorker) => void,
+  options: { ready?: (index: number) => boolean | 'never'; killable?: boolean; cancel?: (request: Extract<MainToWorkerMessage, { type: 'cancel' }>, worker: FakeWorker) => void } = {},
+) {
   let spawned = 0
   const factory: IsolateFactory = (_spec, events: IsolateEvents) => {
     const index = spawned++
@@ -45,6 +48,7 @@ function fakes(script: (request: Extract<MainToWorkerMessage, { type: 'import' }
       description: `fake ${index}`,
       send: (message) => {
         if (message.type === 'import') script(message, worker)
+        else options.cancel?.(message, worker)
       },
       kill: () => {
         if (options.killable ?? true) worker.die(1)
@@ -61,6 +65,19 @@ function pool(factory: IsolateFactory, overrides: Partial<ConstructorParameters<
 }
 
 const failed = (outcome: TaskOutcome) => (outcome.kind === 'failed' ? outcome : undefined)
+
+/** A promise and the function that resolves it, for the test to wait on an event. */
+function signal(): { promise: Promise<void>; fire: () => void } {
+  let fire = () => {}
+  const promise = new Promise<void>((resolve) => (fire = resolve))
+  return { promise, fire }
+}
+
+/**
+ * Fires once the message a fake worker says now has been read by the pool: a fake delivers each
+ * message in a later `setImmediate`, and immediates run in the order they were queued.
+ */
+const afterDelivery = (fire: () => void) => setImmediate(fire)
 
 describe('the discovery pool trusts no worker', () => {
   it('accepts a well-formed manifest for the file it asked for', async () => {
@@ -227,9 +244,13 @@ describe('the discovery pool trusts no worker', () => {
   })
 
   it('starts the deadline of a file begun in the same message as the previous report, and refuses one it never handed over', async () => {
+    const aStarted = signal()
     const { factory, spawned } = fakes((request, worker) => {
       // a.ts: answered at once, naming b.ts as begun once it has been handed over in advance.
-      if (request.file.endsWith('a.ts')) return worker.say({ type: 'started', taskId: request.taskId })
+      if (request.file.endsWith('a.ts')) {
+        worker.say({ type: 'started', taskId: request.taskId })
+        return afterDelivery(aStarted.fire)
+      }
       if (request.file.endsWith('b.ts')) return worker.say({ type: 'imported', taskId: request.taskId - 1, manifest: manifestFor(`${ROOT}/a.ts`), next: request.taskId })
       // b.ts never answers: its deadline (begun with a.ts's report) expires.
       // c.ts (and d.ts): reported begun is a task that does not exist, which ends the worker.
@@ -238,7 +259,8 @@ describe('the discovery pool trusts no worker', () => {
     })
     const p = pool(factory, { timeoutMs: 300 })
     const a = p.run(`${ROOT}/a.ts`)
-    await new Promise((resolve) => setTimeout(resolve, 20))
+    // Once the pool has read "started" for a.ts, it hands b.ts to the same worker in advance.
+    await aStarted.promise
     const b = p.run(`${ROOT}/b.ts`)
     expect(await a).toMatchObject({ kind: 'imported' })
     expect(failed(await b)).toMatchObject({ status: 'timeout', durationMs: expect.any(Number) })
@@ -253,6 +275,7 @@ describe('the discovery pool trusts no worker', () => {
   it('hands a prefetched file elsewhere only once its worker says it dropped it', async () => {
     const received: string[] = []
     let cancels = 0
+    const aStarted = signal()
     const factory: IsolateFactory = (_spec, events) => {
       const index = received.length === 0 ? 0 : 1
       setImmediate(() => events.message({ type: 'ready', pid: 1, threadId: index }))
@@ -267,8 +290,10 @@ describe('the discovery pool trusts no worker', () => {
           }
           received.push(`${index}:${message.file.slice(ROOT.length + 1)}`)
           // Worker 0 begins a.ts (which hangs) and keeps b.ts queued behind it; worker 1 imports b.ts.
-          if (message.file.endsWith('a.ts')) setImmediate(() => events.message({ type: 'started', taskId: message.taskId }))
-          else if (index === 1)
+          if (message.file.endsWith('a.ts')) {
+            setImmediate(() => events.message({ type: 'started', taskId: message.taskId }))
+            afterDelivery(aStarted.fire)
+          } else if (index === 1)
             setImmediate(() => {
               events.message({ type: 'started', taskId: message.taskId })
               events.message({ type: 'imported', taskId: message.taskId, manifest: manifestFor(message.file) })
@@ -281,7 +306,7 @@ describe('the discovery pool trusts no worker', () => {
     }
     const p = pool(factory, { timeoutMs: 400 })
     const a = p.run(`${ROOT}/a.ts`) // hangs until its deadline
-    await new Promise((resolve) => setTimeout(resolve, 20))
+    await aStarted.promise
     const b = p.run(`${ROOT}/b.ts`)
     expect(await b).toMatchObject({ kind: 'imported', manifest: { file: `${ROOT}/b.ts` } })
     expect(cancels).toBe(1)
@@ -293,26 +318,29 @@ describe('the discovery pool trusts no worker', () => {
 
   it('leaves a file handed over in advance with its worker while the file before it lingers: evaluated there, once', async () => {
     const received: string[] = []
+    const aStarted = signal()
     const { factory, spawned } = fakes(
       (request, worker) => {
         received.push(`${worker.index}:${request.file.slice(ROOT.length + 1)}`)
         if (request.file.endsWith('a.ts')) {
           worker.say({ type: 'started', taskId: request.taskId })
-          return
+          afterDelivery(aStarted.fire)
         }
-        // b.ts, handed over in advance: a.ts is reported (naming b.ts as begun) only after a.ts
-        // has lingered; then b.ts is reported too.
-        setTimeout(() => {
-          worker.say({ type: 'imported', taskId: request.taskId - 1, manifest: manifestFor(`${ROOT}/a.ts`), next: request.taskId })
-          worker.say({ type: 'imported', taskId: request.taskId, manifest: manifestFor(request.file) })
-        }, 250)
       },
-      // Any worker started for the lingering file would still be booting.
-      { ready: (index) => index === 0 || 'never' },
+      {
+        // Any worker started for the lingering file would still be booting.
+        ready: (index) => index === 0 || 'never',
+        // The pool asks for b.ts back once a.ts lingers. This worker never answers that: it had
+        // begun b.ts already, and says so as it reports a.ts; then it reports b.ts.
+        cancel: (request, worker) => {
+          worker.say({ type: 'imported', taskId: request.taskId - 1, manifest: manifestFor(`${ROOT}/a.ts`), next: request.taskId })
+          worker.say({ type: 'imported', taskId: request.taskId, manifest: manifestFor(`${ROOT}/b.ts`) })
+        },
+      },
     )
     const p = pool(factory, { timeoutMs: 400 })
     const a = p.run(`${ROOT}/a.ts`)
-    await new Promise((resolve) => setTimeout(resolve, 20))
+    await aStarted.promise
     const b = p.run(`${ROOT}/b.ts`)
     expect(await a).toMatchObject({ kind: 'imported' })
     expect(await b).toMatchObject({ kind: 'imported', manifest: { file: `${ROOT}/b.ts` } })
@@ -320,6 +348,82 @@ describe('the discovery pool trusts no worker', () => {
     expect(received).toEqual(['0:a.ts', '0:b.ts'])
     expect(spawned()).toBe(1)
     await p.close()
+  })
+
+  it('kills a hanging file at its deadline while another worker\'s large manifest is being validated', async () => {
+    // A manifest large enough that validating it at once holds this thread well past the deadline.
+    const manifestOf = (file: string, count: number): FileManifest => ({
+      ...manifestFor(file),
+      workflows: Array.from({ length: count }, (_, w) => ({
+        name: `wf${w}`,
+        exportName: `wf${w}`,
+        workflow: { format: 'nexflow.workflow/v1', name: `wf${w}`, description: '', nodes: Array.from({ length: 10 }, (_, i) => ({ id: `n${i}`, type: 'Function', params: { code: '() => 1', w } })), connections: [], inputSchema: {} },
+      })),
+    })
+    const TIMEOUT_MS = 100
+    let count = 5000
+    let validateMs = 0
+    // Built before the run: building it while a.ts's deadline runs would hold this thread too.
+    let bigManifest = manifestOf(`${ROOT}/big.ts`, 0)
+    for (; count <= 160_000; count *= 2) {
+      bigManifest = manifestOf(`${ROOT}/big.ts`, count)
+      const message = { type: 'imported', taskId: 1, manifest: bigManifest }
+      workerToMainMessageSchema.safeParse(message) // once to warm up, as the pool's validation would be
+      const started = performance.now()
+      workerToMainMessageSchema.safeParse(message)
+      validateMs = performance.now() - started
+      if (validateMs > 4 * TIMEOUT_MS) break
+    }
+    const aStarted = signal()
+    const { factory } = fakes((request, worker) => {
+      worker.say({ type: 'started', taskId: request.taskId })
+      if (request.file.endsWith('a.ts')) afterDelivery(aStarted.fire) // and hangs
+      // big.ts reports as soon as a.ts began: a.ts's deadline comes while big.ts is validated.
+      else void aStarted.promise.then(() => worker.say({ type: 'imported', taskId: request.taskId, manifest: bigManifest }))
+    })
+    const p = pool(factory, { concurrency: 2, timeoutMs: TIMEOUT_MS, init: { root: ROOT, maxManifestBytes: 1 << 30 } })
+    const [a, big] = await Promise.all([p.run(`${ROOT}/a.ts`), p.run(`${ROOT}/big.ts`)])
+    expect(big).toMatchObject({ kind: 'imported' })
+    expect(big.kind === 'imported' && big.manifest.workflows.length).toBe(bigManifest.workflows.length)
+    const lateMs = (failed(a)?.error.details?.killedAfterMs as number) - TIMEOUT_MS
+    // Validated at once, the kill would come about validateMs late; in pieces, a piece late.
+    expect(lateMs, `kill ${lateMs.toFixed(1)} ms late; validating at once takes ${validateMs.toFixed(0)} ms`).toBeLessThan(validateMs / 2)
+    await p.close()
+  })
+
+  it('measures and checks a manifest validated in pieces exactly as one validated at once', async () => {
+    const workflows = Array.from({ length: 300 }, (_, w) => ({
+      name: `wf${w}`,
+      exportName: `wf${w}`,
+      workflow: { format: 'nexflow.workflow/v1', name: `wf${w}`, description: 'é', nodes: [{ id: 'n', type: 'Function', params: { code: '() => 1' } }], connections: [], inputSchema: {} },
+    }))
+    const manifest = { ...manifestFor(`${ROOT}/a.ts`), workflows }
+    const full = JSON.stringify(manifest).length
+    const answer = (limit: number) =>
+      pool(
+        fakes((request, worker) => {
+          worker.say({ type: 'started', taskId: request.taskId })
+          worker.say({ type: 'imported', taskId: request.taskId, manifest: { ...manifest, file: request.file } })
+        }).factory,
+        { init: { root: ROOT, maxManifestBytes: limit } },
+      )
+    const atLimit = answer(full)
+    expect(await atLimit.run(`${ROOT}/a.ts`)).toMatchObject({ kind: 'imported', manifest: { workflows: { length: 300 } } })
+    await atLimit.close()
+    const below = answer(full - 1)
+    expect(failed(await below.run(`${ROOT}/a.ts`))?.error.message).toContain(`a manifest of ${full} bytes, over the ${full - 1}-byte limit`)
+    await below.close()
+
+    // A bad workflow among them fails the file as one validated at once would, naming it.
+    const bad = pool(
+      fakes((request, worker) => {
+        worker.say({ type: 'started', taskId: request.taskId })
+        worker.say({ type: 'imported', taskId: request.taskId, manifest: { ...manifest, file: request.file, workflows: workflows.map((w, i) => (i === 280 ? { ...w, name: '' } : w)) } })
+      }).factory,
+      { init: { root: ROOT, maxManifestBytes: 1 << 30 } },
+    )
+    expect(failed(await bad.run(`${ROOT}/a.ts`))).toMatchObject({ status: 'invalid', error: { code: 'DISCOVERY_MANIFEST_INVALID', message: expect.stringContaining('manifest.workflows.280.name') } })
+    await bad.close()
   })
 
   it('hands a file to a fresh worker once if its worker never begins it', async () => {

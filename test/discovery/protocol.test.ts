@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
-import { discoveredNodeTypeSchema, MAX_JSON_DEPTH, nonJsonObjectAt } from '../../src/protocol/discovery.js'
+import { settledOutcomeSchema } from '../../src/discovery/outcome.js'
+import { discoveredNodeTypeSchema, FAILURE_STATUSES, FILE_STATUSES, IMPORT_FAILURE_STATUSES, isFailure, isPassing, LIMIT_BOUND_STATUSES, MAX_JSON_DEPTH, nonJsonObjectAt, PASSING_STATUSES } from '../../src/protocol/discovery.js'
+import { workerToMainMessageSchema } from '../../src/protocol/discovery-messages.js'
 import { jsonValueSchema } from '../../src/protocol/json.js'
 
 function nested(depth: number): Record<string, unknown> {
@@ -43,5 +45,21 @@ describe('manifest JSON values', () => {
     expect(nonJsonObjectAt(nested(MAX_JSON_DEPTH))).toBeUndefined()
     expect(nonJsonObjectAt(nested(MAX_JSON_DEPTH + 1))).toMatch(/^\.v/)
     expect(nonJsonObjectAt(nested(100_000))).toMatch(/^\.v/)
+  })
+})
+
+describe('file statuses', () => {
+  it('come from one table: the worker, the cache and the check all accept exactly its subsets', () => {
+    expect([...PASSING_STATUSES, ...FAILURE_STATUSES, 'conflict'].sort()).toEqual([...FILE_STATUSES].sort())
+    expect(LIMIT_BOUND_STATUSES).toEqual(['timeout', 'stuck', 'oom', 'exited', 'crashed'])
+    expect(IMPORT_FAILURE_STATUSES).toEqual(['error', 'invalid'])
+    const failedMessage = (status: string) => workerToMainMessageSchema.safeParse({ type: 'failed', taskId: 0, status, error: { name: 'Error', message: 'x' }, importMs: 0, imports: [] }).success
+    const failedOutcome = (status: string) => settledOutcomeSchema.safeParse({ kind: 'failed', status, error: { name: 'Error', message: 'x' }, durationMs: 0, imports: [] }).success
+    for (const status of FILE_STATUSES) {
+      expect(failedMessage(status)).toBe(IMPORT_FAILURE_STATUSES.some((s) => s === status))
+      expect(failedOutcome(status)).toBe(FAILURE_STATUSES.some((s) => s === status))
+      expect(isPassing(status)).toBe(status === 'ok' || status === 'empty')
+      expect(isFailure(status)).toBe(!isPassing(status) && status !== 'conflict')
+    }
   })
 })

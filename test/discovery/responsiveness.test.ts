@@ -56,14 +56,14 @@ describe('the main thread while hostile files run', () => {
       setup.release()
       await run.drained
       // A main thread held by any of these files, even only until its deadline, would show a
-      // delay of seconds (and for an infinite loop, forever). A main thread that is never held
-      // still waits for a core now and then on a loaded two-core machine (up to 150 ms seen with
-      // busy loops and the whole suite running): most delays must be small, the worst one under
-      // a second.
+      // delay of at least that deadline (4 s; for an infinite loop, forever). A main thread that
+      // is never held still waits for a core now and then on a loaded two-core machine: p99
+      // 15 ms and max 36 ms seen alone, up to 150 ms with busy loops and the whole suite
+      // running. The bounds leave that room several times over and still sit far below 4 s.
       const ms = (ns: number) => ns / 1e6
       const seen = `event-loop delay p99 ${ms(histogram.percentile(99)).toFixed(1)} ms, max ${ms(histogram.max).toFixed(1)} ms`
-      expect(ms(histogram.percentile(99)), seen).toBeLessThan(150)
-      expect(ms(histogram.max), seen).toBeLessThan(750)
+      expect(ms(histogram.percentile(99)), seen).toBeLessThan(500)
+      expect(ms(histogram.max), seen).toBeLessThan(2000)
     } finally {
       histogram.disable()
       setup.release()

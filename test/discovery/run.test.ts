@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest'
 import { ConflictTracker } from '../../src/discovery/conflicts.js'
 import { discover, type FileResult } from '../../src/discovery/index.js'
 import { ReplayStream } from '../../src/discovery/stream.js'
-import { FIXTURES, liveWorkerProcesses } from './helpers.js'
+import { buildCheckReport } from '../../src/discovery/report.js'
+import { byPath, FIXTURES, liveWorkerProcesses, tempProject } from './helpers.js'
 
 const HOSTILE = join(FIXTURES, 'hostile')
 
@@ -41,6 +42,26 @@ describe('a discovery run', () => {
     expect(late.sort()).toEqual(report.files.map((file) => file.relativePath))
     await run.close()
     await expect(run.report).resolves.toBe(report)
+  })
+})
+
+describe('a file that throws', () => {
+  it('is reported with the error\'s own code and its cause chain, and the check names the line that threw', async () => {
+    const project = tempProject({
+      'package.json': '{ "type": "module" }',
+      'workflows/missing.ts': "import 'a-package-nobody-installed'\nexport const x = 1\n",
+      'workflows/wrapped.ts': "const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' })\nthrow new Error('could not reach the database', { cause: refused })\n",
+    })
+    try {
+      const report = await discover({ root: project.root, cache: false }).report
+      const files = byPath(report)
+      expect(files['workflows/missing.ts']?.error).toMatchObject({ code: 'ERR_MODULE_NOT_FOUND' })
+      expect(files['workflows/wrapped.ts']?.error).toMatchObject({ message: 'could not reach the database', cause: { code: 'ECONNREFUSED', message: expect.stringContaining('ECONNREFUSED') } })
+      const checked = buildCheckReport({ ...report, root: project.root }).files.find((file) => file.path === 'workflows/wrapped.ts')
+      expect(checked?.error?.at).toBe('workflows/wrapped.ts:2')
+    } finally {
+      project.remove()
+    }
   })
 })
 

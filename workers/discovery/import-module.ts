@@ -4,7 +4,7 @@ import { pathToFileURL } from 'node:url'
 import { serializeError } from '../../src/errors.js'
 import { dataflowInstances } from '../../src/dataflow/instances.js'
 import { takeIsolationWarnings } from '../../src/protocol/isolation.js'
-import type { FileManifest, SerializedErrorData } from '../../src/protocol/discovery.js'
+import type { FileManifest, ImportFailureStatus, SerializedErrorData } from '../../src/protocol/discovery.js'
 import { BuiltWorkflows, collect, exportsOf, invalidWorkflowsError, unexportedWarnings } from './collect.js'
 import { heapPressure, leftovers, takeSnapshot } from './hygiene.js'
 import { hashFile, intrinsics } from './intrinsics.js'
@@ -12,7 +12,7 @@ import type { ModuleTracker } from './module-tracker.js'
 
 export type ImportOutcome =
   | { type: 'imported'; manifest: FileManifest; retire?: string }
-  | { type: 'failed'; status: 'error' | 'invalid'; error: SerializedErrorData; importMs: number; imports: string[]; retire?: string }
+  | { type: 'failed'; status: ImportFailureStatus; error: SerializedErrorData; importMs: number; imports: string[]; retire?: string }
 
 export interface ImportContext {
   root: string
@@ -45,31 +45,6 @@ const builtWorkflows = new BuiltWorkflows()
 /** Messages and stacks are cut to this many characters: a thrown value is untrusted too. */
 const MAX_TEXT = 64 * 1024
 
-function clean(text: string | undefined): string | undefined {
-  if (text === undefined) return undefined
-  return text.length > MAX_TEXT ? `${text.slice(0, MAX_TEXT)}... (${text.length - MAX_TEXT} more characters)` : text
-}
-
-/** Node's code of a thrown error (`ERR_MODULE_NOT_FOUND`), which tells the main side what failed. */
-function nodeCode(thrown: unknown): string | undefined {
-  const code = typeof thrown === 'object' && thrown !== null ? (thrown as { code?: unknown }).code : undefined
-  return typeof code === 'string' && code.length <= 100 ? code : undefined
-}
-
-/** Serializes anything thrown, however hostile (a Proxy, a getter that throws), without throwing. */
-function describeThrown(thrown: unknown): SerializedErrorData {
-  try {
-    const error = serializeError(thrown)
-    const serialized: SerializedErrorData = { name: String(error.name), message: clean(String(error.message)) ?? '' }
-    const stack = clean(error.stack)
-    if (stack !== undefined) serialized.stack = stack
-    const code = error.code ?? nodeCode(thrown)
-    if (code !== undefined) serialized.code = code
-    return serialized
-  } catch {
-    return { name: 'NonError', message: 'a value that cannot be described was thrown' }
-  }
-}
 
 /**
  * Imports one candidate file in this worker and describes it. Never throws: a failure of the
@@ -120,7 +95,7 @@ export async function importModule(file: string, context: ImportContext): Promis
   const withRetire = <T extends object>(outcome: T): T & { retire?: string } => (retire === undefined ? outcome : { ...outcome, retire })
 
   if (thrown !== undefined || manifestParts === undefined) {
-    return withRetire({ type: 'failed', status: 'error', error: describeThrown(thrown?.value), importMs, imports: loaded })
+    return withRetire({ type: 'failed', status: 'error', error: serializeError(thrown?.value, { maxText: MAX_TEXT }), importMs, imports: loaded })
   }
   // Workflows that would fail on their first run fail the file now.
   if (manifestParts.invalid.length > 0) {

@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { performance } from 'node:perf_hooks'
+import { sha256 } from '../../src/sha256.js'
 
 /**
  * The built-ins the worker relies on, captured when it boots, before any user module runs. A
@@ -12,9 +12,7 @@ export const intrinsics = Object.freeze({
   stringify: JSON.stringify,
   setImmediate,
   readFileSync,
-  sha256(content: Buffer | string): string {
-    return createHash('sha256').update(content).digest('hex')
-  },
+  sha256,
 })
 
 const hashes = new Map<string, string | undefined>()

@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { discover, DISCOVERY_DEFAULTS, type DiscoveryOptions, type DiscoveryReport, type FileResult } from '../../discovery/index.js'
-import { buildCheckReport, type CheckReport } from '../check-report.js'
+import { buildCheckReport, type CheckReport } from '../../discovery/report.js'
 import { CheckUsageError, parseCheckArgs, type CheckOptions } from '../check-options.js'
 import { hardExit } from '../hard-exit.js'
 import { renderGithub } from '../reporters/github.js'

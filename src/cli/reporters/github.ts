@@ -1,5 +1,6 @@
 import { realpathSync } from 'node:fs'
-import { budgetReason, failureReason, noFilesReason, underRoot, type CheckReport } from '../check-report.js'
+import { underRoot, type CheckReport } from '../../discovery/report.js'
+import { budgetReason, failureReason, noFilesReason } from '../check-report.js'
 import { safe } from './table.js'
 
 export interface GithubOptions {
@@ -20,7 +21,9 @@ export function renderGithub(report: CheckReport, options: GithubOptions): strin
     let message = file.slow ? failureReason(file, report.fileBudgetMs) : (file.error?.message ?? file.status)
     if (file.loadingModule !== undefined && file.loadingModule !== file.path) message += `\nwhile loading ${file.loadingModule}`
     // Messages come from user code: a control character must not reach the log viewer raw.
-    lines.push(command('error', { file: underRoot(workspace, file.absolutePath), title: `nexflow check: ${kind}` }, safeText(message)))
+    // The line that threw, when it is in the file itself (the annotation sits on the file's own diff).
+    const line = !file.slow && file.error?.at?.startsWith(`${file.path}:`) === true ? file.error.at.slice(file.path.length + 1) : undefined
+    lines.push(command('error', { file: underRoot(workspace, file.absolutePath), ...(line === undefined ? {} : { line }), title: `nexflow check: ${kind}` }, safeText(message)))
   }
   for (const file of report.files) {
     for (const warning of file.warnings) lines.push(command('warning', { file: underRoot(workspace, file.absolutePath), title: 'nexflow check: warning' }, safeText(warning)))

@@ -1,5 +1,6 @@
 import type { FileStatus } from '../../protocol/discovery.js'
-import { budgetReason, failureReason, noFilesReason, type CheckedFile, type CheckReport } from '../check-report.js'
+import type { CheckedFile, CheckReport } from '../../discovery/report.js'
+import { budgetReason, failureReason, noFilesReason } from '../check-report.js'
 
 const SUITE = 'nexflow check'
 

@@ -1,4 +1,5 @@
-import { PASSING_STATUSES, type DiscoveredFile } from '../check-report.js'
+import type { DiscoveredFile } from '../../discovery/report.js'
+import { isPassing } from '../../protocol/discovery.js'
 import { painter, safe } from './table.js'
 
 /** The live line a TTY shows while discovery runs; rewritten in place, erased when done. */
@@ -35,7 +36,7 @@ export class Progress {
 
   #render(): void {
     if (this.#timer === undefined) return
-    const failing = [...this.#latest.values()].filter((f) => !PASSING_STATUSES.has(f.status)).length
+    const failing = [...this.#latest.values()].filter((f) => !isPassing(f.status)).length
     const seconds = ((performance.now() - this.#started) / 1000).toFixed(1)
     const failed = failing > 0 ? `, ${failing} failing` : ''
     const counts = `${this.#latest.size} checked${failed}, ${seconds} s`

@@ -1,4 +1,6 @@
-import { failureReason, noFilesReason, PASSING_STATUSES, tally, type CheckedFile, type CheckReport } from '../check-report.js'
+import type { CheckedFile, CheckReport } from '../../discovery/report.js'
+import { isPassing } from '../../protocol/discovery.js'
+import { failureReason, noFilesReason, tally } from '../check-report.js'
 
 export interface TableOptions {
   /** ANSI colors (a TTY without NO_COLOR). */
@@ -26,7 +28,7 @@ export function renderTable(report: CheckReport, options: TableOptions): string 
   const out = [paint.dim(line(HEADERS))]
   for (const { file, cells } of rows) {
     out.push(line(cells, file.slow ? paint.yellow : file.failed ? paint.red : paint.green))
-    if (file.failed) out.push(paint.dim(`  -> ${safe(failureReason(file, report.fileBudgetMs))}`))
+    if (file.failed) out.push(paint.dim(`  -> ${safe(failureReason(file, report.fileBudgetMs))}${file.error?.at === undefined || file.slow ? '' : ` (at ${safe(file.error.at)})`}`))
     for (const warning of file.warnings) out.push(paint.yellow(`  warning: ${safe(warning)}`))
   }
   return `${out.join('\n')}\n`
@@ -39,7 +41,7 @@ export function renderSummary(report: CheckReport, options: TableOptions): strin
   const statuses = [...t.byStatus].map(([status, n]) => `${n} ${status}`)
   const parts = [`${t.total} ${t.total === 1 ? 'file' : 'files'}`]
   if (t.failed > 0) {
-    const failing = [...t.byStatus].filter(([status]) => !PASSING_STATUSES.has(status)).map(([status, n]) => `${n} ${status}`)
+    const failing = [...t.byStatus].filter(([status]) => !isPassing(status)).map(([status, n]) => `${n} ${status}`)
     if (t.slow > 0) failing.push(`${t.slow} slow`)
     parts[0] += `, ${t.failed} failing (${failing.join(', ')})`
   } else if (statuses.length > 0) {

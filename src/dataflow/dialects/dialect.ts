@@ -80,6 +80,8 @@ export interface SqlDialect {
   ilike(column: string, placeholder: string): string
   /** `$regex`: the filter has already refused patterns that backtrack catastrophically (`safe-regex.ts`). */
   regex(column: string, placeholder: string): string
+  /** Why this dialect's engine refuses a pattern the shared shape rules accept (SQLite: one its linear-time engine cannot run). */
+  regexProblem?(pattern: string): string | undefined
   /**
    * Appended to an ORDER BY term so NULL sorts as the smallest value on every dialect (first
    * ascending, last descending), as SQLite and MySQL do natively.

@@ -52,10 +52,10 @@ export function spawnProcess(spec: IsolateSpec, events: IsolateEvents): Isolate 
     stderr.push(chunk)
   })
   child.on('message', (message: unknown) => events.message(message))
-  let ended = false
-  const end = (code: number | null, signal: NodeJS.Signals | null) => {
-    if (ended) return
-    ended = true
+  let exitReported = false
+  const reportExit = (code: number | null, signal: NodeJS.Signals | null) => {
+    if (exitReported) return
+    exitReported = true
     live.delete(child)
     events.exit({ code, signal, oom: OUT_OF_MEMORY.test(stderr.peek()) })
   }
@@ -63,12 +63,12 @@ export function spawnProcess(spec: IsolateSpec, events: IsolateEvents): Isolate 
   // long: a grandchild that escaped the group could hold the pipes open.
   child.on('exit', (code, signal) => {
     killGroup(child)
-    setTimeout(() => end(code, signal), CLOSE_WAIT_MS).unref()
+    setTimeout(() => reportExit(code, signal), CLOSE_WAIT_MS).unref()
   })
-  child.on('close', (code, signal) => end(code, signal))
+  child.on('close', (code, signal) => reportExit(code, signal))
   child.on('error', () => {
-    // Spawning failed or the process could not be signalled; if it never ran, report it ended.
-    if (child.pid === undefined) end(null, null)
+    // Spawning failed or the process could not be signalled; if it never ran, report its exit.
+    if (child.pid === undefined) reportExit(null, null)
   })
 
   return {

@@ -3,7 +3,7 @@ import { serializeError, type SerializedError } from '../../errors.js'
 import { OutputTail, type Isolate, type IsolateEvents, type IsolateSpec } from './isolate.js'
 
 /**
- * A raw `worker_threads.Worker` (not a piscina task, see pool.ts): the pool must see its exit
+ * A raw `worker_threads.Worker` (not a piscina task, see DiscoveryPool): the pool must see its exit
  * event and exit code, `terminate()` it mid-import, and tell a thread that stopped from one
  * stuck in native code.
  */

@@ -1,5 +1,5 @@
 import type { ErrorCode, SerializedError } from '../../errors.js'
-import type { SerializedErrorData } from '../../protocol/discovery.js'
+import type { FailureStatus, SerializedErrorData } from '../../protocol/discovery.js'
 import type { Isolation } from '../options.js'
 import type { IsolateExit } from './isolate.js'
 
@@ -11,12 +11,14 @@ export interface VerdictFacts {
   stuckGraceMs: number
   maxMemoryMb: number
   elapsedMs: number
+  /** When the deadline killed its worker, in ms since the import began (the deadline plus how late the kill was). */
+  killedAfterMs?: number | undefined
   /** The local module that was evaluating, if one was. */
   loading: string | undefined
 }
 
 export interface Verdict {
-  status: 'invalid' | 'timeout' | 'stuck' | 'oom' | 'exited' | 'crashed'
+  status: Exclude<FailureStatus, 'error'>
   error: SerializedErrorData
   exitCode?: number
 }
@@ -40,6 +42,8 @@ export function malformed(facts: VerdictFacts, why: string): Verdict {
   return { status: 'invalid', error: failure('DISCOVERY_MANIFEST_INVALID', `the worker importing ${facts.file} sent a malformed message (${why}); nothing it reported is trusted`) }
 }
 
+const killedAfter = (facts: VerdictFacts) => (facts.killedAfterMs === undefined ? {} : { killedAfterMs: Math.round(facts.killedAfterMs * 10) / 10 })
+
 /** What to do about a file that hangs at import, most often on a database it reaches at its top level. */
 const TIMEOUT_FIX = "move database work out of the module's top level, or guard it with `process.env.NEXFLOW_DISCOVERY`"
 
@@ -49,7 +53,7 @@ export function timedOut(facts: VerdictFacts): Verdict {
   const elapsed = Math.round(elapsedMs)
   return {
     status: 'timeout',
-    error: failure('DISCOVERY_TIMEOUT', `${file} did not finish importing within ${timeoutMs} ms; its ${isolation} was killed after ${elapsed} ms${loadingText(facts)}; ${TIMEOUT_FIX}`, { timeoutMs, elapsedMs: elapsed }),
+    error: failure('DISCOVERY_TIMEOUT', `${file} did not finish importing within ${timeoutMs} ms; its ${isolation} was killed after ${elapsed} ms${loadingText(facts)}; ${TIMEOUT_FIX}`, { timeoutMs, elapsedMs: elapsed, ...killedAfter(facts) }),
   }
 }
 
@@ -62,7 +66,7 @@ export function stuck(facts: VerdictFacts): Verdict {
     error: failure(
       'DISCOVERY_STUCK',
       `${file} did not finish importing within ${timeoutMs} ms, and its ${isolation} did not stop within ${stuckGraceMs} ms of being killed: it is blocked in native code (a synchronous child process, a blocking read, a database busy wait)${loadingText(facts)}. The ${isolation} was abandoned${hint}`,
-      { timeoutMs, elapsedMs: Math.round(elapsedMs) },
+      { timeoutMs, elapsedMs: Math.round(elapsedMs), ...killedAfter(facts) },
     ),
   }
 }

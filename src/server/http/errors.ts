@@ -1,13 +1,9 @@
-import { HTTP_STATUS_BY_CODE, NexflowError, ValidationError, type ErrorCode } from '../../errors.js'
+import { HTTP_STATUS_BY_CODE, isErrorCode, NexflowError, ValidationError, type ErrorCode } from '../../errors.js'
 import type { SerializedErrorData } from '../../protocol/discovery.js'
 
 /** The body of every error answer. */
 export interface ErrorBody {
   error: { code: string; message: string; details?: Record<string, unknown> }
-}
-
-function isErrorCode(code: unknown): code is ErrorCode {
-  return typeof code === 'string' && Object.hasOwn(HTTP_STATUS_BY_CODE, code)
 }
 
 /** Turns any error into its status and JSON body: the one mapping from codes to statuses. Stacks only in development. */

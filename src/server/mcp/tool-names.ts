@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto'
+import { sha256 } from '../../sha256.js'
 
 /** Longest tool name MCP clients accept everywhere. */
 export const MAX_TOOL_NAME = 64
@@ -12,7 +12,7 @@ export const MAX_TOOL_NAME = 64
 export function toolNameOf(workflowName: string): string {
   const safe = workflowName.replace(/[^A-Za-z0-9_-]/g, '_')
   if (safe.length <= MAX_TOOL_NAME) return safe
-  return `${safe.slice(0, MAX_TOOL_NAME - 9)}_${createHash('sha256').update(workflowName).digest('hex').slice(0, 8)}`
+  return `${safe.slice(0, MAX_TOOL_NAME - 9)}_${sha256(workflowName).slice(0, 8)}`
 }
 
 export interface ToolNaming<T extends { name: string }> {

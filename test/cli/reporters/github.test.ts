@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { buildCheckReport } from '../../../src/cli/check-report.js'
+import { buildCheckReport } from '../../../src/discovery/report.js'
 import { command, escapeData, escapeProperty, renderGithub } from '../../../src/cli/reporters/github.js'
 import { file, mixedRun, run } from '../sample-report.js'
 
@@ -7,7 +7,7 @@ describe('GitHub annotations reporter', () => {
   it('annotates failed files only, with paths relative to the workspace', () => {
     const lines = renderGithub(buildCheckReport(mixedRun()), { workspace: '/repo' }).trimEnd().split('\n')
     expect(lines).toEqual([
-      '::error file=app/workflows/boom.ts,title=nexflow check%3A error::boom%0Asecond line',
+      '::error file=app/workflows/boom.ts,line=1,title=nexflow check%3A error::boom%0Asecond line',
       '::error file=app/workflows/exit.ts,title=nexflow check%3A exited::called process.exit(3) during import',
       '::error file=app/workflows/hang.ts,title=nexflow check%3A timeout::the import did not finish within its deadline (killed after 1000 ms while loading lib/slow.ts)%0Awhile loading lib/slow.ts',
     ])

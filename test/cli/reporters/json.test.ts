@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { buildCheckReport } from '../../../src/cli/check-report.js'
-import { renderJson, toCheckJson } from '../../../src/cli/reporters/json.js'
+import { buildCheckReport, toCheckJson } from '../../../src/discovery/report.js'
+import { renderJson } from '../../../src/cli/reporters/json.js'
 import { file, mixedRun, run } from '../sample-report.js'
 
 describe('JSON reporter', () => {
@@ -10,7 +10,7 @@ describe('JSON reporter', () => {
       ok: false,
       durationMs: 100,
       files: [
-        { path: 'workflows/boom.ts', status: 'error', cached: false, durationMs: 10, workflows: [], models: [], error: { message: 'boom\nsecond line', stack: 'Error: boom\n    at workflows/boom.ts:1:7' } },
+        { path: 'workflows/boom.ts', status: 'error', cached: false, durationMs: 10, workflows: [], models: [], error: { message: 'boom\nsecond line', stack: 'Error: boom\n    at Module.run (/repo/app/node_modules/lib/index.js:4:2)\n    at file:///repo/app/workflows/boom.ts:1:7', at: 'workflows/boom.ts:1' } },
         { path: 'workflows/cached.ts', status: 'ok', cached: true, durationMs: 0, workflows: ['cached'], models: [] },
         { path: 'workflows/create-user.ts', status: 'ok', cached: false, durationMs: 412, workflows: ['create-user'], models: ['User', 'Session'] },
         { path: 'workflows/empty.ts', status: 'empty', cached: false, durationMs: 3, workflows: [], models: [] },

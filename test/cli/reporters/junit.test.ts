@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { buildCheckReport } from '../../../src/cli/check-report.js'
+import { buildCheckReport } from '../../../src/discovery/report.js'
 import { renderJunit } from '../../../src/cli/reporters/junit.js'
 import { findAll, parseXml } from '../xml.js'
 import { file, mixedRun, run } from '../sample-report.js'
@@ -15,7 +15,7 @@ describe('JUnit reporter', () => {
     const byName = new Map(cases.map((c) => [c.attributes.name, c]))
     const boom = findAll(byName.get('workflows/boom.ts') as never, 'error')[0]
     expect(boom?.attributes).toEqual({ type: 'error', message: 'boom' })
-    expect(boom?.text).toBe('boom\nsecond line\nError: boom\n    at workflows/boom.ts:1:7')
+    expect(boom?.text).toBe('boom\nsecond line\nError: boom\n    at Module.run (/repo/app/node_modules/lib/index.js:4:2)\n    at file:///repo/app/workflows/boom.ts:1:7')
     const hang = findAll(byName.get('workflows/hang.ts') as never, 'failure')[0]
     expect(hang?.attributes.type).toBe('timeout')
     expect(hang?.text).toContain('while loading lib/slow.ts')

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { buildCheckReport } from '../../../src/cli/check-report.js'
+import { buildCheckReport } from '../../../src/discovery/report.js'
 import { renderSummary, renderTable, safe } from '../../../src/cli/reporters/table.js'
 import { file, mixedRun, run } from '../sample-report.js'
 
@@ -9,7 +9,7 @@ describe('table reporter', () => {
       [
         'FILE                      STATUS        MS  WORKFLOWS',
         'workflows/boom.ts         error         10  -',
-        '  -> boom',
+        '  -> boom (at workflows/boom.ts:1)',
         'workflows/cached.ts       ok, cached     0  cached',
         'workflows/create-user.ts  ok           412  create-user',
         'workflows/empty.ts        empty          3  -',

@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import { defineNode, LocalRuntime, NodeRegistry, WorkflowAbortedError, WorkflowBuilder, WorkflowExecutionError } from '../../../src/index.js'
+import { failedRunError } from '../../../src/workflow/failed-run.js'
 
 const spans: Record<string, { start: number; end: number }> = {}
 const Slow = defineNode({
@@ -83,6 +84,27 @@ describe('LocalRuntime', () => {
     expect(error).toMatchObject({ nodeId: 'bad', code: 'WORKFLOW_EXECUTION_FAILED' })
     expect((error as Error).message).toContain('Node "bad" (Fail) failed: boom')
     expect((error as Error).cause).toBeInstanceOf(RangeError)
+  })
+
+  it('a failed leaf keeps its error\'s own code and cause, and the run\'s error carries them', async () => {
+    const Driver = defineNode({
+      type: 'Driver',
+      params: z.object({}),
+      run() {
+        const busy = Object.assign(new Error('database is locked'), { code: 'SQLITE_BUSY' })
+        throw Object.assign(new Error('could not save the user', { cause: busy }), { code: 'E_SAVE' })
+      },
+    })
+    const registry = new NodeRegistry()
+    registry.register(Driver)
+    const wf = new WorkflowBuilder({ registry }).addNode('Driver', 'save', {}).build({ name: 'driver' })
+    const result = await new LocalRuntime({ registry }).execute(wf)
+    expect(result.results.save).toMatchObject({ error: 'could not save the user', code: 'E_SAVE', failed: true, cause: { message: 'database is locked', code: 'SQLITE_BUSY' } })
+    expect(failedRunError(wf, result)).toMatchObject({
+      code: 'WORKFLOW_EXECUTION_FAILED',
+      details: { cause: { code: 'E_SAVE' } },
+      cause: { message: 'could not save the user', code: 'E_SAVE', cause: { message: 'database is locked', code: 'SQLITE_BUSY' } },
+    })
   })
 
   it('records a failed leaf and finishes the rest of the run', async () => {

@@ -2,6 +2,7 @@ import type { FieldKind } from '../../../protocol/dataflow-manifest.js'
 import type { FieldSpec } from '../../model.js'
 import type { Codec, ErrorClass, SqlDialect } from '../dialect.js'
 import { jsonEncode, toBuffer, toDate } from '../values.js'
+import { sqliteRegexProblem } from './linear-regex.js'
 
 const TYPES: Record<FieldKind, string> = {
   string: 'TEXT',
@@ -112,8 +113,9 @@ export const sqliteDialect: SqlDialect = {
   like: (column, placeholder, pattern) => ({ sql: `${column} GLOB ${placeholder}`, value: likeToGlob(pattern) }),
   // SQLite's LIKE has no escape character unless given one (string literals have no escapes).
   ilike: (column, placeholder) => `LOWER(${column}) LIKE LOWER(${placeholder}) ESCAPE '\\'`,
-  // `x REGEXP y` calls the regexp() function the driver registers (JavaScript RegExp).
+  // `x REGEXP y` calls the regexp() function the driver registers (JavaScript RegExp, linear-time engine).
   regex: (column, placeholder) => `${column} REGEXP ${placeholder}`,
+  regexProblem: sqliteRegexProblem,
   nullsOrder: () => '',
   forUpdate: '',
   upsertClause: (conflict, update) =>

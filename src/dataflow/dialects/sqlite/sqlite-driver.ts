@@ -5,6 +5,7 @@ import { NexflowError } from '../../../errors.js'
 import type { Driver, Executor, RawRow, RunResult } from '../dialect.js'
 import { retryUntil } from '../retry.js'
 import { regexProblem } from '../../safe-regex.js'
+import { sqliteRegExp } from './linear-regex.js'
 import { sqliteDialect } from './sqlite-dialect.js'
 import { OpenOnce } from '../open-once.js'
 
@@ -86,7 +87,9 @@ export class SqliteDriver implements Driver {
     if (regex === undefined) {
       const problem = regexProblem(pattern)
       if (problem !== undefined) throw new NexflowError('VALIDATION_FAILED', `SQLite REGEXP refused ${JSON.stringify(pattern)}: the pattern ${problem}`)
-      regex = new RegExp(pattern)
+      const compiled = sqliteRegExp(pattern)
+      if (!(compiled instanceof RegExp)) throw new NexflowError('VALIDATION_FAILED', `SQLite REGEXP refused ${JSON.stringify(pattern)}: the pattern ${compiled.problem}`)
+      regex = compiled
       if (this.#regexCache.size >= 100) this.#regexCache.clear()
       this.#regexCache.set(pattern, regex)
     }
