@@ -82,6 +82,8 @@ export class Nexus {
   #mcpServer: ServerType | undefined
   #mcp: McpSessions | undefined
   #generations: Generations | undefined
+  /** The pool and MCP sessions, loaded once the port listens. */
+  #services: Promise<Generations> | undefined
   #watcher: ProjectWatcher | undefined
   #reloading: Promise<void> | undefined
   #reloadRun: DiscoveryRun | undefined
@@ -176,7 +178,7 @@ export class Nexus {
           this.options.metrics ? import('./metrics.js') : undefined,
         ])
         this.#metrics = metrics === undefined ? undefined : new metrics.NexusMetrics(() => this.#snapshot())
-        this.#middleware = createServerMiddleware(this.options, { metrics: this.#metrics, log: this.options.log.requests ? this.#activity : undefined, development: this.#development })
+        this.#middleware = await createServerMiddleware(this.options, { metrics: this.#metrics, log: this.options.log.requests ? this.#activity : undefined, development: this.#development })
         const services = this.#httpServices()
         this.#server = await this.#listen(serve, createHttpApp(services).fetch, this.options.apiPort, 'apiPort', '--port')
         if (this.options.mcpPort !== undefined) this.#mcpServer = await this.#listen(serve, createMcpOnlyApp(services).fetch, this.options.mcpPort, 'mcpPort', 'mcpPort')
@@ -187,18 +189,24 @@ export class Nexus {
       }
     }
     this.#state = 'listening'
+    // start() resolves here: the pool (piscina) and MCP (its SDK) load after the port answers,
+    // and a run or an MCP request that comes first waits for them.
+    this.#services = this.#startServices(options.http === false)
+    this.#ready = this.#discoverAndWarm(this.#services)
+    // Whoever awaits ready() sees a failure; nobody awaiting it must not crash the process.
+    this.#ready.catch(() => {})
+  }
+
+  async #startServices(stdoutToStderr: boolean): Promise<Generations> {
     const [{ ExecutionPool }, { McpSessions }] = await Promise.all([import('./execution-pool.js'), import('./mcp/mcp-sessions.js')])
     this.#mcp = new McpSessions(this.#mcpServices())
     this.#table.onChange(() => this.#mcp?.notifyToolsChanged())
     const tsconfig = projectTsconfig(this.options.root)
-    const stdoutToStderr = options.http === false
     this.#generations = new Generations(
       () => new ExecutionPool({ workers: this.options.workers, maxMemoryMb: this.options.maxMemoryMb, stuckGraceMs: RUN_STUCK_GRACE_MS, tsconfig, stdoutToStderr }),
       { inUse: () => this.#table.generationsInUse(), drainTimeoutMs: this.options.shutdownTimeoutMs, exitGraceMs: POOL_EXIT_GRACE_MS, keepSpare: this.options.dev },
     )
-    this.#ready = this.#discoverAndWarm()
-    // Whoever awaits ready() sees a failure; nobody awaiting it must not crash the process.
-    this.#ready.catch(() => {})
+    return this.#generations
   }
 
   async #listen(serve: typeof Serve, fetch: (request: Request) => Response | Promise<Response>, port: number, option: string, flag: string): Promise<ServerType> {
@@ -235,7 +243,8 @@ export class Nexus {
     return this.#ready
   }
 
-  async #discoverAndWarm(): Promise<DiscoveryReport | undefined> {
+  /** Discovery starts at once; its files are served once the pool that will run them exists. */
+  async #discoverAndWarm(services: Promise<Generations>): Promise<DiscoveryReport | undefined> {
     const { discovery } = this.options
     let report: DiscoveryReport | undefined
     if (discovery !== undefined) {
@@ -245,7 +254,7 @@ export class Nexus {
       const run = discover({ ...rest, patterns: [...patterns], ignore: [...ignore] })
       this.#discovery = run
       try {
-        const generation = this.#generations?.current.id ?? 0
+        const generation = (await services).current.id
         for await (const file of run) {
           this.#files.set(file.path, file)
           this.#table.applyFile(file, { generation })
@@ -261,6 +270,7 @@ export class Nexus {
         throw this.#discoveryError
       }
     }
+    await services
     this.#warm = 'warming'
     const files = this.#table.servedFiles()
     const deadline = (discovery?.timeoutMs ?? this.options.runTimeoutMs) + 2 * (report?.durationMs ?? 0)
@@ -399,6 +409,8 @@ export class Nexus {
       clearTimeout(timer)
     }
     this.#shutdown.abort(new NexflowError('SERVER_CLOSING', 'the server shut down before the run finished'))
+    // The pool and MCP may still be loading: they are closed below once they exist.
+    await this.#services?.catch(() => undefined)
     await this.#mcp?.close()
     await this.#watcher?.close()
     await this.#discovery?.close()
@@ -466,7 +478,7 @@ export class Nexus {
         return { ok: false, error: serializeError(error), runId, durationMs: performance.now() - started }
       }
     }
-    const generations = this.#generations
+    const generations = this.#generations ?? (await this.#services)
     if (generations === undefined) throw new NexflowError('SERVER_CLOSING', 'The server is not running')
     const target =
       workflow.source.kind === 'discovered'
@@ -506,7 +518,10 @@ export class Nexus {
 
   #httpServices(): HttpServices {
     return {
-      mcp: (request) => this.#mcp?.handle(request) ?? Promise.resolve(new Response('MCP is not running', { status: 503 })),
+      mcp: async (request) => {
+        if (this.#mcp === undefined) await this.#services
+        return this.#mcp?.handle(request) ?? new Response('MCP is not running', { status: 503 })
+      },
       maxRequestBodyBytes: this.options.maxRequestBodyBytes,
       development: this.#development,
       events: (listener) => this.onEvent(listener),

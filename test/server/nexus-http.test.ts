@@ -256,3 +256,34 @@ describe('graceful shutdown', () => {
     await expect(fetch(`${base}/health`)).rejects.toThrow()
   })
 })
+
+describe('start() resolves once the port listens', () => {
+  it('a run and an MCP request sent the moment start() resolves wait for the pool and MCP to load, and are served', async () => {
+    const server = new Nexus({ apiPort: 0, autoDiscovery: false, workers: 1, logger })
+    server.register('greet', greet)
+    await server.start()
+    const base = server.url as string
+    const initialize = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'test', version: '1' } } }
+    const [run, mcp, health] = await Promise.all([
+      fetch(`${base}/workflows/greet/execute`, { method: 'POST', body: JSON.stringify({ inputs: { name: 'early' } }) }),
+      fetch(`${base}/mcp`, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, body: JSON.stringify(initialize) }),
+      fetch(`${base}/health`),
+    ])
+    expect(health.status).toBe(200)
+    expect(run.status).toBe(200)
+    expect(((await run.json()) as { outputs: { f: { text: string } } }).outputs.f.text).toBe('hello early')
+    expect(mcp.status).toBe(200)
+    expect(await mcp.text()).toContain('"serverInfo"')
+    await server.close()
+  })
+
+  it('close() right after start() waits for the pool to load, then closes it', async () => {
+    const server = new Nexus({ apiPort: 0, autoDiscovery: false, workers: 1, logger })
+    await server.start()
+    const base = server.url as string
+    await server.close()
+    expect(server.state).toBe('closed')
+    await expect(fetch(`${base}/health`)).rejects.toThrow()
+    await expect(server.ready()).resolves.toBeUndefined()
+  })
+})
