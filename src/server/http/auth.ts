@@ -1,9 +1,9 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import type { Context, MiddlewareHandler } from 'hono'
-import { createRemoteJWKSet, errors, jwtVerify, type JWTVerifyGetKey } from 'jose'
 import { NexflowError } from '../../errors.js'
 import type { ResolvedAuth } from '../production-options.js'
 import { errorResponse } from './errors.js'
+import type { JwtVerifier } from './jwt-verifier.js'
 
 /** Who a request comes from, once authenticated. `id` names the client without its secret. */
 export interface Principal {
@@ -39,16 +39,11 @@ export function isExempt(c: Context): boolean {
   return path === '/health' || path === '/ready'
 }
 
-interface JwtVerifier {
-  key: Uint8Array | JWTVerifyGetKey
-  options: Parameters<typeof jwtVerify>[2]
-}
-
 const digest = (text: string) => createHash('sha256').update(text, 'utf8').digest()
 
 /**
  * Checks API keys and JWTs. Everything that can be prepared is prepared once, here: the digests
- * of the keys and their ids, the JWT key. Per request: one SHA-256 of the presented credential
+ * of the keys and their ids (the JWT key, in its verifier). Per request: one SHA-256 of the presented credential
  * and one comparison per key, or one JWT verification.
  */
 export class Authenticator {
@@ -56,23 +51,12 @@ export class Authenticator {
   readonly #ids: string[]
   readonly #jwt: JwtVerifier | undefined
 
-  constructor(auth: ResolvedAuth) {
+  /** `jwt`: from `createJwtVerifier` (jwt-verifier.ts) when `auth.jwt` is configured. */
+  constructor(auth: ResolvedAuth, jwt?: JwtVerifier) {
     // Fixed-length digests: timingSafeEqual needs equal lengths, and a key's length leaks nothing.
     this.#digests = auth.apiKeys.map(digest)
     this.#ids = this.#digests.map((d) => `key:${d.toString('hex').slice(0, 8)}`)
-    const jwt = auth.jwt
-    if (jwt !== undefined) {
-      const key = jwt.secret !== undefined ? new TextEncoder().encode(jwt.secret) : createRemoteJWKSet(new URL(jwt.jwksUrl as string), { timeoutDuration: 5000, cooldownDuration: 30_000 })
-      this.#jwt = {
-        key,
-        options: {
-          algorithms: jwt.algorithms,
-          clockTolerance: jwt.clockToleranceSec,
-          ...(jwt.issuer === undefined ? {} : { issuer: jwt.issuer }),
-          ...(jwt.audience === undefined ? {} : { audience: jwt.audience }),
-        },
-      }
-    }
+    this.#jwt = jwt
   }
 
   /** The request's principal, or why there is none. */
@@ -82,7 +66,7 @@ export class Authenticator {
     if (credential.length > MAX_CREDENTIAL_CHARS) return { error: 'invalid_token', message: 'The credential is not valid' }
     const key = this.#matchKey(credential)
     if (key !== undefined) return key
-    if (this.#jwt !== undefined && JWT_SHAPE.test(credential)) return this.#verifyJwt(credential, this.#jwt)
+    if (this.#jwt !== undefined && JWT_SHAPE.test(credential)) return this.#jwt(credential)
     return { error: 'invalid_token', message: this.#jwt === undefined ? 'The API key is not valid' : 'The API key or token is not valid' }
   }
 
@@ -93,21 +77,6 @@ export class Authenticator {
     // Every key is compared, a match or not: the time taken does not tell which key matched.
     for (let i = 0; i < this.#digests.length; i++) if (timingSafeEqual(presented, this.#digests[i] as Buffer)) match = i
     return match === -1 ? undefined : { kind: 'api-key', id: this.#ids[match] as string }
-  }
-
-  async #verifyJwt(token: string, jwt: JwtVerifier): Promise<Principal | AuthFailure> {
-    try {
-      const { payload } = typeof jwt.key === 'function' ? await jwtVerify(token, jwt.key, jwt.options) : await jwtVerify(token, jwt.key, jwt.options)
-      const subject = typeof payload.sub === 'string' ? payload.sub.slice(0, 128) : 'anonymous'
-      return { kind: 'jwt', id: `jwt:${subject}` }
-    } catch (error) {
-      if (error instanceof errors.JWTExpired) return { error: 'invalid_token', message: 'The token has expired' }
-      if (error instanceof errors.JWKSTimeout || !(error instanceof errors.JOSEError)) {
-        return { error: 'invalid_token', message: 'The token cannot be verified now: the key set (auth.jwt.jwksUrl) did not answer; retry later', unavailable: true }
-      }
-      if (error instanceof errors.JWTClaimValidationFailed) return { error: 'invalid_token', message: `The token is not valid: claim "${error.claim}" ${error.reason === 'check_failed' ? 'does not match' : 'is missing or malformed'}` }
-      return { error: 'invalid_token', message: 'The token is not valid' }
-    }
   }
 }
 

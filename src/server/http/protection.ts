@@ -32,7 +32,7 @@ function secureHeadersOf(config: SecureHeadersConfig): MiddlewareHandler {
  * then auth and the rate limit. Each part is left out entirely when it is off, so an option
  * that is off costs nothing per request.
  */
-export function createServerMiddleware(options: ResolvedProductionOptions, sinks: { metrics: NexusMetrics | undefined; log: ActivityLog | undefined; development: boolean }): ServerMiddleware {
+export async function createServerMiddleware(options: ResolvedProductionOptions, sinks: { metrics: NexusMetrics | undefined; log: ActivityLog | undefined; development: boolean }): Promise<ServerMiddleware> {
   const handlers: MiddlewareHandler[] = [requestId({ limitLength: MAX_REQUEST_ID_CHARS })]
   const closers: (() => void)[] = []
   if (sinks.metrics !== undefined || sinks.log !== undefined) handlers.push(observeRequests(sinks.metrics, sinks.log))
@@ -41,7 +41,9 @@ export function createServerMiddleware(options: ResolvedProductionOptions, sinks
     const c = options.cors
     handlers.push(cors({ origin: c.origin, allowMethods: c.allowMethods, allowHeaders: c.allowHeaders, exposeHeaders: c.exposeHeaders, credentials: c.credentials, maxAge: c.maxAgeSec }))
   }
-  const authenticator = options.auth === undefined ? undefined : new Authenticator(options.auth)
+  const jwt = options.auth?.jwt
+  const verifier = jwt === undefined ? undefined : (await import('./jwt-verifier.js')).createJwtVerifier(jwt)
+  const authenticator = options.auth === undefined ? undefined : new Authenticator(options.auth, verifier)
   if (options.rateLimit !== undefined) {
     const limiter = createRateLimit(options.rateLimit, sinks.development)
     closers.push(() => limiter.close())
