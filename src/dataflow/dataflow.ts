@@ -2,6 +2,7 @@ import { NexflowError } from '../errors.js'
 import { dataflowManifestSchema, type DataFlowManifest, type Dialect } from '../protocol/dataflow-manifest.js'
 import { deepFreeze, type JsonValue } from '../protocol/json.js'
 import { defaultRegistry } from '../workflow/default-registry.js'
+import { definingModule } from '../workflow/defining-module.js'
 import type { NodeDefinition, NodeOutput } from '../workflow/node.js'
 import type { NodeRegistry } from '../workflow/registry.js'
 import { cacheKey, cloneResult, QueryCache } from './cache.js'
@@ -110,7 +111,10 @@ export class DataFlow implements DescribableDataFlow {
     const schemas = new ModelSchemas(spec)
     // The nodes and the handle call back into `state`, so it exists first and gets them after.
     const state = { spec, schemas, ready: undefined, context: undefined, generation: 0 } as ModelState
-    const definitions = buildNodeDefinitions(schemas, (op, params) => this.#invoke(state, op, params))
+    // Where the model is declared: a server's execution worker imports that file to run its nodes
+    // against the same database. Not for an in-memory database: another thread's would be empty.
+    const module = this.#options.target.dialect === 'sqlite' && this.#options.target.path === ':memory:' ? undefined : definingModule()
+    const definitions = buildNodeDefinitions(schemas, (op, params) => this.#invoke(state, op, params), module)
     const handle = new Model<S>({ spec, definitions, call: (op, input) => this.#invoke(state, op, parseParams(schemas, op, input)) })
     Object.assign(state, { definitions, handle })
     let signature: string | undefined

@@ -41,8 +41,11 @@ class GeneratedNode implements NodeDefinition {
   readonly #schemas: ModelSchemas
   readonly #invoke: InvokeOperation
 
-  constructor(op: NodeOperation, schemas: ModelSchemas, invoke: InvokeOperation) {
+  readonly module: string | undefined
+
+  constructor(op: NodeOperation, schemas: ModelSchemas, invoke: InvokeOperation, module: string | undefined) {
     this.type = `${schemas.spec.name}${op}Node`
+    this.module = module
     this.#op = op
     this.#schemas = schemas
     this.#invoke = invoke
@@ -62,8 +65,8 @@ class GeneratedNode implements NodeDefinition {
 }
 
 /** The 11 node definitions of a model, in the order of {@link NODE_OPERATIONS}. */
-export function buildNodeDefinitions(schemas: ModelSchemas, invoke: InvokeOperation): NodeDefinition[] {
-  return NODE_OPERATIONS.map((op) => new GeneratedNode(op, schemas, invoke))
+export function buildNodeDefinitions(schemas: ModelSchemas, invoke: InvokeOperation, module: string | undefined): NodeDefinition[] {
+  return NODE_OPERATIONS.map((op) => new GeneratedNode(op, schemas, invoke, module))
 }
 
 /** Validates params for a direct call (`User.create(...)`), with the node's own schema. */

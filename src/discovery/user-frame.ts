@@ -1,11 +1,6 @@
-import { isAbsolute, join, relative, sep } from 'node:path'
+import { isAbsolute, relative, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
-
-// This file is src/discovery/user-frame.ts in a checkout, dist/src/discovery/user-frame.js built.
-const built = !import.meta.url.endsWith('.ts')
-const PACKAGE = fileURLToPath(new URL(built ? '../../../' : '../../', import.meta.url))
-/** nexflow's own code: a frame in it is where nexflow reported the error, not where the user's code went wrong. */
-const OWN = ['src', 'dist', 'workers'].map((dir) => join(PACKAGE, dir) + sep)
+import { isOwnCode } from '../own-code.js'
 
 /** `at fn (/a/b.ts:3:7)`, `at /a/b.ts:3:7`, `at file:///a/b.ts:3:7`, `at async fn (file:///a/b.ts:3:7)`. */
 const FRAME = /^\s*at (?:.*?\()?((?:file:\/\/)?\/[^():]*|[A-Za-z]:\\[^():]*):(\d+):\d+\)?\s*$/
@@ -30,7 +25,8 @@ export function firstUserFrame(stack: string | undefined, root: string): string 
     }
     const rel = relative(root, path)
     if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) continue
-    if (rel.split(sep).includes('node_modules') || OWN.some((own) => path.startsWith(own))) continue
+    // A frame in nexflow's own code is where nexflow reported the error, not where the user's code went wrong.
+    if (rel.split(sep).includes('node_modules') || isOwnCode(path)) continue
     return `${rel.split(sep).join('/')}:${match[2] as string}`
   }
   return undefined

@@ -28,12 +28,14 @@ export const fileTargetSchema = z.object({
   name: z.string().min(1),
 })
 
-/** A workflow registered with `Nexus.register` whose node types every worker has (the built-ins): sent as data. */
+/** A workflow registered with `Nexus.register` whose node types a worker has or can import: sent as data. */
 export const jsonTargetSchema = z.object({
   kind: z.literal('json'),
   /** A digest of the JSON: the worker keeps each workflow it built by name and version, not by re-serializing it per run. */
   version: z.string().min(1),
   workflow: workflowJsonSchema,
+  /** Files that define its node types beyond the built-ins (a DataFlow's models module): imported once, before the workflow is built. */
+  modules: z.array(z.string().min(1)).optional(),
 })
 
 export const runTaskSchema = z.object({
@@ -52,6 +54,8 @@ export const runTaskSchema = z.object({
 export const warmTaskSchema = z.object({
   type: z.literal('warm'),
   files: z.array(z.string().min(1)),
+  /** Node types the worker must have once the files are imported (a registered workflow's, before it is moved to the pool). */
+  types: z.array(z.string().min(1)).optional(),
 })
 
 export const executionTaskSchema = z.discriminatedUnion('type', [runTaskSchema, warmTaskSchema])
@@ -73,10 +77,13 @@ export const runReplySchema = z.discriminatedUnion('ok', [
 export const warmReplySchema = z.object({
   warmed: z.number().int().nonnegative(),
   failures: z.array(z.object({ file: z.string(), error: serializedErrorSchema })),
+  /** Of the task's `types`, those the worker does not have after importing the files. */
+  missingTypes: z.array(z.string()).optional(),
 })
 
 export type ExecutionWorkerData = z.infer<typeof executionWorkerDataSchema>
 export type FileTarget = z.infer<typeof fileTargetSchema>
+export type JsonTarget = z.infer<typeof jsonTargetSchema>
 export type RunTask = z.infer<typeof runTaskSchema>
 export type WarmTask = z.infer<typeof warmTaskSchema>
 export type ExecutionTask = z.infer<typeof executionTaskSchema>

@@ -142,10 +142,11 @@ export class ExecutionPool {
    * Imports discovered files in every worker before the first request needs them. One task per
    * worker, sent together: piscina hands each to an idle worker. A failure is reported, not thrown.
    */
-  async warm(files: readonly string[], timeoutMs: number): Promise<WarmReply[]> {
+  async warm(files: readonly string[], timeoutMs: number, types: readonly string[] = []): Promise<WarmReply[]> {
     if (files.length === 0) return []
+    const task = { type: 'warm' as const, files: [...files], ...(types.length === 0 ? {} : { types: [...types] }) }
     const tasks = Array.from({ length: this.#piscina.maxThreads }, () =>
-      this.#submit({ type: 'warm', files: [...files] }, { runMs: timeoutMs }, undefined).then(
+      this.#submit(task, { runMs: timeoutMs }, undefined).then(
         (reply) => warmReplySchema.parse(reply),
         (error: unknown) => ({ warmed: 0, failures: [{ file: '(all)', error: { name: 'Error', message: (error as Error).message } }] }),
       ),

@@ -16,6 +16,7 @@ import { Workflow } from '../workflow/workflow.js'
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js'
 import { watchProject, type ProjectWatcher } from './dev/watcher.js'
 import type { ExecutionPool } from './execution-pool.js'
+import type { WarmReply } from '../protocol/execution-messages.js'
 import type { ServerEvent } from './events.js'
 import { Generations } from './generations.js'
 import type { HttpServices, RunAnswer, RunContext } from './http/app.js'
@@ -25,7 +26,8 @@ import type { McpSessions } from './mcp/mcp-sessions.js'
 import type { NexusMetrics, RunOutcome, ServerSnapshot } from './metrics.js'
 import { resolveNexusOptions, type NexusOptions, type ResolvedNexusOptions } from './options.js'
 import { ActivityLog } from './request-log.js'
-import { mainThreadTypes, WorkflowTable, type ServedWorkflow } from './workflow-table.js'
+import { poolPlan } from './pool-plan.js'
+import { WorkflowTable, type ServedWorkflow } from './workflow-table.js'
 
 /** How `start()` runs the server. */
 export interface StartOptions {
@@ -88,6 +90,8 @@ export class Nexus {
   #reloading: Promise<void> | undefined
   #reloadRun: DiscoveryRun | undefined
   #reloadAgain: string[] | undefined
+  /** Registered workflows running on this thread that may move to the pool (see {@link register}). */
+  readonly #poolCandidates = new Map<string, { served: ServedWorkflow; modules: string[]; types: string[] }>()
   readonly #listeners = new Set<(event: ServerEvent) => void>()
   #discovery: DiscoveryRun | undefined
   #discoveryState: 'off' | 'running' | 'finished' | 'failed' = 'off'
@@ -133,22 +137,67 @@ export class Nexus {
   /**
    * Serves a workflow under `name` (1 to 128 of `[A-Za-z0-9_.-]`). A name already registered or
    * discovered is a `WORKFLOW_NAME_CONFLICT`, never a silent override. A workflow made only of
-   * built-in nodes runs in the worker pool; one with other node types runs on this thread (the
-   * app's own code), and a warning names the types that keep it there.
+   * built-in nodes runs in the worker pool. One with other node types (a DataFlow's, `defineNode`
+   * ones) moves to the pool once a worker has imported the files that define them and has every
+   * type (checked while the workers warm up, before `/ready`); until then, or when the types
+   * cannot be had there (defined in the app's entry file, an in-memory database), it runs on
+   * this thread, and a warning names the types and why.
    */
   register(name: string, workflow: Workflow | WorkflowBuilder): void {
     const built = WorkflowBuilder.isBuilder(workflow) ? workflow.build({ name }) : workflow
     if (!Workflow.isWorkflow(built)) throw new NexflowError('WORKFLOW_INVALID', `register("${name}", ...): expected a Workflow or a WorkflowBuilder`, { details: { name } })
     const served = this.#table.register(name, built)
-    if (served.local !== undefined) {
-      this.options.logger.warn(
-        `nexflow: workflow "${name}" runs on the server's main thread, where a slow node delays every request: its node types ${mainThreadTypes(served.json).join(', ')} are not built in, so a worker cannot rebuild it; put it in a discovered workflow file to run it in the pool`,
+    if (served.local === undefined) return
+    const plan = poolPlan(served.json)
+    if ('blocked' in plan) {
+      this.#warnMainThread(name, plan.blocked.map(({ type, reason }) => `${type}: ${reason}`).join('; '))
+      return
+    }
+    // It runs here until a worker has shown it can import the files and then has every type.
+    this.#poolCandidates.set(name, { served, ...plan })
+    if (this.#warm === 'warm') void this.#tryPool()
+  }
+
+  #warnMainThread(name: string, why: string): void {
+    this.options.logger.warn(`nexflow: workflow "${name}" runs on the server's main thread, where a slow node delays every request: a worker cannot have its node types: ${why}. Put it in a discovered workflow file, or its node types in a module of their own, to run it in the pool`)
+  }
+
+  /** Moves the registered workflows waiting for it to the pool, each once a worker has imported its modules and has its node types. */
+  async #tryPool(): Promise<void> {
+    const candidates = [...this.#poolCandidates.values()]
+    this.#poolCandidates.clear()
+    const pool = this.#generations?.current.pool
+    if (candidates.length === 0 || pool === undefined) return
+    const modules = [...new Set(candidates.flatMap((candidate) => candidate.modules))]
+    const types = [...new Set(candidates.flatMap((candidate) => candidate.types))]
+    let replies: WarmReply[]
+    try {
+      replies = await pool.warm(modules, this.options.runTimeoutMs, types)
+    } catch {
+      return // The pool closed: the server is shutting down.
+    }
+    const failures = replies.flatMap((reply) => reply.failures)
+    const missing = new Set(replies.flatMap((reply) => reply.missingTypes ?? []))
+    for (const { served, modules: needed, types: wanted } of candidates) {
+      const failure = failures.find((f) => f.file === '(all)' || needed.includes(f.file))
+      const lacking = wanted.filter((type) => missing.has(type))
+      if (failure === undefined && lacking.length === 0) {
+        this.#table.moveToPool(served, needed)
+        continue
+      }
+      if (this.#table.get(served.name) !== served) continue
+      this.#warnMainThread(
+        served.name,
+        failure !== undefined
+          ? `${wanted.join(', ')}: an execution worker could not import ${failure.file} (${failure.error.message.split('\n')[0] ?? ''})`
+          : `${lacking.join(', ')}: still missing in a worker after it imported ${needed.join(', ')}`,
       )
     }
   }
 
   /** Stops serving a registered workflow; false if there was none by that name. */
   deregister(name: string): boolean {
+    this.#poolCandidates.delete(name)
     return this.#table.deregister(name)
   }
 
@@ -274,8 +323,10 @@ export class Nexus {
     this.#warm = 'warming'
     const files = this.#table.servedFiles()
     const deadline = (discovery?.timeoutMs ?? this.options.runTimeoutMs) + 2 * (report?.durationMs ?? 0)
-    await this.#warmPool(this.#generations?.current.pool, files, deadline)
+    await Promise.all([this.#warmPool(this.#generations?.current.pool, files, deadline), this.#tryPool()])
     this.#warm = 'warm'
+    // Registered while the workers were warming: not in the batch above.
+    if (this.#poolCandidates.size > 0) void this.#tryPool()
     if (this.options.dev && discovery !== undefined && this.#state === 'listening') {
       this.#watcher = watchProject(discovery.root, RELOAD_DEBOUNCE_MS, (paths) => this.#scheduleReload(paths))
       await this.#watcher.ready
@@ -483,7 +534,7 @@ export class Nexus {
     const target =
       workflow.source.kind === 'discovered'
         ? { kind: 'file' as const, file: workflow.source.file, exportName: workflow.source.exportName, name: workflow.name }
-        : { kind: 'json' as const, version: workflow.version, workflow: workflow.json }
+        : { kind: 'json' as const, version: workflow.version, workflow: workflow.json, ...(workflow.source.modules === undefined ? {} : { modules: [...workflow.source.modules] }) }
     // The generation that imported this version of its file: runs in flight finish where they began.
     const generation = generations.get(workflow.generation)
     const reply = await generations.track(generation, () => generation.pool.run({ type: 'run', runId, target, inputs }, { timeoutMs: runTimeoutMs, queueTimeoutMs: this.options.queueTimeoutMs, signal: this.#shutdown.signal }))

@@ -15,7 +15,7 @@ const BUILT_IN_TYPES: ReadonlySet<string> = new Set([FunctionNode.type, HttpRequ
 /** Where a served workflow came from and where it runs. */
 export type WorkflowSource =
   | { kind: 'discovered'; file: string; relativePath: string; exportName: string }
-  | { kind: 'registered'; runsIn: 'pool' | 'main' }
+  | { kind: 'registered'; runsIn: 'pool' | 'main'; /** Files a worker imports for node types beyond the built-ins. */ modules?: readonly string[] }
 
 /** A workflow the server answers for. */
 export interface ServedWorkflow {
@@ -107,6 +107,19 @@ export class WorkflowTable {
     return served
   }
 
+  /**
+   * Moves a registered workflow that ran on the main thread to the pool, once a worker has shown
+   * it can import `modules` and then has every node type. False if `served` is no longer the
+   * registered entry (deregistered or replaced meanwhile).
+   */
+  moveToPool(served: ServedWorkflow, modules: readonly string[]): boolean {
+    if (this.#registered.get(served.name) !== served) return false
+    const { local: _local, ...rest } = served
+    this.#registered.set(served.name, { ...rest, source: { kind: 'registered', runsIn: 'pool', modules } })
+    this.#changed()
+    return true
+  }
+
   deregister(name: string): boolean {
     const removed = this.#registered.delete(name)
     if (removed) this.#changed()
@@ -183,10 +196,13 @@ export class WorkflowTable {
     return out
   }
 
-  /** Discovered files whose workflows are served, for warming execution workers. */
+  /** Files execution workers import ahead of runs: discovered files served, and the modules registered workflows need. */
   servedFiles(): string[] {
     const files = new Set<string>()
-    for (const workflow of this.list()) if (workflow.source.kind === 'discovered') files.add(workflow.source.file)
+    for (const workflow of this.list()) {
+      if (workflow.source.kind === 'discovered') files.add(workflow.source.file)
+      else for (const module of workflow.source.modules ?? []) files.add(module)
+    }
     return [...files].sort()
   }
 

@@ -1,4 +1,5 @@
 import type { z } from 'zod'
+import { definingModule } from './defining-module.js'
 
 /** What a running node can see besides its params. */
 export interface NodeContext {
@@ -28,6 +29,12 @@ export interface NodeDefinition<S extends ParamsSchema = ParamsSchema> {
   /** Params whose strings are never templates (source code full of `${...}`). */
   readonly literalParams: readonly string[]
   readonly run: (params: z.output<S>, context: NodeContext) => NodeOutput | Promise<NodeOutput>
+  /**
+   * The file whose code defined the type (the caller of `defineNode`, or of `DataFlow.model`):
+   * a server's execution worker imports it to have the type in its own thread. `undefined` when
+   * it cannot (code evaluated from a string; a model of an in-memory database, private to its thread).
+   */
+  readonly module?: string | undefined
 }
 
 export interface NodeSpec<S extends ParamsSchema> {
@@ -58,6 +65,7 @@ export function defineNode<S extends ParamsSchema>(spec: NodeSpec<S>): NodeDefin
     conditionalOutputs: spec.conditionalOutputs ?? false,
     literalParams: Object.freeze([...(spec.literalParams ?? [])]),
     run: spec.run,
+    module: definingModule(),
   })
 }
 

@@ -6,9 +6,10 @@ import '../../src/index.js'
 import { NexflowError, serializeError, WorkflowExecutionError, type SerializedError } from '../../src/errors.js'
 import { dataflowInstances } from '../../src/dataflow/instances.js'
 import { EXECUTION_ENV } from '../../src/protocol/isolation.js'
-import { executionTaskSchema, executionWorkerDataSchema, type FileTarget, type RunReply, type RunTask, type WarmReply } from '../../src/protocol/execution-messages.js'
+import { executionTaskSchema, executionWorkerDataSchema, type FileTarget, type JsonTarget, type RunReply, type RunTask, type WarmReply } from '../../src/protocol/execution-messages.js'
 import { noteRunStarted, runStarts } from '../../src/protocol/run-starts.js'
 import { WorkflowBuilder } from '../../src/workflow/builder.js'
+import { defaultRegistry } from '../../src/workflow/default-registry.js'
 import { failedRunError } from '../../src/workflow/failed-run.js'
 import { LocalRuntime } from '../../src/workflow/runtime.js'
 import { Workflow } from '../../src/workflow/workflow.js'
@@ -26,6 +27,8 @@ const runtime = new LocalRuntime()
 const fromFiles = new Map<string, Promise<Workflow>>()
 /** Registered workflows sent as data, by name and version. */
 const fromJson = new Map<string, Workflow>()
+/** Modules that define registered workflows' node types (a DataFlow's models), each imported once. */
+const typeModules = new Map<string, Promise<unknown>>()
 
 function bigintSafe(_key: string, value: unknown): unknown {
   return typeof value === 'bigint' ? value.toString() : value
@@ -39,14 +42,28 @@ async function importWorkflow(target: FileTarget): Promise<Workflow> {
   throw new Error(`${target.file} no longer exports a workflow as "${target.exportName}"; it changed after discovery`)
 }
 
+function importTypeModule(file: string): Promise<unknown> {
+  let imported = typeModules.get(file)
+  if (imported === undefined) {
+    imported = import(pathToFileURL(file).href)
+    typeModules.set(file, imported)
+    imported.catch(() => typeModules.delete(file))
+  }
+  return imported
+}
+
+async function jsonWorkflow(target: JsonTarget): Promise<Workflow> {
+  const key = `${target.workflow.name}\0${target.version}`
+  let workflow = fromJson.get(key)
+  if (workflow !== undefined) return workflow
+  if (target.modules !== undefined) await Promise.all(target.modules.map(importTypeModule))
+  fromJson.set(key, (workflow = Workflow.fromJSON(target.workflow)))
+  return workflow
+}
+
 function workflowFor(task: RunTask): Promise<Workflow> {
   const { target } = task
-  if (target.kind === 'json') {
-    const key = `${target.workflow.name}\0${target.version}`
-    let workflow = fromJson.get(key)
-    if (workflow === undefined) fromJson.set(key, (workflow = Workflow.fromJSON(target.workflow)))
-    return Promise.resolve(workflow)
-  }
+  if (target.kind === 'json') return jsonWorkflow(target)
   const key = `${target.file}\0${target.exportName}\0${target.name}`
   let workflow = fromFiles.get(key)
   if (workflow === undefined) {
@@ -93,22 +110,24 @@ async function run(task: RunTask): Promise<RunReply> {
   }
 }
 
-async function warm(files: readonly string[]): Promise<WarmReply> {
+async function warm(files: readonly string[], types: readonly string[] | undefined): Promise<WarmReply> {
   const failures: WarmReply['failures'] = []
   let warmed = 0
   for (const file of files) {
     try {
-      await import(pathToFileURL(file).href)
+      await importTypeModule(file)
       warmed++
     } catch (error) {
       failures.push({ file, error: plainError(error) })
     }
   }
-  return { warmed, failures }
+  if (types === undefined) return { warmed, failures }
+  const registry = defaultRegistry()
+  return { warmed, failures, missingTypes: types.filter((type) => !registry.has(type)) }
 }
 
 /** piscina's task handler. Never throws for a failed run: that is an answer, sent as data. */
 export async function handle(task: unknown): Promise<RunReply | WarmReply> {
   const parsed = executionTaskSchema.parse(task)
-  return parsed.type === 'warm' ? warm(parsed.files) : run(parsed)
+  return parsed.type === 'warm' ? warm(parsed.files, parsed.types) : run(parsed)
 }
