@@ -477,9 +477,10 @@ export class Nexus {
   async #execute(workflow: ServedWorkflow, inputs: Record<string, unknown>, context: RunContext = {}): Promise<RunAnswer> {
     if (this.#state !== 'listening') throw new NexflowError('SERVER_CLOSING', 'The server is shutting down; retry on another instance')
     validateCallerInputs(workflow.name, workflow.json.inputSchema, inputs)
-    const runId = randomUUID()
+    const runId = context.runId ?? randomUUID()
     const started = performance.now()
-    const run = this.#run(workflow, inputs, runId)
+    const signal = context.signal === undefined ? this.#shutdown.signal : AbortSignal.any([this.#shutdown.signal, context.signal])
+    const run = this.#run(workflow, inputs, runId, signal)
     this.#inFlight.add(run)
     try {
       const answer = await run
@@ -513,12 +514,12 @@ export class Nexus {
     return { pool: this.#generations?.stats(), discovery: { durationMs, filesByStatus }, workflows: this.#table.list().length, runsInFlight: this.#inFlight.size }
   }
 
-  async #run(workflow: ServedWorkflow, inputs: Record<string, unknown>, runId: string): Promise<RunAnswer> {
+  async #run(workflow: ServedWorkflow, inputs: Record<string, unknown>, runId: string, signal: AbortSignal): Promise<RunAnswer> {
     const { runTimeoutMs } = this.options
     if (workflow.local !== undefined) {
       const started = performance.now()
       try {
-        const result = await new LocalRuntime().execute(workflow.local, { parameters: inputs, caller: 'remote', runId, timeoutMs: runTimeoutMs, signal: this.#shutdown.signal })
+        const result = await new LocalRuntime().execute(workflow.local, { parameters: inputs, caller: 'remote', runId, timeoutMs: runTimeoutMs, signal })
         const failed = failedRunError(workflow.local, result)
         const durationMs = performance.now() - started
         if (failed !== undefined) return { ok: false, error: failed, runId, durationMs }
@@ -537,7 +538,7 @@ export class Nexus {
         : { kind: 'json' as const, version: workflow.version, workflow: workflow.json, ...(workflow.source.modules === undefined ? {} : { modules: [...workflow.source.modules] }) }
     // The generation that imported this version of its file: runs in flight finish where they began.
     const generation = generations.get(workflow.generation)
-    const reply = await generations.track(generation, () => generation.pool.run({ type: 'run', runId, target, inputs }, { timeoutMs: runTimeoutMs, queueTimeoutMs: this.options.queueTimeoutMs, signal: this.#shutdown.signal }))
+    const reply = await generations.track(generation, () => generation.pool.run({ type: 'run', runId, target, inputs }, { timeoutMs: runTimeoutMs, queueTimeoutMs: this.options.queueTimeoutMs, signal }))
     return reply.ok ? { ok: true, outputs: reply.outputs, runId, durationMs: reply.durationMs } : { ok: false, error: reply.error, runId, durationMs: reply.durationMs }
   }
 

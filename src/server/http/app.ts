@@ -46,6 +46,10 @@ export interface HttpServices {
 export interface RunContext {
   /** The request's `X-Request-Id`, carried into the run's log line. */
   requestId?: string | undefined
+  /** The run's id, when the caller needs it before the run starts (an async run); else one is made. */
+  runId?: string | undefined
+  /** Cancels the run: its worker is stopped and the run fails with the signal's reason. */
+  signal?: AbortSignal | undefined
 }
 
 function sendError(c: Context, error: unknown, development: boolean): Response {
@@ -123,7 +127,7 @@ export function createHttpApp(services: HttpServices): Hono {
 
   const execute = async (c: Context) => {
     const workflow = find(c.req.param('name') ?? '')
-    const inputs = parseExecuteBody(await readBody(c, services.maxRequestBodyBytes))
+    const { inputs } = parseExecuteBody(await readBody(c, services.maxRequestBodyBytes))
     const answer = await services.execute(workflow, inputs, { requestId: c.get('requestId') })
     if (!answer.ok) {
       const { status, body } = failedRunResponse(answer.error, development)
