@@ -6,6 +6,8 @@ import type { serve as Serve, ServerType } from '@hono/node-server'
 import { closestName } from '../closest-name.js'
 import { buildCheckReport, toCheckJson } from '../discovery/report.js'
 import { discover, projectTsconfig, type DiscoveryReport, type DiscoveryRun, type FileResult } from '../discovery/index.js'
+import { isolateFactory } from '../discovery/pool/pool.js'
+import { IsolateStandby } from '../discovery/pool/standby.js'
 import { NexflowError, serializeError, toNexflowError } from '../errors.js'
 import { isolatedWorkerKind, noteIsolationWarning } from '../protocol/isolation.js'
 import { WorkflowBuilder } from '../workflow/builder.js'
@@ -87,6 +89,8 @@ export class Nexus {
   /** The pool and MCP sessions, loaded once the port listens. */
   #services: Promise<Generations> | undefined
   #watcher: ProjectWatcher | undefined
+  /** In development, the discovery worker the next reload starts with (booted ahead: see IsolateStandby). */
+  #standby: IsolateStandby | undefined
   #reloading: Promise<void> | undefined
   #reloadRun: DiscoveryRun | undefined
   #reloadAgain: string[] | undefined
@@ -331,6 +335,7 @@ export class Nexus {
       this.#watcher = watchProject(discovery.root, RELOAD_DEBOUNCE_MS, (paths) => this.#scheduleReload(paths))
       await this.#watcher.ready
       this.#generations?.bootSpare()
+      this.#bootStandby()
     }
     return report
   }
@@ -356,6 +361,14 @@ export class Nexus {
         // A listener's failure is its own; the server carries on.
       }
     }
+  }
+
+  /** Boots the discovery worker the next reload will start with. */
+  #bootStandby(): void {
+    const { discovery } = this.options
+    if (discovery === undefined || this.#state !== 'listening') return
+    this.#standby?.close()
+    this.#standby = new IsolateStandby(discovery)
   }
 
   /** Reloads are serialized and coalesced: changes during a reload make one more reload after it. */
@@ -391,13 +404,18 @@ export class Nexus {
     const root = discovery.root
     this.#emit({ type: 'reload-started', changed: changed.map((path) => relative(root, path)) })
     const { signal: _signal, patterns, ignore, ...rest } = discovery
-    const run = discover({ ...rest, cache: true, patterns: [...patterns], ignore: [...ignore] })
+    const standby = this.#standby
+    this.#standby = undefined
+    const run = discover({ ...rest, cache: true, patterns: [...patterns], ignore: [...ignore] }, standby === undefined ? {} : { isolateFactory: standby.factory(isolateFactory(discovery.isolation)) })
     this.#reloadRun = run
     let report: DiscoveryReport
     try {
       report = await run.report
     } finally {
       this.#reloadRun = undefined
+      // Unused when every file came from the cache.
+      standby?.close()
+      this.#bootStandby()
     }
     const reimported = report.files.filter((file) => !file.cached)
     const present = new Set(report.files.map((file) => file.path))
@@ -464,6 +482,7 @@ export class Nexus {
     await this.#services?.catch(() => undefined)
     await this.#mcp?.close()
     await this.#watcher?.close()
+    this.#standby?.close()
     await this.#discovery?.close()
     await this.#reloadRun?.close()
     await this.#reloading
