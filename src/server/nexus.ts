@@ -342,6 +342,8 @@ export class Nexus {
 
   async #warmPool(pool: ExecutionPool | undefined, files: string[], deadline: number): Promise<void> {
     const replies = await pool?.warm(files, deadline)
+    // Shutting down stops the workers mid-import: not something to warn about.
+    if (this.#state !== 'listening') return
     for (const failure of (replies ?? []).flatMap((reply) => reply.failures)) {
       this.options.logger.warn(`nexflow: an execution worker could not import ${failure.file} ahead of time (${failure.error.message}); its workflows are imported on their first run`)
     }
