@@ -49,7 +49,7 @@ let scratch: string
 beforeAll(async () => {
   scratch = mkdtempSync(join(tmpdir(), 'nexflow-stream-'))
   // One worker: a run that holds it blocks every other run, until the pool stops that worker.
-  app = new Nexus({ apiPort: 0, root, autoDiscovery: { cache: false }, workers: 1, runTimeoutMs: 20_000, queueTimeoutMs: 20_000, log: { requests: false, runs: true, format: 'json' }, logger })
+  app = new Nexus({ apiPort: 0, root, autoDiscovery: { cache: false }, workers: 1, runTimeoutMs: 20_000, queueTimeoutMs: 20_000, maxRequestBodyBytes: 64 * 1024, log: { requests: false, runs: true, format: 'json' }, logger })
   app.register('local', local)
   await app.start()
   url = app.url as string
@@ -131,6 +131,12 @@ describe("mode: 'stream'", () => {
     const missing = await stream('nope', {})
     expect(missing.status).toBe(404)
     expect(((await missing.json()) as { error: { code: string } }).error.code).toBe('WORKFLOW_NOT_FOUND')
+    const proto = await fetch(`${url}/workflows/steps/execute`, { method: 'POST', body: '{"mode":"stream","inputs":{"name":"a","x":{"__proto__":{"polluted":true}}}}' })
+    expect(proto.status).toBe(400)
+    expect(((await proto.json()) as { error: { message: string } }).error.message).toMatch(/__proto__/)
+    const huge = await fetch(`${url}/workflows/steps/execute`, { method: 'POST', body: JSON.stringify({ mode: 'stream', inputs: { name: 'x'.repeat(100_000) } }) })
+    expect(huge.status).toBe(413)
+    expect(((await huge.json()) as { error: { code: string } }).error.code).toBe('BODY_TOO_LARGE')
     const badMode = await fetch(`${url}/workflows/steps/execute`, { method: 'POST', body: JSON.stringify({ mode: 'streaming' }) })
     expect(badMode.status).toBe(400)
     expect(((await badMode.json()) as { error: { message: string } }).error.message).toMatch(/"mode" must be one of "sync", "stream"/)
