@@ -142,6 +142,14 @@ describe("mode: 'stream'", () => {
     expect(((await badMode.json()) as { error: { message: string } }).error.message).toMatch(/"mode" must be one of "sync", "stream"/)
   })
 
+  it('the OpenAPI document gives the mode and the event-stream answer', async () => {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    const { paths } = (await (await fetch(`${url}/openapi.json`)).json()) as { paths: Record<string, any> }
+    const post = paths['/workflows/steps/execute'].post
+    expect(post.requestBody.content['application/json'].schema.properties.mode.enum).toContain('stream')
+    expect(post.responses['200'].content['text/event-stream'].schema.description).toMatch(/node-started.*node-finished.*result.*error/s)
+  })
+
   it('a client that disconnects cancels the run: its worker is stopped before the side effect', async () => {
     const release = join(scratch, 'release')
     const done = join(scratch, 'done')
