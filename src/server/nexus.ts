@@ -18,6 +18,7 @@ import { Workflow } from '../workflow/workflow.js'
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js'
 import { watchProject, type ProjectWatcher } from './dev/watcher.js'
 import type { ExecutionPool } from './execution-pool.js'
+import type { ProgressChannel } from './progress-channel.js'
 import type { WarmReply } from '../protocol/execution-messages.js'
 import type { ServerEvent } from './events.js'
 import { Generations } from './generations.js'
@@ -501,7 +502,7 @@ export class Nexus {
     const runId = context.runId ?? randomUUID()
     const started = performance.now()
     const signal = context.signal === undefined ? this.#shutdown.signal : AbortSignal.any([this.#shutdown.signal, context.signal])
-    const run = this.#run(workflow, inputs, runId, signal)
+    const run = this.#run(workflow, inputs, runId, signal, context.progress)
     this.#inFlight.add(run)
     try {
       const answer = await run
@@ -535,12 +536,13 @@ export class Nexus {
     return { pool: this.#generations?.stats(), discovery: { durationMs, filesByStatus }, workflows: this.#table.list().length, runsInFlight: this.#inFlight.size }
   }
 
-  async #run(workflow: ServedWorkflow, inputs: Record<string, unknown>, runId: string, signal: AbortSignal): Promise<RunAnswer> {
+  async #run(workflow: ServedWorkflow, inputs: Record<string, unknown>, runId: string, signal: AbortSignal, progress: ProgressChannel | undefined): Promise<RunAnswer> {
     const { runTimeoutMs } = this.options
     if (workflow.local !== undefined) {
       const started = performance.now()
       try {
-        const result = await new LocalRuntime().execute(workflow.local, { parameters: inputs, caller: 'remote', runId, timeoutMs: runTimeoutMs, signal })
+        const observer = progress?.observer()
+        const result = await new LocalRuntime().execute(workflow.local, { parameters: inputs, caller: 'remote', runId, timeoutMs: runTimeoutMs, signal, ...(observer === undefined ? {} : { observer }) })
         const failed = failedRunError(workflow.local, result)
         const durationMs = performance.now() - started
         if (failed !== undefined) return { ok: false, error: failed, runId, durationMs }
@@ -559,7 +561,8 @@ export class Nexus {
         : { kind: 'json' as const, version: workflow.version, workflow: workflow.json, ...(workflow.source.modules === undefined ? {} : { modules: [...workflow.source.modules] }) }
     // The generation that imported this version of its file: runs in flight finish where they began.
     const generation = generations.get(workflow.generation)
-    const reply = await generations.track(generation, () => generation.pool.run({ type: 'run', runId, target, inputs }, { timeoutMs: runTimeoutMs, queueTimeoutMs: this.options.queueTimeoutMs, signal }))
+    const runOptions = { timeoutMs: runTimeoutMs, queueTimeoutMs: this.options.queueTimeoutMs, signal, ...(progress === undefined ? {} : { progress: progress.workerPort() }) }
+    const reply = await generations.track(generation, () => generation.pool.run({ type: 'run', runId, target, inputs }, runOptions))
     return reply.ok ? { ok: true, outputs: reply.outputs, runId, durationMs: reply.durationMs } : { ok: false, error: reply.error, runId, durationMs: reply.durationMs }
   }
 

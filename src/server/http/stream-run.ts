@@ -1,0 +1,71 @@
+import type { Context } from 'hono'
+import { streamSSE } from 'hono/streaming'
+import { NexflowError } from '../../errors.js'
+import type { RunProgress } from '../../protocol/run-progress.js'
+import { validateCallerInputs } from '../../workflow/caller-inputs.js'
+import { ProgressChannel } from '../progress-channel.js'
+import type { ServedWorkflow } from '../workflow-table.js'
+import type { HttpServices, RunAnswer } from './app.js'
+import { errorResponse } from './errors.js'
+import { runAnswerBody } from './run-answer.js'
+
+/** An event's data: the node events as the protocol has them, the output embedded as the JSON it already is. */
+function progressData(event: RunProgress): string {
+  if (event.type === 'node-started') return JSON.stringify({ node_id: event.nodeId, node_type: event.nodeType })
+  const head = JSON.stringify({ node_id: event.nodeId, ms: Math.round(event.ms * 100) / 100, ok: event.ok, truncated: event.truncated, ...(event.truncated ? { chars: event.chars } : {}) })
+  return `${head.slice(0, -1)},"output":${event.output}}`
+}
+
+/**
+ * A streamed run (`mode: 'stream'`): server-sent events `node-started` and `node-finished` as the
+ * run goes, then one `result` (the sync answer's body) or `error` (the sync error body, with its
+ * `status`), each with an `id:` sequence. A client that disconnects cancels the run: its worker is
+ * stopped. Errors found before the run starts (invalid inputs, shutdown) are answered as plain
+ * JSON, with their 4xx/5xx status, not as a stream.
+ */
+export function streamRun(c: Context, services: HttpServices, workflow: ServedWorkflow, inputs: Record<string, unknown>): Response {
+  validateCallerInputs(workflow.name, workflow.json.inputSchema, inputs)
+  const { development } = services
+  const requestId = c.get('requestId') as string | undefined
+  return streamSSE(c, async (stream) => {
+    const cancel = new AbortController()
+    const disconnected = () => cancel.abort(new NexflowError('WORKFLOW_ABORTED', 'the client closed the event stream before the run finished; the run was stopped'))
+    stream.onAbort(disconnected)
+    const request = c.req.raw.signal
+    if (request.aborted) disconnected()
+    else request.addEventListener('abort', disconnected, { once: true })
+    const channel = new ProgressChannel()
+    let id = 0
+    const send = (event: string, data: string) => stream.writeSSE({ event, data, id: String(++id) })
+    try {
+      const settled: Promise<{ answer: RunAnswer } | { error: unknown }> = services.execute(workflow, inputs, { requestId, signal: cancel.signal, progress: channel }).then(
+        (answer) => {
+          channel.runAnswered()
+          return { answer }
+        },
+        (error: unknown) => {
+          // Stopped, timed out or crashed: what the worker had not sent will not come.
+          channel.close()
+          return { error }
+        },
+      )
+      for await (const event of channel) {
+        if (cancel.signal.aborted) break
+        await send(event.type, progressData(event))
+      }
+      const outcome = await settled
+      if (cancel.signal.aborted) return
+      if ('answer' in outcome) {
+        const { status, json } = runAnswerBody(workflow, outcome.answer, development)
+        if (status === 200) await send('result', json)
+        else await send('error', `{"status":${status},${json.slice(1)}`)
+        return
+      }
+      const { status, body } = errorResponse(outcome.error, development)
+      await send('error', JSON.stringify({ status, ...body }))
+    } finally {
+      request.removeEventListener('abort', disconnected)
+      channel.close()
+    }
+  })
+}
