@@ -174,3 +174,25 @@ describe("mode: 'stream'", () => {
     expect(health.runs_in_flight).toBe(0)
   })
 })
+
+describe("mode: 'stream' past the run's deadline", () => {
+  let short: Nexus
+
+  beforeAll(async () => {
+    short = new Nexus({ apiPort: 0, autoDiscovery: false, workers: 1, runTimeoutMs: 300, logger: { info: () => {}, warn: () => {} } })
+    short.register('forever', new WorkflowBuilder().addNode('Function', 'loop', { code: '() => { for (;;) {} }' }))
+    await short.start()
+    await short.ready()
+  })
+
+  afterAll(async () => {
+    await short?.close()
+  })
+
+  it('a run that times out ends its stream with the 504 the sync mode answers', async () => {
+    const response = await fetch(`${short.url ?? ''}/workflows/forever/execute`, { method: 'POST', body: JSON.stringify({ mode: 'stream' }) })
+    const events = await allEvents(response)
+    expect(events.map((e) => e.event)).toEqual(['node-started', 'error'])
+    expect(data(events[1])).toMatchObject({ status: 504, error: { code: 'RUN_TIMEOUT', message: expect.stringMatching(/did not finish within 300 ms/) } })
+  })
+})
