@@ -108,6 +108,7 @@ describe("mode: 'stream'", () => {
     const response = await stream('steps', { name: 'Ada' })
     expect(response.status).toBe(200)
     expect(response.headers.get('content-type')).toMatch(/^text\/event-stream/)
+    expect(response.headers.get('x-accel-buffering')).toBe('no')
     const events = await allEvents(response)
     expect(events.map((e) => `${e.event}:${e.event.startsWith('node') ? data(e).node_id : ''}`)).toEqual([
       'node-started:first',

@@ -10,6 +10,12 @@ import { errorResponse } from './errors.js'
 import { runAnswerBody } from './run-answer.js'
 
 /**
+ * While no event is due, a comment line this often: a proxy that drops a connection idle for a
+ * minute (nginx's default) would otherwise cancel a run whose node takes that long.
+ */
+const KEEPALIVE_MS = 15_000
+
+/**
  * One event in the text/event-stream format. `data` is JSON text, which holds no raw line break;
  * should a worker's text hold one anyway, each line is its own `data:` line, so it cannot end the
  * event and forge another.
@@ -37,6 +43,8 @@ export function streamRun(c: Context, services: HttpServices, workflow: ServedWo
   validateCallerInputs(workflow.name, workflow.json.inputSchema, inputs)
   const { development } = services
   const requestId = c.get('requestId') as string | undefined
+  // A buffering proxy (nginx) would hold the events back until the run ends.
+  c.header('X-Accel-Buffering', 'no')
   return streamSSE(c, async (stream) => {
     const cancel = new AbortController()
     // @hono/node-server cancels the response stream when the client goes away.
@@ -44,6 +52,12 @@ export function streamRun(c: Context, services: HttpServices, workflow: ServedWo
     const channel = new ProgressChannel()
     let id = 0
     const send = (event: string, data: string) => stream.write(sseEvent(event, data, ++id))
+    let wrote = false
+    const keepalive = setInterval(() => {
+      if (!wrote) void stream.write(': keep-alive\n\n')
+      wrote = false
+    }, KEEPALIVE_MS)
+    keepalive.unref()
     try {
       const settled: Promise<{ answer: RunAnswer } | { error: unknown }> = services.execute(workflow, inputs, { requestId, signal: cancel.signal, progress: channel }).then(
         (answer) => {
@@ -60,6 +74,7 @@ export function streamRun(c: Context, services: HttpServices, workflow: ServedWo
         if (cancel.signal.aborted) break
         let text = ''
         for (const event of batch) text += sseEvent(event.type, progressData(event), ++id)
+        wrote = true
         await stream.write(text)
       }
       const outcome = await settled
@@ -73,6 +88,7 @@ export function streamRun(c: Context, services: HttpServices, workflow: ServedWo
       const { status, body } = errorResponse(outcome.error, development)
       await send('error', JSON.stringify({ status, ...body }))
     } finally {
+      clearInterval(keepalive)
       channel.close()
     }
   })
