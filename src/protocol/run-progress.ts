@@ -23,7 +23,11 @@ export const nodeFinishedSchema = z.object({
   /** False when the node threw (its error's message and code are `output`). */
   ok: z.boolean(),
   /** The node's output (or its error) as JSON text, at most {@link MAX_PROGRESS_OUTPUT_CHARS} (plus the quoting of a cut preview). */
-  output: z.string().max(MAX_PROGRESS_OUTPUT_CHARS * 7),
+  output: z
+    .string()
+    .max(MAX_PROGRESS_OUTPUT_CHARS * 7)
+    // JSON.stringify never writes a raw line break: one here would be a worker forging stream lines.
+    .refine((text) => !/[\r\n]/.test(text), 'JSON text without raw line breaks'),
   /** The output was longer: `output` is a JSON string holding its first characters, `chars` its full length. */
   truncated: z.boolean(),
   chars: z.number().int().nonnegative(),

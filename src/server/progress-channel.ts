@@ -82,16 +82,24 @@ export class ProgressChannel implements AsyncIterable<RunProgress> {
     this.#wake?.()
   }
 
-  async *[Symbol.asyncIterator](): AsyncIterator<RunProgress> {
+  /**
+   * The events in order, as many at a time as have arrived: a worker posts a node's finish and
+   * the next one's start together, and a stream that writes each batch at once makes one write
+   * (one system call) of them.
+   */
+  async *batches(): AsyncGenerator<RunProgress[]> {
     for (;;) {
-      const event = this.#queue.shift()
-      if (event !== undefined) {
-        yield event
+      if (this.#queue.length > 0) {
+        yield this.#queue.splice(0)
         continue
       }
       if (this.#ended) return
       await new Promise<void>((resolve) => (this.#wake = resolve))
       this.#wake = undefined
     }
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<RunProgress> {
+    for await (const batch of this.batches()) yield* batch
   }
 }

@@ -162,4 +162,18 @@ describe('execute route fuzz', () => {
     // Prototype pollution through any of it would show here.
     expect(({} as Record<string, unknown>).polluted).toBeUndefined()
   }, 60_000)
+
+  it('a backtracking $regex is refused with a 400 naming it, sync and streamed', async () => {
+    const body = (mode: string) => JSON.stringify({ inputs: { pattern: '^(a+)+$' }, mode })
+    const sync = await fetch(`${url}/workflows/search-email/execute`, { method: 'POST', body: body('sync') })
+    const syncError = (await sync.json()) as ErrorShape
+    expect(sync.status).toBe(400)
+    expect(String(syncError.error?.message)).toMatch(/regex|pattern|backtrack/i)
+    const streamed = await fetch(`${url}/workflows/search-email/execute`, { method: 'POST', body: body('stream') })
+    let last: { event: string; data: string } | undefined
+    if ((streamed.headers.get('content-type') ?? '').startsWith('text/event-stream')) for await (const event of sseEvents(streamed)) last = event
+    else last = { event: 'error', data: JSON.stringify({ status: streamed.status, ...((await streamed.json()) as object) }) }
+    expect(last?.event).toBe('error')
+    expect(JSON.parse(last?.data ?? '{}')).toMatchObject({ status: 400, error: { code: syncError.error?.code, message: syncError.error?.message } })
+  })
 })

@@ -14,6 +14,33 @@ const Echo = defineNode({ type: 'StreamTestEcho', params: z.object({ text: z.str
 defaultRegistry().register(Echo, { replace: true })
 const local = new WorkflowBuilder().addNode('StreamTestEcho', 'echo', { text: '${text}' }).addNode('StreamTestEcho', 'again', { text: 'twice' }).addConnection('echo', 'echoed', 'again', 'prev')
 
+// A main-thread workflow that waits at a gate the test opens, then has a side effect.
+let openGate: () => void = () => {}
+let gateReached: () => void = () => {}
+const reached = new Promise<void>((resolve) => (gateReached = resolve))
+const gate = new Promise<void>((resolve) => (openGate = resolve))
+const sideEffects: string[] = []
+const Gate = defineNode({
+  type: 'StreamTestGate',
+  params: z.object({}),
+  run: async () => {
+    gateReached()
+    await gate
+    return { opened: true }
+  },
+})
+const Record = defineNode({
+  type: 'StreamTestRecord',
+  params: z.object({ opened: z.boolean() }),
+  run: () => {
+    sideEffects.push('recorded')
+    return { recorded: true }
+  },
+})
+defaultRegistry().register(Gate, { replace: true })
+defaultRegistry().register(Record, { replace: true })
+const gated = new WorkflowBuilder().addNode('StreamTestGate', 'gate', {}).addNode('StreamTestRecord', 'record', {}).addConnection('gate', 'opened', 'record', 'opened')
+
 /** Run log lines, and whoever waits for one. */
 const runLines: Record<string, unknown>[] = []
 const waiting = new Set<() => void>()
@@ -51,6 +78,7 @@ beforeAll(async () => {
   // One worker: a run that holds it blocks every other run, until the pool stops that worker.
   app = new Nexus({ apiPort: 0, root, autoDiscovery: { cache: false }, workers: 1, runTimeoutMs: 20_000, queueTimeoutMs: 20_000, maxRequestBodyBytes: 64 * 1024, log: { requests: false, runs: true, format: 'json' }, logger })
   app.register('local', local)
+  app.register('gated', gated)
   await app.start()
   url = app.url as string
   await app.ready()
@@ -80,6 +108,7 @@ describe("mode: 'stream'", () => {
     const response = await stream('steps', { name: 'Ada' })
     expect(response.status).toBe(200)
     expect(response.headers.get('content-type')).toMatch(/^text\/event-stream/)
+    expect(response.headers.get('x-accel-buffering')).toBe('no')
     const events = await allEvents(response)
     expect(events.map((e) => `${e.event}:${e.event.startsWith('node') ? data(e).node_id : ''}`)).toEqual([
       'node-started:first',
@@ -118,6 +147,8 @@ describe("mode: 'stream'", () => {
   })
 
   it('a registered workflow that runs on the main thread streams too', async () => {
+    const { workflows } = (await (await fetch(`${url}/workflows`)).json()) as { workflows: { name: string; source: { runs_in?: string } }[] }
+    expect(workflows.filter((w) => w.name === 'local' || w.name === 'gated').map((w) => w.source.runs_in)).toEqual(['main', 'main'])
     const events = await allEvents(await stream('local', { text: 'hi' }))
     expect(events.map((e) => `${e.event}:${e.event.startsWith('node') ? data(e).node_id : ''}`)).toEqual(['node-started:echo', 'node-finished:echo', 'node-started:again', 'node-finished:again', 'result:'])
     expect(data(events[4]).outputs).toEqual({ echo: { echoed: 'hi' }, again: { echoed: 'twice' } })
@@ -150,6 +181,21 @@ describe("mode: 'stream'", () => {
     expect(post.responses['200'].content['text/event-stream'].schema.description).toMatch(/node-started.*node-finished.*result.*error/s)
   })
 
+  it('a client that disconnects cancels a main-thread run: the nodes after the one running never run', async () => {
+    const client = new AbortController()
+    const events = sseEvents(await stream('gated', {}, { signal: client.signal }))
+    expect((await events.next()).value).toMatchObject({ event: 'node-started' })
+    await reached
+    client.abort()
+    await events.return(undefined).catch(() => {})
+    expect(await runLine((l) => l.workflow === 'gated')).toMatchObject({ outcome: 'cancelled', error_code: 'WORKFLOW_ABORTED' })
+    openGate()
+    await gate
+    // The gate node's answer is handled in the microtasks after the gate opens: by the next turn, any next node would have run.
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(sideEffects).toEqual([])
+  })
+
   it('a client that disconnects cancels the run: its worker is stopped before the side effect', async () => {
     const release = join(scratch, 'release')
     const done = join(scratch, 'done')
@@ -172,5 +218,27 @@ describe("mode: 'stream'", () => {
     expect(existsSync(done)).toBe(false)
     const health = (await (await fetch(`${url}/health`)).json()) as { runs_in_flight: number }
     expect(health.runs_in_flight).toBe(0)
+  })
+})
+
+describe("mode: 'stream' past the run's deadline", () => {
+  let short: Nexus
+
+  beforeAll(async () => {
+    short = new Nexus({ apiPort: 0, autoDiscovery: false, workers: 1, runTimeoutMs: 300, logger: { info: () => {}, warn: () => {} } })
+    short.register('forever', new WorkflowBuilder().addNode('Function', 'loop', { code: '() => { for (;;) {} }' }))
+    await short.start()
+    await short.ready()
+  })
+
+  afterAll(async () => {
+    await short?.close()
+  })
+
+  it('a run that times out ends its stream with the 504 the sync mode answers', async () => {
+    const response = await fetch(`${short.url ?? ''}/workflows/forever/execute`, { method: 'POST', body: JSON.stringify({ mode: 'stream' }) })
+    const events = await allEvents(response)
+    expect(events.map((e) => e.event)).toEqual(['node-started', 'error'])
+    expect(data(events[1])).toMatchObject({ status: 504, error: { code: 'RUN_TIMEOUT', message: expect.stringMatching(/did not finish within 300 ms/) } })
   })
 })

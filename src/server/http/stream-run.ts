@@ -9,7 +9,23 @@ import type { HttpServices, RunAnswer } from './app.js'
 import { errorResponse } from './errors.js'
 import { runAnswerBody } from './run-answer.js'
 
-/** An event's data: the node events as the protocol has them, the output embedded as the JSON it already is. */
+/**
+ * While no event is due, a comment line this often: a proxy that drops a connection idle for a
+ * minute (nginx's default) would otherwise cancel a run whose node takes that long.
+ */
+const KEEPALIVE_MS = 15_000
+
+/**
+ * One event in the text/event-stream format. `data` is JSON text, which holds no raw line break;
+ * should a worker's text hold one anyway, each line is its own `data:` line, so it cannot end the
+ * event and forge another.
+ */
+function sseEvent(event: string, data: string, id: number): string {
+  const lines = /[\r\n]/.test(data) ? data.split(/\r\n|\r|\n/).join('\ndata: ') : data
+  return `event: ${event}\ndata: ${lines}\nid: ${id}\n\n`
+}
+
+/** An event's data: the node events as the protocol has them, the output embedded as the JSON it already is (the channel refused any with a raw line break). */
 function progressData(event: RunProgress): string {
   if (event.type === 'node-started') return JSON.stringify({ node_id: event.nodeId, node_type: event.nodeType })
   const head = JSON.stringify({ node_id: event.nodeId, ms: Math.round(event.ms * 100) / 100, ok: event.ok, truncated: event.truncated, ...(event.truncated ? { chars: event.chars } : {}) })
@@ -27,16 +43,21 @@ export function streamRun(c: Context, services: HttpServices, workflow: ServedWo
   validateCallerInputs(workflow.name, workflow.json.inputSchema, inputs)
   const { development } = services
   const requestId = c.get('requestId') as string | undefined
+  // A buffering proxy (nginx) would hold the events back until the run ends.
+  c.header('X-Accel-Buffering', 'no')
   return streamSSE(c, async (stream) => {
     const cancel = new AbortController()
-    const disconnected = () => cancel.abort(new NexflowError('WORKFLOW_ABORTED', 'the client closed the event stream before the run finished; the run was stopped'))
-    stream.onAbort(disconnected)
-    const request = c.req.raw.signal
-    if (request.aborted) disconnected()
-    else request.addEventListener('abort', disconnected, { once: true })
+    // @hono/node-server cancels the response stream when the client goes away.
+    stream.onAbort(() => cancel.abort(new NexflowError('WORKFLOW_ABORTED', 'the client closed the event stream before the run finished; the run was stopped')))
     const channel = new ProgressChannel()
     let id = 0
-    const send = (event: string, data: string) => stream.writeSSE({ event, data, id: String(++id) })
+    const send = (event: string, data: string) => stream.write(sseEvent(event, data, ++id))
+    let wrote = false
+    const keepalive = setInterval(() => {
+      if (!wrote) void stream.write(': keep-alive\n\n')
+      wrote = false
+    }, KEEPALIVE_MS)
+    keepalive.unref()
     try {
       const settled: Promise<{ answer: RunAnswer } | { error: unknown }> = services.execute(workflow, inputs, { requestId, signal: cancel.signal, progress: channel }).then(
         (answer) => {
@@ -49,9 +70,12 @@ export function streamRun(c: Context, services: HttpServices, workflow: ServedWo
           return { error }
         },
       )
-      for await (const event of channel) {
+      for await (const batch of channel.batches()) {
         if (cancel.signal.aborted) break
-        await send(event.type, progressData(event))
+        let text = ''
+        for (const event of batch) text += sseEvent(event.type, progressData(event), ++id)
+        wrote = true
+        await stream.write(text)
       }
       const outcome = await settled
       if (cancel.signal.aborted) return
@@ -64,7 +88,7 @@ export function streamRun(c: Context, services: HttpServices, workflow: ServedWo
       const { status, body } = errorResponse(outcome.error, development)
       await send('error', JSON.stringify({ status, ...body }))
     } finally {
-      request.removeEventListener('abort', disconnected)
+      clearInterval(keepalive)
       channel.close()
     }
   })

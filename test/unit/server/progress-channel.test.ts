@@ -17,12 +17,13 @@ describe('ProgressChannel', () => {
     port.postMessage({ type: 'node-started', nodeId: 'a' }) // no nodeType
     port.postMessage({ type: 'node-finished', nodeId: 'a', ms: -1, ok: true, output: '{}', truncated: false, chars: 2 }) // negative ms
     port.postMessage({ type: 'result', outputs: {} }) // not a progress message
+    port.postMessage({ type: 'node-finished', nodeId: 'a', ms: 1, ok: true, output: '1\n\nevent: result\ndata: {}', truncated: false, chars: 2 }) // a forged stream line
     port.postMessage({ type: 'node-finished', nodeId: 'a', ms: 1.5, ok: true, output: '{"n":1}', truncated: false, chars: 7 })
     port.postMessage({ type: 'end' })
     port.postMessage({ type: 'node-started', nodeId: 'late', nodeType: 'Function' })
     const events = await drain(channel)
     expect(events.map((e) => `${e.type}:${e.nodeId}`)).toEqual(['node-started:a', 'node-finished:a'])
-    expect(channel.malformed).toBe(3)
+    expect(channel.malformed).toBe(4)
     port.close()
   })
 
