@@ -36,8 +36,9 @@ function progressData(event: RunProgress): string {
  * A streamed run (`mode: 'stream'`): server-sent events `node-started` and `node-finished` as the
  * run goes, then one `result` (the sync answer's body) or `error` (the sync error body, with its
  * `status`), each with an `id:` sequence. A client that disconnects cancels the run: its worker is
- * stopped. Errors found before the run starts (invalid inputs, shutdown) are answered as plain
- * JSON, with their 4xx/5xx status, not as a stream.
+ * stopped. Errors found before the stream opens (an unknown workflow, a bad body, invalid inputs)
+ * are answered as plain JSON with their 4xx status; anything after (a server shutting down, a
+ * full queue) is the stream's `error` event.
  */
 export function streamRun(c: Context, services: HttpServices, workflow: ServedWorkflow, inputs: Record<string, unknown>): Response {
   validateCallerInputs(workflow.name, workflow.json.inputSchema, inputs)
