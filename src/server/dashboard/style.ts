@@ -10,6 +10,7 @@ export const DASHBOARD_CSS = `
   font-family: system-ui, -apple-system, "Segoe UI", sans-serif; color: var(--fg); background: var(--bg);
 }
 body { margin: 0; }
+[hidden] { display: none !important; }
 header { display: flex; align-items: center; gap: 2rem; padding: .6rem 1.2rem; border-bottom: 1px solid var(--line); background: var(--panel); }
 header h1 { font-size: 1.2rem; margin: 0; }
 #summary { display: flex; flex-wrap: wrap; gap: 1.4rem; margin: 0; }
