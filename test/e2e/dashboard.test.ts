@@ -105,6 +105,37 @@ describe.skipIf(!hasChromium)('the dashboard in headless Chromium', () => {
     await screenshot('run-invalid')
   })
 
+  it('draws 1000 files without putting 1000 rows in the page: only the rows in view exist, and scrolling brings the others', async () => {
+    const statuses = ['ok', 'ok', 'ok', 'empty', 'error', 'timeout']
+    const files = Array.from({ length: 1000 }, (_, i) => ({
+      path: `workflows/file-${String(i).padStart(4, '0')}.ts`,
+      status: statuses[i % statuses.length],
+      cached: i % 7 === 0,
+      durationMs: 20 + (i % 50),
+      workflows: [],
+      models: [],
+      startMs: i * 3,
+      endMs: i * 3 + 20 + (i % 50),
+    }))
+    // The same page and script, with /discovery answering a thousand files.
+    await page.route('**/discovery', (route) => route.fulfill({ json: { ok: false, durationMs: 3100, files, workflows: [], state: 'finished', warnings: [], importing: [], elapsedMs: 3100, timeoutMs: DEADLINE_MS } }))
+    try {
+      await page.goto(url)
+      await row('workflows/file-0000.ts').waitFor()
+      const rendered = await page.locator('.wf-row').count()
+      expect(rendered).toBeGreaterThan(10)
+      expect(rendered).toBeLessThan(80)
+      await page.locator('.wf-scroll').evaluate((el: { scrollTop: number }) => {
+        el.scrollTop = 999 * 22
+      })
+      await row('workflows/file-0999.ts').waitFor()
+      expect(await page.locator('.wf-row').count()).toBeLessThan(80)
+      await screenshot('thousand-files')
+    } finally {
+      await page.unroute('**/discovery')
+    }
+  })
+
   it('with auth on, asks for the key, refuses a wrong one, and keeps a right one for the session', async () => {
     const secured = startNexflow(['--port', '0', '--no-discovery', '--workers', '1', '--no-request-log'], { cwd: FIXTURE, env: { NEXFLOW_API_KEYS: KEY } })
     try {
