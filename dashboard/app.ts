@@ -86,6 +86,8 @@ class Dashboard {
         this.#waterfall.fileSettled(event as Parameters<Waterfall['fileSettled']>[0])
         this.#later('discovery', 250, () => this.#refreshDiscovery())
         this.#later('workflows', 250, () => this.#refreshWorkflows())
+        // The header counts files and workflows.
+        this.#later('runs', 250, () => this.#refreshStatus())
         return
       case 'reload-started':
         this.#waterfall.reloadStarted()
@@ -93,6 +95,7 @@ class Dashboard {
       case 'reload-finished':
         this.#later('discovery', 0, () => this.#refreshDiscovery())
         this.#later('workflows', 0, () => this.#refreshWorkflows())
+        this.#later('runs', 0, () => this.#refreshStatus())
         return
       case 'run':
         this.#later('runs', 100, () => this.#refreshStatus())

@@ -23,6 +23,7 @@ afterAll(killAll)
 // Page globals the callbacks below use once they run in the browser (the tests are type-checked without the DOM's types).
 declare const getComputedStyle: (element: unknown) => { backgroundColor: string }
 declare const sessionStorage: { getItem(key: string): string | null }
+declare const document: { querySelector(selector: string): PageElement | null }
 interface PageElement {
   getAttribute(name: string): string | null
   getBoundingClientRect(): { left: number; right: number }
@@ -136,8 +137,9 @@ describe.skipIf(!hasChromium)('the dashboard in headless Chromium', () => {
     }
   })
 
-  it('with auth on, asks for the key, refuses a wrong one, and keeps a right one for the session', async () => {
-    const secured = startNexflow(['--port', '0', '--no-discovery', '--workers', '1', '--no-request-log'], { cwd: FIXTURE, env: { NEXFLOW_API_KEYS: KEY } })
+  it('with auth on, asks for the key, refuses a wrong one, keeps a right one for the session, and then follows discovery live', async () => {
+    // A long deadline this time: the hanging file stays the one bar still growing while the test looks.
+    const secured = startNexflow([FIXTURE, ...COMMON_FLAGS, '--timeout-ms', '120000', '--workers', '1', '--no-request-log'], { env: { NEXFLOW_API_KEYS: KEY } })
     try {
       const securedUrl = await secured.listening()
       await page.goto(securedUrl)
@@ -154,6 +156,14 @@ describe.skipIf(!hasChromium)('the dashboard in headless Chromium', () => {
       // Kept in this tab's session, never in the URL.
       expect(page.url()).not.toContain(KEY)
       expect(await page.evaluate(() => sessionStorage.getItem('nexflow.apiKey'))).toBe(KEY)
+      // Live, from /events (with the key): the hanging file's bar grows while the others are settled.
+      const hanging = row('workflows/hanging.ts').and(page.locator('[data-status="running"]'))
+      await hanging.waitFor()
+      await row('workflows/throwing.ts').and(page.locator('[data-status="error"]')).waitFor()
+      const endOf = () => hanging.locator('.wf-bar').evaluate((el: PageElement) => Number(el.getAttribute('data-end-ms')))
+      const before = await endOf()
+      await page.waitForFunction((start) => Number(document.querySelector('.wf-row[data-path="workflows/hanging.ts"] .wf-bar')?.getAttribute('data-end-ms')) > start + 250, before)
+      await screenshot('live')
     } finally {
       await secured.stop()
     }
