@@ -1,7 +1,7 @@
 // The dashboard's routes on a real Nexus: the page, its assets, the CSP it runs under, the option
 // that turns it off, and auth (the page is open, the JSON it reads is not).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { Nexus, type NexusOptions } from '../../src/index.js'
+import { Nexus, resolveNexusOptions, type NexusOptions } from '../../src/index.js'
 
 const KEY = 'dashboard-key-0123456789'
 const quiet = { info: () => {}, warn: () => {} }
@@ -58,6 +58,11 @@ describe('the dashboard over HTTP', () => {
     const response = await fetch(`${open.url}/runs?limit=5`)
     expect(response.status).toBe(200)
     expect(await response.json()).toEqual({ runs: [], runs_per_minute: 0 })
+  })
+
+  it('dashboard is on by default; a value other than a boolean names the option and the fix', () => {
+    expect(resolveNexusOptions({}, process.cwd(), {}).dashboard).toBe(true)
+    expect(() => resolveNexusOptions({ dashboard: 'yes' as unknown as boolean }, process.cwd(), {})).toThrow(/Invalid Nexus option `dashboard`: got "yes"; expected dashboard: true/)
   })
 
   it('is off with dashboard: false (404), while the API answers as before', async () => {
