@@ -27,7 +27,11 @@ class Dashboard {
       await Promise.all([this.#refreshDiscovery(), this.#refreshWorkflows(), this.#refreshStatus()])
     } catch (error) {
       if (error instanceof Unauthorized) return this.#askForKey(apiKey() !== null)
-      throw error
+      // The server is restarting or unreachable: say so, and try again.
+      byId('main').hidden = false
+      byId('discovery-state').textContent = `The server did not answer (${error instanceof Error ? error.message : String(error)}); trying again…`
+      window.setTimeout(() => void this.start(), RECONNECT_MS)
+      return
     }
     byId('login').hidden = true
     byId('main').hidden = false
