@@ -143,6 +143,9 @@ describe('a caller controls only the declared inputs', () => {
     expect(await post('greet', { input: { name: 'x' } })).toMatchObject({ status: 400, json: { error: { message: expect.stringContaining('"input"') } } })
     expect(await post('greet', { inputs: { name: 'x' }, parameters: { name: 'y' } })).toMatchObject({ status: 400, json: { error: { message: expect.stringContaining('not both') } } })
     expect(await post('greet', { inputs: 'name=x' })).toMatchObject({ status: 400 })
+    expect(await post('greet', { inputs: { name: 'x' }, mode: 'eventually' })).toMatchObject({ status: 400, json: { error: { code: 'REQUEST_INVALID', message: expect.stringContaining('"mode" must be one of') } } })
+    expect(await post('greet', { inputs: { name: 'x' }, mode: { $ne: 1 } })).toMatchObject({ status: 400, json: { error: { code: 'REQUEST_INVALID' } } })
+    expect(await post('greet', { inputs: { name: 'x' }, mode: 'sync' })).toMatchObject({ status: 200 })
   })
 
   it('a missing or mistyped input is 400 with the zod issues naming it', async () => {

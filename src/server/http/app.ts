@@ -5,8 +5,11 @@ import { NexflowError } from '../../errors.js'
 import type { SerializedErrorData } from '../../protocol/discovery.js'
 import type { ServerEvent } from '../events.js'
 import type { ServedWorkflow } from '../workflow-table.js'
-import { errorResponse, failedRunResponse } from './errors.js'
+import type { ProgressChannel } from '../progress-channel.js'
+import { errorResponse } from './errors.js'
 import { parseExecuteBody } from './execute-body.js'
+import { runAnswerBody } from './run-answer.js'
+import { streamRun } from './stream-run.js'
 import { readBody } from './request-body.js'
 import { openApiDocument } from './openapi.js'
 import { workflowInfo, workflowSummary } from '../workflow-views.js'
@@ -52,6 +55,12 @@ export interface HttpServices {
 export interface RunContext {
   /** The request's `X-Request-Id`, carried into the run's log line. */
   requestId?: string | undefined
+  /** The run's id, when the caller needs it before the run starts (an async run); else one is made. */
+  runId?: string | undefined
+  /** Cancels the run: its worker is stopped and the run fails with the signal's reason. */
+  signal?: AbortSignal | undefined
+  /** A streamed run's progress: each node's start and finish is reported to it (see `stream-run.ts`). */
+  progress?: ProgressChannel | undefined
 }
 
 function sendError(c: Context, error: unknown, development: boolean): Response {
@@ -135,16 +144,11 @@ export function createHttpApp(services: HttpServices): Hono {
 
   const execute = async (c: Context) => {
     const workflow = find(c.req.param('name') ?? '')
-    const inputs = parseExecuteBody(await readBody(c, services.maxRequestBodyBytes))
+    const { inputs, mode } = parseExecuteBody(await readBody(c, services.maxRequestBodyBytes))
+    if (mode === 'stream') return streamRun(c, services, workflow, inputs)
     const answer = await services.execute(workflow, inputs, { requestId: c.get('requestId') })
-    if (!answer.ok) {
-      const { status, body } = failedRunResponse(answer.error, development)
-      body.error.details = { ...body.error.details, run_id: answer.runId }
-      return c.json(body, status as 500)
-    }
-    // The outputs arrive as JSON text from the worker: embedded, not parsed and serialized again.
-    const tail = JSON.stringify({ execution_time: answer.durationMs / 1000, workflow_id: workflow.name, run_id: answer.runId, version: workflow.version })
-    return c.body(`{"outputs":${answer.outputs},${tail.slice(1)}`, 200, { 'content-type': 'application/json; charset=utf-8' })
+    const { status, json } = runAnswerBody(workflow, answer, development)
+    return c.body(json, status as 200, { 'content-type': 'application/json; charset=utf-8' })
   }
   workflows.post('/:name/execute', execute)
   workflows.post('/:name', execute)

@@ -1,19 +1,29 @@
 import { NexflowError, ValidationError } from '../../errors.js'
 import { unsafeKeyAt, unsafeKeyReason } from '../../protocol/json.js'
 
-const BODY_KEYS = ['inputs', 'parameters'] as const
+const BODY_KEYS = ['inputs', 'parameters', 'mode'] as const
+
+/** How a caller wants the answer: `sync` waits for the outputs in the response; `stream` answers server-sent events as the run goes. */
+export const EXECUTE_MODES = ['sync', 'stream'] as const
+export type ExecuteMode = (typeof EXECUTE_MODES)[number]
+
+/** A parsed execute request. */
+export interface ExecuteRequest {
+  inputs: Record<string, unknown>
+  mode: ExecuteMode
+}
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value)
 }
 
 /**
- * The inputs of an execute request: `{ inputs?: {...} }` or `{ parameters?: {...} }` (the source
- * system's name; giving both is an error). Every key of the body is checked before anything is
+ * An execute request: `{ inputs?: {...}, mode?: 'sync' | 'stream' }`, `parameters` being the source system's
+ * name for `inputs` (giving both is an error). Every key of the body is checked before anything is
  * read from it: prototype keys, over-long keys and deep nesting are refused anywhere.
  */
-export function parseExecuteBody(text: string): Record<string, unknown> {
-  if (text.trim() === '') return {}
+export function parseExecuteBody(text: string): ExecuteRequest {
+  if (text.trim() === '') return { inputs: {}, mode: 'sync' }
   let body: unknown
   try {
     body = JSON.parse(text)
@@ -30,7 +40,7 @@ export function parseExecuteBody(text: string): Record<string, unknown> {
   if (!isPlainObject(body)) throw new NexflowError('REQUEST_INVALID', 'The request body must be a JSON object: { "inputs": { ... } }')
   const unknown = Object.keys(body).filter((key) => !(BODY_KEYS as readonly string[]).includes(key))
   if (unknown.length > 0) {
-    throw new NexflowError('REQUEST_INVALID', `Unknown key${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `"${k}"`).join(', ')} in the request body; it takes "inputs" (or its alias "parameters")`, {
+    throw new NexflowError('REQUEST_INVALID', `Unknown key${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `"${k}"`).join(', ')} in the request body; it takes "inputs" (or its alias "parameters") and "mode"`, {
       details: { keys: unknown },
     })
   }
@@ -39,5 +49,13 @@ export function parseExecuteBody(text: string): Record<string, unknown> {
   }
   const inputs = body.inputs ?? body.parameters ?? {}
   if (!isPlainObject(inputs)) throw new NexflowError('REQUEST_INVALID', `"${Object.hasOwn(body, 'inputs') ? 'inputs' : 'parameters'}" must be a JSON object of input names to values`)
-  return inputs
+  return { inputs, mode: parseMode(body.mode) }
+}
+
+function parseMode(mode: unknown): ExecuteMode {
+  if (mode === undefined) return 'sync'
+  if (typeof mode === 'string' && (EXECUTE_MODES as readonly string[]).includes(mode)) return mode as ExecuteMode
+  throw new NexflowError('REQUEST_INVALID', `"mode" must be one of ${EXECUTE_MODES.map((m) => `"${m}"`).join(', ')}; got ${JSON.stringify(mode)}`, {
+    details: { mode, modes: [...EXECUTE_MODES] },
+  })
 }

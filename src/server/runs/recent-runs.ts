@@ -2,8 +2,8 @@
 export interface RunRecord {
   run_id: string
   workflow: string
-  /** `sync`: answered on the request that asked for it; `async`: queued and polled. */
-  mode: 'sync' | 'async'
+  /** `sync`: answered on the request that asked for it; `stream`: the same, as server-sent events; `async`: queued and polled. */
+  mode: 'sync' | 'stream' | 'async'
   /** `completed`, `failed`, `timeout`, `cancelled`, `crashed` or `error` (see RunOutcome). */
   status: string
   /** ISO 8601. */
