@@ -27,6 +27,7 @@ export interface StartFlags {
   /** `--no-auth`: false; `--auth` is not a flag of its own (keys come from NEXFLOW_API_KEYS or the config file). */
   auth?: false
   secureHeaders?: boolean
+  dashboard?: boolean
   metrics?: boolean
   requestLog?: boolean
   logFormat?: 'json' | 'text'
@@ -56,6 +57,7 @@ NODE_ENV=production refuses to start without them):
   --no-auth                No authentication even with NODE_ENV=production (a proxy in front does it).
   --no-secure-headers      Do not send the secure headers (HSTS, nosniff, CSP, ...).
   --no-metrics             No GET /metrics.
+  --no-dashboard           No dashboard page at / (the JSON API is unchanged).
   --no-request-log         No log line per request (runs still log).
   --log-format <f>         json (default when stdout is not a terminal) or text.
 
@@ -69,7 +71,8 @@ Discovery:
 
 Routes: POST /workflows/<name>/execute, GET /workflows, GET /workflows/<name>/workflow/info,
 GET /health, GET /ready (503 until discovery has finished), GET /discovery, GET /openapi.json,
-GET /metrics (Prometheus), GET /events, /mcp. With auth on, all but /health and /ready need a key.
+GET /metrics (Prometheus), GET /events, GET /runs, /mcp, and the dashboard at /. With auth on,
+all but /health, /ready and the dashboard page need a key (the page asks for it).
 SIGINT or SIGTERM shuts down gracefully (in-flight runs finish); a second signal forces it.
 `
 
@@ -101,6 +104,7 @@ const PARSE_OPTIONS = {
   'cors-origin': { type: 'string', multiple: true },
   auth: { type: 'boolean' },
   'secure-headers': { type: 'boolean' },
+  dashboard: { type: 'boolean' },
   metrics: { type: 'boolean' },
   'request-log': { type: 'boolean' },
   'log-format': { type: 'string' },
@@ -119,7 +123,7 @@ export function parseRateLimit(text: string): { max: number; windowMs: number } 
 }
 
 /** Flags that only turn something off: `--no-<name>` is the only form. */
-const NEGATIONS = new Set(['cache', 'discovery', 'auth', 'secure-headers', 'metrics', 'request-log'])
+const NEGATIONS = new Set(['cache', 'discovery', 'auth', 'secure-headers', 'dashboard', 'metrics', 'request-log'])
 
 const flagsSchema = z.object({
   help: z.boolean().optional(),
@@ -148,6 +152,7 @@ const flagsSchema = z.object({
   'cors-origin': z.array(z.string().regex(/^(\*|https?:\/\/[^\s/,]+)$/, { error: (issue) => `--cors-origin: expected "*" or an origin such as https://app.example.com (no path), got ${JSON.stringify(issue.input)}` })).optional(),
   auth: z.literal(false, { error: '--auth is not a flag: API keys come from NEXFLOW_API_KEYS or the config file (auth: { apiKeys }); --no-auth turns auth off' }).optional(),
   'secure-headers': z.boolean().optional(),
+  dashboard: z.boolean().optional(),
   metrics: z.boolean().optional(),
   'request-log': z.boolean().optional(),
   'log-format': z.enum(['json', 'text'], { error: (issue) => `--log-format: expected "json" or "text", got ${JSON.stringify(issue.input)}` }).optional(),
@@ -197,6 +202,7 @@ export function parseStartArgs(args: readonly string[], cwd: string): StartFlags
   if (flags['cors-origin'] !== undefined) out.corsOrigins = flags['cors-origin']
   if (flags.auth === false) out.auth = false
   if (flags['secure-headers'] !== undefined) out.secureHeaders = flags['secure-headers']
+  if (flags.dashboard !== undefined) out.dashboard = flags.dashboard
   if (flags.metrics !== undefined) out.metrics = flags.metrics
   if (flags['request-log'] !== undefined) out.requestLog = flags['request-log']
   if (flags['log-format'] !== undefined) out.logFormat = flags['log-format']

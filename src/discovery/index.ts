@@ -1,4 +1,4 @@
-export { discover, type DiscoveryReport, type DiscoveryRun } from './run.js'
+export { discover, type DiscoveryReport, type DiscoveryRun, type StartedFile } from './run.js'
 export { resolveDiscoveryOptions, type DiscoveryOptions, type Isolation, type ResolvedDiscoveryOptions } from './options.js'
 export { DEFAULT_IGNORE, DEFAULT_PATTERNS, DISCOVERY_DEFAULTS } from './defaults.js'
 export { findCandidates } from './candidates.js'

@@ -30,6 +30,13 @@ export interface FileResult {
   loadingModule?: string
   /** For `exited`: the code the module passed to `process.exit()`. */
   exitCode?: number
+  /**
+   * When a worker began importing it, in ms from the start of this discovery run (a cached file:
+   * when the cache answered, so `startMs === endMs`). With `endMs`, what a waterfall draws.
+   */
+  startMs?: number
+  /** When it was settled, in ms from the start of this discovery run. */
+  endMs?: number
 }
 
 /** Duplicate workflow names inside one manifest. */

@@ -53,7 +53,26 @@ export interface DiscoveryRun extends AsyncIterable<FileResult> {
   readonly drained: Promise<void>
   /** Stops discovery if it is still running (killing its workers) and closes the cache. */
   close(): Promise<void>
+  /**
+   * Listens for files a worker begins importing (their results come later, through the iterator),
+   * so a live view can show a file while it imports: a hanging one is the one that never ends.
+   * Only files begun after the call are told. Returns a function that stops listening.
+   */
+  onFileStarted(listener: (file: StartedFile) => void): () => void
 }
+
+/** A file a worker began importing. */
+export interface StartedFile {
+  /** Absolute path. */
+  path: string
+  /** Relative to the root, with forward slashes. */
+  relativePath: string
+  /** When its import began, in ms from the start of the discovery run. */
+  startMs: number
+}
+
+/** Milliseconds to two decimals: enough for a waterfall, and stable in JSON. */
+const round = (ms: number) => Math.round(ms * 100) / 100
 
 /**
  * Discovers the workflows, DataFlow models and node types under a root without ever importing a
@@ -107,6 +126,9 @@ class Discovery implements DiscoveryRun {
   /** The tsconfig.json tsx compiles user files with; found once per run. */
   #tsconfig: string | undefined
   #settled = false
+  /** The start of the run: files' `startMs` and `endMs` count from here. */
+  readonly #origin = performance.now()
+  readonly #startListeners = new Set<(file: StartedFile) => void>()
 
   constructor(options: ResolvedDiscoveryOptions, hooks: DiscoveryHooks) {
     this.#options = options
@@ -124,6 +146,22 @@ class Discovery implements DiscoveryRun {
       () => this.#pool?.drained(),
       () => this.#pool?.drained(),
     )
+  }
+
+  onFileStarted(listener: (file: StartedFile) => void): () => void {
+    this.#startListeners.add(listener)
+    return () => this.#startListeners.delete(listener)
+  }
+
+  #began(path: string, at: number): void {
+    const file = { path, relativePath: relativeToRoot(this.#options.root, path), startMs: round(at - this.#origin) }
+    for (const listener of this.#startListeners) {
+      try {
+        listener(file)
+      } catch {
+        // A listener's failure is its own: discovery carries on.
+      }
+    }
   }
 
   [Symbol.asyncIterator](): AsyncIterator<FileResult> {
@@ -146,7 +184,7 @@ class Discovery implements DiscoveryRun {
   }
 
   async #run(): Promise<DiscoveryReport> {
-    const started = performance.now()
+    const started = this.#origin
     const options = this.#options
     const warnings: string[] = []
     try {
@@ -215,16 +253,27 @@ class Discovery implements DiscoveryRun {
       return this.#emit(resultFromOutcome(root, path, { kind: 'failed', status: 'error', error: { name: 'Error', message }, durationMs: 0, imports: [] }, false))
     }
     const cached = await this.#cache.lookup(path, hash, this.#hasher, timeoutMs)
-    if (cached !== undefined) return this.#emit(resultFromOutcome(root, path, cached, true))
+    if (cached !== undefined) {
+      // Not imported in this run: a zero-length bar, when the cache answered.
+      const at = round(performance.now() - this.#origin)
+      return this.#emit({ ...resultFromOutcome(root, path, cached, true), startMs: at, endMs: at })
+    }
     return this.#importFile(path, hash)
   }
 
   /** Imports `path` in a worker; `hash` is its content hash taken just before, when there is a cache to fill. */
   async #importFile(path: string, hash: string | undefined): Promise<void> {
     if (this.#stop.signal.aborted) return
-    const outcome = await this.#poolFor().run(path)
+    let began: number | undefined
+    const outcome = await this.#poolFor().run(path, (at) => {
+      began = at
+      this.#began(path, at)
+    })
     if (outcome.kind === 'cancelled' || this.#stop.signal.aborted) return
-    this.#emit(resultFromOutcome(this.#options.root, path, outcome, false))
+    const ended = performance.now()
+    // A file whose import never began (its workers could not start) gets a bar of the time it failed in.
+    const startMs = round((began ?? ended - outcome.durationMs) - this.#origin)
+    this.#emit({ ...resultFromOutcome(this.#options.root, path, outcome, false), startMs: Math.max(0, startMs), endMs: round(ended - this.#origin) })
     if (hash !== undefined) await this.#remember(path, hash, outcome)
   }
 

@@ -4,7 +4,7 @@ import { relative } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import type { serve as Serve, ServerType } from '@hono/node-server'
 import { closestName } from '../closest-name.js'
-import { buildCheckReport, toCheckJson } from '../discovery/report.js'
+import { buildCheckReport, toCheckJson, underRoot } from '../discovery/report.js'
 import { discover, projectTsconfig, type DiscoveryReport, type DiscoveryRun, type FileResult } from '../discovery/index.js'
 import { isolateFactory } from '../discovery/pool/pool.js'
 import { IsolateStandby } from '../discovery/pool/standby.js'
@@ -30,6 +30,7 @@ import type { NexusMetrics, RunOutcome, ServerSnapshot } from './metrics.js'
 import { resolveNexusOptions, type NexusOptions, type ResolvedNexusOptions } from './options.js'
 import { ActivityLog } from './request-log.js'
 import { poolPlan } from './pool-plan.js'
+import { boundedPayload, RecentRuns, RUN_PAYLOAD_MAX_BYTES, type RunRecord, type RunSource } from './runs/recent-runs.js'
 import { WorkflowTable, type ServedWorkflow } from './workflow-table.js'
 
 /** How `start()` runs the server. */
@@ -67,7 +68,31 @@ function outcomeOf(error: NexflowError): RunOutcome {
 }
 
 function fileEvent(file: FileResult): ServerEvent {
-  return { type: 'file', path: file.relativePath, status: file.status, cached: file.cached, workflows: file.workflows, ...(file.error === undefined ? {} : { error: file.error.message }) }
+  return {
+    type: 'file',
+    path: file.relativePath,
+    status: file.status,
+    cached: file.cached,
+    workflows: file.workflows,
+    ...(file.error === undefined ? {} : { error: file.error.message }),
+    ...(file.startMs === undefined ? {} : { startMs: file.startMs, endMs: file.endMs }),
+  }
+}
+
+/** The node a failed run names, if any (a `WORKFLOW_EXECUTION_FAILED`'s `details.nodeId`). */
+function failedNode(details: Record<string, unknown> | undefined): string | undefined {
+  return typeof details?.nodeId === 'string' ? details.nodeId : undefined
+}
+
+/** A run's error as `/runs` lists it. */
+function runError(error: { code?: string | undefined; message: string; details?: Record<string, unknown> | undefined }): NonNullable<RunRecord['error']> {
+  const node = failedNode(error.details)
+  return { ...(error.code === undefined ? {} : { code: error.code }), message: error.message, ...(node === undefined ? {} : { node }) }
+}
+
+/** Outputs arrive as JSON text: parsed for the record only when small enough to keep. */
+function runOutputs(json: string): unknown {
+  return json.length > RUN_PAYLOAD_MAX_BYTES ? { truncated: true, bytes: Buffer.byteLength(json, 'utf8') } : boundedPayload(JSON.parse(json) as unknown)
 }
 
 /**
@@ -94,6 +119,8 @@ export class Nexus {
   #standby: IsolateStandby | undefined
   #reloading: Promise<void> | undefined
   #reloadRun: DiscoveryRun | undefined
+  /** When the reload running now began: its files' times count from here. */
+  #reloadStarted = 0
   #reloadAgain: string[] | undefined
   /** Registered workflows running on this thread that may move to the pool (see {@link register}). */
   readonly #poolCandidates = new Map<string, { served: ServedWorkflow; modules: string[]; types: string[] }>()
@@ -103,6 +130,12 @@ export class Nexus {
   #discoveryError: NexflowError | undefined
   #discoveryStarted = 0
   readonly #files = new Map<string, FileResult>()
+  /** Files a worker is importing now (path -> startMs), for `/discovery` while discovery or a reload runs. */
+  readonly #importing = new Map<string, { relativePath: string; startMs: number }>()
+  /** Recent finished runs, for `GET /runs` and the dashboard. */
+  readonly #runs = new RecentRuns()
+  /** What `GET /runs` reads: the in-memory runs unless a durable store is plugged in. */
+  #runSource: RunSource = this.#runs
   #report: DiscoveryReport | undefined
   #warm: 'pending' | 'warming' | 'warm' = 'pending'
   #ready: Promise<DiscoveryReport | undefined> | undefined
@@ -307,9 +340,11 @@ export class Nexus {
       const { signal: _signal, patterns, ignore, ...rest } = discovery
       const run = discover({ ...rest, patterns: [...patterns], ignore: [...ignore] })
       this.#discovery = run
+      this.#watchStarts(run)
       try {
         const generation = (await services).current.id
         for await (const file of run) {
+          this.#importing.delete(file.path)
           this.#files.set(file.path, file)
           this.#table.applyFile(file, { generation })
           this.#emit(fileEvent(file))
@@ -348,6 +383,19 @@ export class Nexus {
     for (const failure of (replies ?? []).flatMap((reply) => reply.failures)) {
       this.options.logger.warn(`nexflow: an execution worker could not import ${failure.file} ahead of time (${failure.error.message}); its workflows are imported on their first run`)
     }
+  }
+
+  /** Notes each file a discovery run begins importing, and tells listeners (`file-started`), until the run settles. */
+  #watchStarts(run: DiscoveryRun): void {
+    const stop = run.onFileStarted((file) => {
+      this.#importing.set(file.path, { relativePath: file.relativePath, startMs: file.startMs })
+      this.#emit({ type: 'file-started', path: file.relativePath, startMs: file.startMs })
+    })
+    const settled = () => {
+      stop()
+      this.#importing.clear()
+    }
+    run.report.then(settled, settled)
   }
 
   /** Listens to what the server reports; returns a function that stops listening. */
@@ -411,6 +459,8 @@ export class Nexus {
     this.#standby = undefined
     const run = discover({ ...rest, cache: true, patterns: [...patterns], ignore: [...ignore] }, standby === undefined ? {} : { isolateFactory: standby.factory(isolateFactory(discovery.isolation)) })
     this.#reloadRun = run
+    this.#reloadStarted = performance.now()
+    this.#watchStarts(run)
     let report: DiscoveryReport
     try {
       report = await run.report
@@ -501,26 +551,57 @@ export class Nexus {
     validateCallerInputs(workflow.name, workflow.json.inputSchema, inputs)
     const runId = context.runId ?? randomUUID()
     const started = performance.now()
+    const startedAt = Date.now()
     const signal = context.signal === undefined ? this.#shutdown.signal : AbortSignal.any([this.#shutdown.signal, context.signal])
     const run = this.#run(workflow, inputs, runId, signal, context.progress)
     this.#inFlight.add(run)
     try {
       const answer = await run
-      this.#ranOnce(workflow.name, runId, context, answer.ok ? 'completed' : 'failed', answer.durationMs, answer.ok ? undefined : (answer.error.code ?? 'WORKFLOW_EXECUTION_FAILED'))
+      const result = answer.ok ? { outputs: runOutputs(answer.outputs) } : { error: runError({ ...answer.error, code: answer.error.code ?? 'WORKFLOW_EXECUTION_FAILED' }) }
+      this.#ranOnce(workflow.name, runId, context, answer.ok ? 'completed' : 'failed', answer.durationMs, answer.ok ? undefined : (answer.error.code ?? 'WORKFLOW_EXECUTION_FAILED'), { startedAt, inputs, ...result })
       return answer
     } catch (error) {
       const nexflowError = toNexflowError(error)
-      this.#ranOnce(workflow.name, runId, context, outcomeOf(nexflowError), performance.now() - started, nexflowError.code)
+      this.#ranOnce(workflow.name, runId, context, outcomeOf(nexflowError), performance.now() - started, nexflowError.code, { startedAt, inputs, error: runError(nexflowError) })
       throw error
     } finally {
       this.#inFlight.delete(run)
     }
   }
 
-  /** A finished run's metrics and log line. */
-  #ranOnce(workflow: string, runId: string, context: RunContext, outcome: RunOutcome, durationMs: number, errorCode: string | undefined): void {
+  /** A finished run's metrics, log line, and record in the recent runs (`GET /runs`). */
+  #ranOnce(
+    workflow: string,
+    runId: string,
+    context: RunContext,
+    outcome: RunOutcome,
+    durationMs: number,
+    errorCode: string | undefined,
+    run: { startedAt: number; inputs: Record<string, unknown>; outputs?: unknown; error?: RunRecord['error'] },
+  ): void {
     this.#metrics?.observeRun(workflow, outcome, durationMs / 1000)
     if (this.options.log.runs) this.#activity?.run({ runId, requestId: context.requestId, workflow, outcome, durationMs, errorCode })
+    this.#runs.record({
+      run_id: runId,
+      workflow,
+      // A streamed run reports progress; only an async run is given its id before it starts.
+      mode: context.progress !== undefined ? 'stream' : context.runId !== undefined ? 'async' : 'sync',
+      status: outcome,
+      started_at: new Date(run.startedAt).toISOString(),
+      duration_ms: Math.round(durationMs * 100) / 100,
+      inputs: boundedPayload(run.inputs),
+      ...(run.outputs === undefined ? {} : { outputs: run.outputs }),
+      ...(run.error === undefined ? {} : { error: run.error }),
+    })
+    this.#emit({ type: 'run', run_id: runId, workflow, status: outcome })
+  }
+
+  /**
+   * Where `GET /runs` reads recent runs from. By default the server's own in-memory ring (the
+   * last 200 runs); a durable run store plugs in here, behind the same narrow interface.
+   */
+  setRunSource(source: RunSource): void {
+    this.#runSource = source
   }
 
   /** Error bodies carry stacks in development. */
@@ -580,7 +661,26 @@ export class Nexus {
       .list()
       .filter((workflow) => workflow.stale !== undefined && workflow.source.kind === 'discovered')
       .map((workflow) => ({ workflow: workflow.name, file: workflow.source.kind === 'discovered' ? workflow.source.relativePath : '', status: workflow.stale?.status, error: workflow.stale?.message }))
-    return { ...check, state: this.#discoveryState, warnings, ...(stale.length > 0 ? { stale } : {}) }
+    // The dashboard's waterfall: each file's times, the files still importing, the deadline.
+    const times = new Map([...this.#files.values()].map((file) => [file.relativePath.split('\\').join('/'), file]))
+    const timed = check.files.map((file) => {
+      const own = times.get(file.path)
+      const imports = own?.manifest?.imports.map((entry) => underRoot(this.options.root, entry.path)).filter((path) => path !== file.path)
+      return { ...file, ...(own?.startMs === undefined ? {} : { startMs: own.startMs, endMs: own.endMs }), ...(imports === undefined || imports.length === 0 ? {} : { imports }) }
+    })
+    const importing = [...this.#importing.values()].map(({ relativePath, startMs }) => ({ path: relativePath, startMs }))
+    const elapsedMs = performance.now() - (this.#reloadRun !== undefined ? this.#reloadStarted : this.#discoveryStarted)
+    return {
+      ...check,
+      files: timed,
+      state: this.#discoveryState,
+      ...(this.#reloadRun === undefined ? {} : { reloading: true }),
+      warnings,
+      ...(stale.length > 0 ? { stale } : {}),
+      importing,
+      elapsedMs: Math.round(elapsedMs),
+      timeoutMs: this.options.discovery?.timeoutMs ?? null,
+    }
   }
 
   #mcpServices(): McpServices {
@@ -616,6 +716,8 @@ export class Nexus {
       health: () => this.#health(),
       readiness: () => this.#readiness(),
       discovery: () => this.#discoveryJson(),
+      runs: async (limit) => ({ runs: await this.#runSource.list(limit), runs_per_minute: this.#runs.countSince(60_000) }),
+      dashboard: this.options.dashboard,
     }
   }
 

@@ -16,6 +16,7 @@ export const NEXUS_DEFAULTS = {
   queueTimeoutMs: 30_000,
   maxMemoryMb: 1024,
   maxRequestBodyBytes: 10 * 1024 * 1024,
+  dashboard: true,
   /** How long `close()` lets in-flight runs finish before stopping them. */
   shutdownTimeoutMs: 10_000,
 } as const
@@ -54,6 +55,11 @@ export interface NexusOptions extends ProductionOptions {
   maxMemoryMb?: number
   /** Request bodies over this many bytes are answered 413 before they are parsed (default 10 MiB). */
   maxRequestBodyBytes?: number
+  /**
+   * Serve the dashboard at `/` and `/_nexflow/` (default true): the discovery waterfall, every
+   * workflow with a form to run it, recent runs. It reads the same JSON as the API, with the same key.
+   */
+  dashboard?: boolean
   /** How long `close()` lets in-flight runs finish before stopping them (default 10 s). */
   shutdownTimeoutMs?: number
   /** Where warnings go (default: the console). */
@@ -77,6 +83,7 @@ export interface ResolvedNexusOptions extends ResolvedProductionOptions {
   queueTimeoutMs: number
   maxMemoryMb: number
   maxRequestBodyBytes: number
+  dashboard: boolean
   shutdownTimeoutMs: number
   logger: NexusLogger
   dev: boolean
@@ -100,6 +107,7 @@ export const nexusConfigSchema = z.strictObject({
   maxMemoryMb: z.number().int().min(32).max(1_048_576).optional(),
   maxRequestBodyBytes: z.number().int().min(1024).max(1024 * 1024 * 1024).optional(),
   shutdownTimeoutMs: ms(0).optional(),
+  dashboard: z.boolean().optional(),
   dev: z.boolean().optional(),
   ...productionConfigShape,
 })
@@ -124,6 +132,7 @@ const HINTS: Record<keyof NexusOptions, string> = {
   maxMemoryMb: 'a whole number of megabytes, at least 32, e.g. maxMemoryMb: 1024',
   maxRequestBodyBytes: 'a whole number of bytes from 1024 to 1 GiB, e.g. maxRequestBodyBytes: 10_485_760',
   shutdownTimeoutMs: `a whole number of milliseconds from 0 to ${MAX_MS}, e.g. shutdownTimeoutMs: 10_000`,
+  dashboard: 'dashboard: true (serve the dashboard at /) or dashboard: false',
   logger: 'an object with info(message) and warn(message), e.g. logger: console',
   dev: 'dev: true (watch and reload) or dev: false',
   ...PRODUCTION_HINTS,
@@ -217,6 +226,7 @@ export function resolveNexusOptions(options: NexusOptions = {}, cwd: string = pr
     queueTimeoutMs: given.queueTimeoutMs ?? NEXUS_DEFAULTS.queueTimeoutMs,
     maxMemoryMb: given.maxMemoryMb ?? NEXUS_DEFAULTS.maxMemoryMb,
     maxRequestBodyBytes: given.maxRequestBodyBytes ?? NEXUS_DEFAULTS.maxRequestBodyBytes,
+    dashboard: given.dashboard ?? NEXUS_DEFAULTS.dashboard,
     shutdownTimeoutMs: given.shutdownTimeoutMs ?? NEXUS_DEFAULTS.shutdownTimeoutMs,
     logger: given.logger ?? consoleLogger,
     dev: given.dev ?? false,

@@ -75,6 +75,8 @@ describe('production flags', () => {
       requestLog: false,
       logFormat: 'text',
     })
+    expect(parseStartArgs(['--no-dashboard'], cwd).dashboard).toBe(false)
+    expect(parseStartArgs([], cwd).dashboard).toBeUndefined()
     expect(parseStartArgs(['--rate-limit', '10/30s'], cwd).rateLimit).toEqual({ max: 10, windowMs: 30_000 })
     expect(parseStartArgs(['--rate-limit', '5000/h'], cwd).rateLimit).toEqual({ max: 5000, windowMs: 3_600_000 })
   })

@@ -143,7 +143,7 @@ export const workflow = new WorkflowBuilder().addNode('Function', 'boom', { code
     expect(events.filter((e) => e.type === 'reload-started').length - before).toBe(1)
   })
 
-  it('/events streams server-sent events: the reload starting, each re-imported file, the reload finishing', async () => {
+  it('/events streams server-sent events: the reload starting, each re-imported file starting and settling, the reload finishing', async () => {
     const controller = new AbortController()
     const response = await fetch(`${url}/events`, { signal: controller.signal })
     expect(response.headers.get('content-type')).toContain('text/event-stream')
@@ -161,7 +161,7 @@ export const workflow = new WorkflowBuilder().addNode('Function', 'boom', { code
     await until(/event: reload-finished/)
     controller.abort()
     const names = [...text.matchAll(/^event: (.+)$/gm)].map((m) => m[1])
-    expect(names.slice(names.indexOf('reload-started'))).toEqual(['reload-started', 'file', 'reload-finished'])
+    expect(names.slice(names.indexOf('reload-started'))).toEqual(['reload-started', 'file-started', 'file', 'reload-finished'])
     expect(text).toMatch(/"path":"workflows\/hello.ts","status":"ok"/)
   })
 

@@ -42,6 +42,7 @@ export function startOptions(flags: StartFlags, config: Record<string, unknown> 
   if (flags.corsOrigins !== undefined) options.cors = { ...(options.cors || {}), origin: flags.corsOrigins.includes('*') ? '*' : flags.corsOrigins }
   if (flags.auth === false) options.auth = false
   if (flags.secureHeaders !== undefined) options.secureHeaders = flags.secureHeaders
+  if (flags.dashboard !== undefined) options.dashboard = flags.dashboard
   if (flags.metrics !== undefined) options.metrics = flags.metrics
   if (flags.requestLog !== undefined || flags.logFormat !== undefined) {
     options.log = { ...options.log, ...(flags.requestLog === undefined ? {} : { requests: flags.requestLog }), ...(flags.logFormat === undefined ? {} : { format: flags.logFormat }) }

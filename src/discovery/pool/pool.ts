@@ -112,10 +112,13 @@ export class DiscoveryPool {
     return { spawned: this.#spawned, abandoned: this.#abandoned, live: this.#slots.size }
   }
 
-  /** Imports `file` (absolute) in a worker. Resolves once the file is settled; never rejects. */
-  run(file: string): Promise<TaskOutcome> {
+  /**
+   * Imports `file` (absolute) in a worker. Resolves once the file is settled; never rejects.
+   * `onBegan` is called when a worker begins it (its deadline starts then), with `performance.now()`.
+   */
+  run(file: string, onBegan?: (at: number) => void): Promise<TaskOutcome> {
     return new Promise((resolve) => {
-      const task = new Task(this.#nextTask++, file, resolve)
+      const task = new Task(this.#nextTask++, file, resolve, onBegan)
       if (this.#closing !== undefined) return task.settle({ kind: 'cancelled' })
       if (this.#broken !== undefined) return task.settle(failedOutcome(task, { status: 'crashed', error: this.#broken }, ''))
       this.#queue.push(task)

@@ -46,6 +46,8 @@ export class Task {
     readonly id: number,
     readonly file: string,
     readonly resolve: (outcome: TaskOutcome) => void,
+    /** Told when its worker begins the file, with the time (`performance.now()`): a live view can draw it from then. */
+    readonly onBegan?: (at: number) => void,
   ) {}
 
   get settled(): boolean {
@@ -61,6 +63,7 @@ export class Task {
 
   began(): void {
     this.startedAt = performance.now()
+    this.onBegan?.(this.startedAt)
     // Until the worker names another module, the file itself is what is loading.
     this.current = this.file
   }

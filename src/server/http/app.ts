@@ -13,6 +13,8 @@ import { streamRun } from './stream-run.js'
 import { readBody } from './request-body.js'
 import { openApiDocument } from './openapi.js'
 import { workflowInfo, workflowSummary } from '../workflow-views.js'
+import { dashboardRoutes } from '../dashboard/routes.js'
+import { RECENT_RUNS_CAPACITY } from '../runs/recent-runs.js'
 
 /** A run's answer: outputs already serialized as JSON (the main thread only embeds them), or a failure as data. */
 export type RunAnswer = { ok: true; outputs: string; runId: string; durationMs: number } | { ok: false; error: SerializedErrorData; runId: string; durationMs: number }
@@ -37,6 +39,10 @@ export interface HttpServices {
   discovery(): Record<string, unknown>
   /** The MCP Streamable HTTP endpoint. */
   mcp(request: Request): Promise<Response>
+  /** `GET /runs`: the most recent finished runs, newest first, at most `limit`, and how many finished in the last minute. */
+  runs(limit: number): Promise<{ runs: unknown[]; runs_per_minute: number }>
+  /** Serve the dashboard page at `/` and `/_nexflow/` (see dashboard/routes.ts). */
+  readonly dashboard?: boolean
   /** Subscribes to what the server reports (`/events`); returns the unsubscribe function. */
   events(listener: (event: ServerEvent) => void): () => void
   /** Mounted before every route, in order: request id, metrics and logs, secure headers, CORS, auth, rate limit (see protection.ts). */
@@ -90,6 +96,12 @@ export function createHttpApp(services: HttpServices): Hono {
   const { metrics } = services
   if (metrics !== undefined) app.get('/metrics', async (c) => c.body(await metrics.scrape(), 200, { 'content-type': metrics.contentType }))
   app.get('/openapi.json', (c) => c.json(openApiDocument(services.workflows())))
+  app.get('/runs', async (c) => {
+    const asked = Number(c.req.query('limit') ?? RECENT_RUNS_CAPACITY)
+    const limit = Number.isInteger(asked) && asked >= 1 ? Math.min(asked, RECENT_RUNS_CAPACITY) : RECENT_RUNS_CAPACITY
+    return c.json(await services.runs(limit))
+  })
+  if (services.dashboard === true) app.route('/', dashboardRoutes())
   // Server-sent events: each discovered file, development reloads starting and finishing.
   app.get('/events', (c) =>
     streamSSE(c, async (stream) => {

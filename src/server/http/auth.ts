@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import type { Context, MiddlewareHandler } from 'hono'
 import { NexflowError } from '../../errors.js'
+import { isDashboardPath } from '../dashboard/paths.js'
 import type { ResolvedAuth } from '../production-options.js'
 import { errorResponse } from './errors.js'
 import type { JwtVerifier } from './jwt-verifier.js'
@@ -33,10 +34,13 @@ const MAX_CREDENTIAL_CHARS = 8192
 const REALM = 'Bearer realm="nexflow"'
 const JWT_SHAPE = /^[\w-]+\.[\w-]+\.[\w-]*$/
 
-/** `/health` and `/ready` answer load balancers and orchestrators, which hold no key. */
+/**
+ * `/health` and `/ready` answer load balancers and orchestrators, which hold no key. The
+ * dashboard's page and assets hold no data: the page asks for the key and sends it on every call.
+ */
 export function isExempt(c: Context): boolean {
   const path = c.req.path
-  return path === '/health' || path === '/ready'
+  return path === '/health' || path === '/ready' || (c.req.method === 'GET' && isDashboardPath(path))
 }
 
 const digest = (text: string) => createHash('sha256').update(text, 'utf8').digest()

@@ -2,6 +2,7 @@ import type { MiddlewareHandler } from 'hono'
 import { cors } from 'hono/cors'
 import { requestId } from 'hono/request-id'
 import { secureHeaders } from 'hono/secure-headers'
+import { DASHBOARD_CSP, isDashboardPath } from '../dashboard/paths.js'
 import type { NexusMetrics } from '../metrics.js'
 import type { ResolvedProductionOptions, SecureHeadersConfig } from '../production-options.js'
 import type { ActivityLog } from '../request-log.js'
@@ -23,7 +24,14 @@ const API_CSP = { defaultSrc: ["'none'"], frameAncestors: ["'none'"] }
 
 function secureHeadersOf(config: SecureHeadersConfig): MiddlewareHandler {
   const { contentSecurityPolicy, ...headers } = config
-  return secureHeaders({ ...headers, ...(contentSecurityPolicy === false ? {} : { contentSecurityPolicy: contentSecurityPolicy ?? API_CSP }) })
+  const api = secureHeaders({ ...headers, ...(contentSecurityPolicy === false ? {} : { contentSecurityPolicy: contentSecurityPolicy ?? API_CSP }) })
+  // A policy the config sets (or drops) applies everywhere; by default the dashboard's page gets
+  // the least a page needs: its own script, stylesheet and JSON, from this origin only.
+  if (contentSecurityPolicy !== undefined) return api
+  const page = secureHeaders({ ...headers, contentSecurityPolicy: DASHBOARD_CSP })
+  return function secureHeadersByPath(c, next) {
+    return isDashboardPath(c.req.path) ? page(c, next) : api(c, next)
+  }
 }
 
 /**

@@ -1,0 +1,76 @@
+/** One finished run, as `GET /runs` lists it. Plain data: a durable store returns the same shape. */
+export interface RunRecord {
+  run_id: string
+  workflow: string
+  /** `sync`: answered on the request that asked for it; `stream`: the same, as server-sent events; `async`: queued and polled. */
+  mode: 'sync' | 'stream' | 'async'
+  /** `completed`, `failed`, `timeout`, `cancelled`, `crashed` or `error` (see RunOutcome). */
+  status: string
+  /** ISO 8601. */
+  started_at: string
+  duration_ms: number
+  /** The caller's inputs, or a `{ truncated: true, bytes }` note when larger than the bound. */
+  inputs: unknown
+  outputs?: unknown
+  error?: { code?: string; message: string; node?: string }
+}
+
+/**
+ * Where `GET /runs` reads recent runs from. Narrow on purpose: a durable run store (async runs)
+ * plugs in behind it; without one, {@link RecentRuns} keeps the last runs in memory.
+ */
+export interface RunSource {
+  /** The most recent runs, newest first, at most `limit`. */
+  list(limit: number): RunRecord[] | Promise<RunRecord[]>
+}
+
+/** Runs kept in memory by default: enough for a dashboard, bounded so a busy server does not grow. */
+export const RECENT_RUNS_CAPACITY = 200
+/** Inputs and outputs larger than this (as JSON) are kept as a note of their size, not their content. */
+export const RUN_PAYLOAD_MAX_BYTES = 16 * 1024
+
+/** `value` if its JSON is within `maxBytes`, else a note saying how large it was. */
+export function boundedPayload(value: unknown, maxBytes: number = RUN_PAYLOAD_MAX_BYTES): unknown {
+  let json: string | undefined
+  try {
+    json = JSON.stringify(value, (_key, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))
+  } catch {
+    return { unserializable: true }
+  }
+  if (json === undefined) return null
+  const bytes = Buffer.byteLength(json, 'utf8')
+  return bytes <= maxBytes ? (JSON.parse(json) as unknown) : { truncated: true, bytes }
+}
+
+/** The last `capacity` runs in a ring buffer: O(1) to record, O(limit) to list. */
+export class RecentRuns implements RunSource {
+  readonly #ring: (RunRecord | undefined)[]
+  #next = 0
+  #size = 0
+
+  constructor(readonly capacity: number = RECENT_RUNS_CAPACITY) {
+    this.#ring = new Array<RunRecord | undefined>(capacity)
+  }
+
+  record(run: RunRecord): void {
+    this.#ring[this.#next] = run
+    this.#next = (this.#next + 1) % this.capacity
+    this.#size = Math.min(this.#size + 1, this.capacity)
+  }
+
+  list(limit: number = this.capacity): RunRecord[] {
+    const out: RunRecord[] = []
+    for (let i = 1; i <= Math.min(limit, this.#size); i++) out.push(this.#ring[(this.#next - i + this.capacity) % this.capacity] as RunRecord)
+    return out
+  }
+
+  /** Runs that finished in the last `ms` (for runs per minute). */
+  countSince(ms: number, now: number = Date.now()): number {
+    let count = 0
+    for (const run of this.list()) {
+      if (now - (Date.parse(run.started_at) + run.duration_ms) > ms) break
+      count++
+    }
+    return count
+  }
+}

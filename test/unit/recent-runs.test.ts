@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest'
+import { boundedPayload, RecentRuns, type RunRecord } from '../../src/server/runs/recent-runs.js'
+
+const run = (n: number, startedAt = Date.UTC(2026, 0, 1, 0, 0, n)): RunRecord => ({
+  run_id: `r${n}`,
+  workflow: 'w',
+  mode: 'sync',
+  status: 'completed',
+  started_at: new Date(startedAt).toISOString(),
+  duration_ms: 5,
+  inputs: { n },
+})
+
+describe('RecentRuns (GET /runs without a durable store)', () => {
+  it('lists the newest first, at most the limit, and keeps only the last `capacity` runs', () => {
+    const runs = new RecentRuns(3)
+    expect(runs.list(10)).toEqual([])
+    for (let n = 1; n <= 5; n++) runs.record(run(n))
+    expect(runs.list(10).map((r) => r.run_id)).toEqual(['r5', 'r4', 'r3'])
+    expect(runs.list(2).map((r) => r.run_id)).toEqual(['r5', 'r4'])
+  })
+
+  it('counts the runs that finished in the last minute', () => {
+    const runs = new RecentRuns(10)
+    const now = Date.UTC(2026, 0, 1, 0, 5, 0)
+    runs.record(run(1, now - 120_000))
+    runs.record(run(2, now - 30_000))
+    runs.record(run(3, now - 1_000))
+    expect(runs.countSince(60_000, now)).toBe(2)
+  })
+
+  it('keeps inputs and outputs up to the size bound, and a note of the size beyond it', () => {
+    expect(boundedPayload({ a: 1 }, 100)).toEqual({ a: 1 })
+    expect(boundedPayload({ big: 'x'.repeat(200) }, 100)).toEqual({ truncated: true, bytes: 210 })
+    expect(boundedPayload({ n: 10n }, 100)).toEqual({ n: '10' })
+    const cyclic: Record<string, unknown> = {}
+    cyclic.self = cyclic
+    expect(boundedPayload(cyclic)).toEqual({ unserializable: true })
+  })
+})
