@@ -1,8 +1,10 @@
 import { availableParallelism } from 'node:os'
+import { resolve } from 'node:path'
 import { z } from 'zod'
 import { closestName } from '../closest-name.js'
 import { resolveDiscoveryOptions, type DiscoveryOptions, type ResolvedDiscoveryOptions } from '../discovery/index.js'
 import { NexflowError } from '../errors.js'
+import { DURABILITY_HINT, durabilitySchema, resolveDurabilityOptions, type DurabilityOptions, type ResolvedDurabilityOptions } from './durability/durability-options.js'
 import { PRODUCTION_HINTS, productionConfigShape, resolveProductionOptions, type ProductionOptions, type ResolvedProductionOptions } from './production-options.js'
 
 /** Every default of the server, in one place. */
@@ -63,6 +65,12 @@ export interface NexusOptions extends ProductionOptions {
    * workers without dropping a request; error answers carry the failing node's stack.
    */
   dev?: boolean
+  /**
+   * Where async runs, their results and Idempotency-Key records live: the embedded SQLite file
+   * `.nexflow/nexflow.db` under the root by default, or PostgreSQL (`databaseUrl`, or the
+   * `NEXFLOW_DURABILITY_URL` environment variable), which several instances share.
+   */
+  durability?: DurabilityOptions
 }
 
 export interface ResolvedNexusOptions extends ResolvedProductionOptions {
@@ -80,6 +88,7 @@ export interface ResolvedNexusOptions extends ResolvedProductionOptions {
   shutdownTimeoutMs: number
   logger: NexusLogger
   dev: boolean
+  durability: ResolvedDurabilityOptions
 }
 
 // Node's timers cap at 2^31 - 1 ms; a longer deadline would fire at once.
@@ -101,6 +110,7 @@ export const nexusConfigSchema = z.strictObject({
   maxRequestBodyBytes: z.number().int().min(1024).max(1024 * 1024 * 1024).optional(),
   shutdownTimeoutMs: ms(0).optional(),
   dev: z.boolean().optional(),
+  durability: durabilitySchema.optional(),
   ...productionConfigShape,
 })
 
@@ -126,6 +136,7 @@ const HINTS: Record<keyof NexusOptions, string> = {
   shutdownTimeoutMs: `a whole number of milliseconds from 0 to ${MAX_MS}, e.g. shutdownTimeoutMs: 10_000`,
   logger: 'an object with info(message) and warn(message), e.g. logger: console',
   dev: 'dev: true (watch and reload) or dev: false',
+  durability: DURABILITY_HINT,
   ...PRODUCTION_HINTS,
 }
 
@@ -220,6 +231,7 @@ export function resolveNexusOptions(options: NexusOptions = {}, cwd: string = pr
     shutdownTimeoutMs: given.shutdownTimeoutMs ?? NEXUS_DEFAULTS.shutdownTimeoutMs,
     logger: given.logger ?? consoleLogger,
     dev: given.dev ?? false,
+    durability: resolveDurabilityOptions(given.durability, resolve(cwd, discovery?.root ?? root), env),
     ...resolveProductionOptions(given, env, process.stdout.isTTY === true),
   }
 }

@@ -7,6 +7,7 @@ import type { ServerEvent } from '../events.js'
 import type { ServedWorkflow } from '../workflow-table.js'
 import { errorResponse, failedRunResponse } from './errors.js'
 import { parseExecuteBody } from './execute-body.js'
+import { acceptAsync, bodyHash, idempotencyKeyOf, idempotent, runsRoutes, type RunsService } from './runs-routes.js'
 import { readBody } from './request-body.js'
 import { openApiDocument } from './openapi.js'
 import { workflowInfo, workflowSummary } from '../workflow-views.js'
@@ -38,6 +39,8 @@ export interface HttpServices {
   events(listener: (event: ServerEvent) => void): () => void
   /** Mounted before every route, in order: request id, metrics and logs, secure headers, CORS, auth, rate limit (see protection.ts). */
   readonly middleware?: readonly MiddlewareHandler[]
+  /** Async runs and Idempotency-Key records (`mode: 'async'`, `/workflows/:name/status/:id`); absent, neither is served. */
+  runs?: RunsService
   /** `GET /metrics`: the Prometheus text exposition; absent when metrics are off. */
   metrics?: { contentType: string; scrape(): Promise<string> }
 }
@@ -125,9 +128,16 @@ export function createHttpApp(services: HttpServices): Hono {
     return c.json({ status: 'healthy', workflow: workflow.name, version: workflow.version })
   })
 
+  const { runs } = services
   const execute = async (c: Context) => {
     const workflow = find(c.req.param('name') ?? '')
-    const { inputs } = parseExecuteBody(await readBody(c, services.maxRequestBodyBytes))
+    const key = idempotencyKeyOf(c)
+    const request = parseExecuteBody(await readBody(c, services.maxRequestBodyBytes))
+    const respond = () => (request.mode === 'async' ? acceptAsync(runs, workflow, request.inputs) : runSync(c, workflow, request.inputs))
+    if (key === undefined || runs === undefined) return respond()
+    return idempotent(runs, key, bodyHash(workflow.name, request), development, respond)
+  }
+  const runSync = async (c: Context, workflow: ServedWorkflow, inputs: Record<string, unknown>): Promise<Response> => {
     const answer = await services.execute(workflow, inputs, { requestId: c.get('requestId') })
     if (!answer.ok) {
       const { status, body } = failedRunResponse(answer.error, development)
@@ -140,6 +150,7 @@ export function createHttpApp(services: HttpServices): Hono {
   }
   workflows.post('/:name/execute', execute)
   workflows.post('/:name', execute)
+  if (runs !== undefined) workflows.route('/', runsRoutes(runs, development))
   app.route('/workflows', workflows)
   // The MCP transport reads the web Request itself: hono's bodyLimit guards it.
   app.all('/mcp', bodyLimitFor(services), (c) => services.mcp(c.req.raw))
