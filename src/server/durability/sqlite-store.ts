@@ -81,6 +81,8 @@ export class SqliteRunStore implements RunStore {
   readonly kind = 'sqlite'
   readonly #path: string
   #db: BetterSqlite3.Database | undefined
+  /** Statements prepared once: parsing SQL per request showed in bench/durability.ts. */
+  readonly #statements = new Map<string, BetterSqlite3.Statement>()
 
   constructor(path: string) {
     this.#path = path
@@ -107,23 +109,31 @@ export class SqliteRunStore implements RunStore {
     return this.#db
   }
 
+  #prepare(sql: string): BetterSqlite3.Statement {
+    let statement = this.#statements.get(sql)
+    if (statement === undefined) {
+      statement = this.#ready.prepare(sql)
+      this.#statements.set(sql, statement)
+    }
+    return statement
+  }
+
   createRun(run: { id: string; workflow: string; inputs: string; now: number }): Promise<void> {
     return settled(() => {
-      this.#ready.prepare("INSERT INTO nexflow_runs (id, workflow, status, inputs, created_at) VALUES (?, ?, 'pending', ?, ?)").run(run.id, run.workflow, run.inputs, run.now)
+      this.#prepare("INSERT INTO nexflow_runs (id, workflow, status, inputs, created_at) VALUES (?, ?, 'pending', ?, ?)").run(run.id, run.workflow, run.inputs, run.now)
     })
   }
 
   markRunning(id: string, now: number, retry = false): Promise<boolean> {
     return settled(() => {
       const from = retry ? "('pending', 'running')" : "('pending')"
-      return this.#ready.prepare(`UPDATE nexflow_runs SET status = 'running', started_at = ? WHERE id = ? AND status IN ${from}`).run(now, id).changes === 1
+      return this.#prepare(`UPDATE nexflow_runs SET status = 'running', started_at = ? WHERE id = ? AND status IN ${from}`).run(now, id).changes === 1
     })
   }
 
   finishRun(id: string, end: RunEnd, now: number): Promise<boolean> {
     return settled(() => {
-      const result = this.#ready
-        .prepare("UPDATE nexflow_runs SET status = ?, outputs = ?, error = ?, finished_at = ? WHERE id = ? AND status IN ('pending', 'running')")
+      const result = this.#prepare("UPDATE nexflow_runs SET status = ?, outputs = ?, error = ?, finished_at = ? WHERE id = ? AND status IN ('pending', 'running')")
         .run(end.status, end.outputs ?? null, end.error === undefined ? null : JSON.stringify(end.error), now, id)
       return result.changes === 1
     })
@@ -131,13 +141,13 @@ export class SqliteRunStore implements RunStore {
 
   getRun(id: string): Promise<RunRecord | undefined> {
     return settled(() => {
-      const row = this.#ready.prepare('SELECT * FROM nexflow_runs WHERE id = ?').get(id) as RunRow | undefined
+      const row = this.#prepare('SELECT * FROM nexflow_runs WHERE id = ?').get(id) as RunRow | undefined
       return row === undefined ? undefined : runOfRow(row)
     })
   }
 
   async cancelRun(id: string, now: number): Promise<RunRecord | undefined> {
-    this.#ready.prepare("UPDATE nexflow_runs SET status = 'cancelled', finished_at = ? WHERE id = ? AND status IN ('pending', 'running')").run(now, id)
+    this.#prepare("UPDATE nexflow_runs SET status = 'cancelled', finished_at = ? WHERE id = ? AND status IN ('pending', 'running')").run(now, id)
     return this.getRun(id)
   }
 
@@ -145,9 +155,9 @@ export class SqliteRunStore implements RunStore {
     return settled(() => {
       const db = this.#ready
       return db.transaction(() => {
-        const running = db.prepare("SELECT id FROM nexflow_runs WHERE status = 'running'").all() as { id: string }[]
-        db.prepare("UPDATE nexflow_runs SET status = 'interrupted', finished_at = ? WHERE status = 'running'").run(now)
-        const pending = (db.prepare("SELECT * FROM nexflow_runs WHERE status = 'pending' ORDER BY created_at").all() as RunRow[]).map(runOfRow)
+        const running = this.#prepare("SELECT id FROM nexflow_runs WHERE status = 'running'").all() as { id: string }[]
+        this.#prepare("UPDATE nexflow_runs SET status = 'interrupted', finished_at = ? WHERE status = 'running'").run(now)
+        const pending = (this.#prepare("SELECT * FROM nexflow_runs WHERE status = 'pending' ORDER BY created_at").all() as RunRow[]).map(runOfRow)
         return { interrupted: running.map((row) => row.id), pending }
       })()
     })
@@ -155,9 +165,8 @@ export class SqliteRunStore implements RunStore {
 
   prune(now: number, keepRunsMs: number): Promise<void> {
     return settled(() => {
-      const db = this.#ready
-      db.prepare("DELETE FROM nexflow_runs WHERE status NOT IN ('pending', 'running') AND finished_at < ?").run(now - keepRunsMs)
-      db.prepare('DELETE FROM nexflow_idempotency WHERE expires_at <= ?').run(now)
+      this.#prepare("DELETE FROM nexflow_runs WHERE status NOT IN ('pending', 'running') AND finished_at < ?").run(now - keepRunsMs)
+      this.#prepare('DELETE FROM nexflow_idempotency WHERE expires_at <= ?').run(now)
     })
   }
 
@@ -166,9 +175,9 @@ export class SqliteRunStore implements RunStore {
       const db = this.#ready
       // One transaction: two requests with the same key cannot both see it as new.
       return db.transaction((): IdempotencyBegin => {
-        const row = db.prepare('SELECT body_hash, state, status, body, expires_at, locked_until FROM nexflow_idempotency WHERE key = ?').get(key) as KeyRow | undefined
+        const row = this.#prepare('SELECT body_hash, state, status, body, expires_at, locked_until FROM nexflow_idempotency WHERE key = ?').get(key) as KeyRow | undefined
         const take = () => {
-          db.prepare("INSERT OR REPLACE INTO nexflow_idempotency (key, body_hash, state, status, body, expires_at, locked_until) VALUES (?, ?, 'running', NULL, NULL, ?, ?)").run(
+          this.#prepare("INSERT OR REPLACE INTO nexflow_idempotency (key, body_hash, state, status, body, expires_at, locked_until) VALUES (?, ?, 'running', NULL, NULL, ?, ?)").run(
             key,
             bodyHash,
             times.now + times.ttlMs,
@@ -186,18 +195,19 @@ export class SqliteRunStore implements RunStore {
 
   completeIdempotent(key: string, status: number, body: string): Promise<void> {
     return settled(() => {
-      this.#ready.prepare("UPDATE nexflow_idempotency SET state = 'done', status = ?, body = ? WHERE key = ?").run(status, body, key)
+      this.#prepare("UPDATE nexflow_idempotency SET state = 'done', status = ?, body = ? WHERE key = ?").run(status, body, key)
     })
   }
 
   releaseIdempotent(key: string): Promise<void> {
     return settled(() => {
-      this.#ready.prepare("DELETE FROM nexflow_idempotency WHERE key = ? AND state = 'running'").run(key)
+      this.#prepare("DELETE FROM nexflow_idempotency WHERE key = ? AND state = 'running'").run(key)
     })
   }
 
   close(): Promise<void> {
     return settled(() => {
+      this.#statements.clear()
       this.#db?.close()
       this.#db = undefined
     })
