@@ -81,6 +81,15 @@ describe('async runs (embedded store)', () => {
     expect((await request(`${url}/workflows/gate/status/${json.execution_id as string}`, { method: 'DELETE' })).status).toBe(404)
   })
 
+  it('/openapi.json documents the mode, the Idempotency-Key header and the status path', async () => {
+    const { json } = await request(`${url}/openapi.json`)
+    const execute = json.paths['/workflows/echo/execute'].post
+    expect(execute.requestBody.content['application/json'].schema.properties.mode.enum).toContain('async')
+    expect(execute.parameters[0].name).toBe('Idempotency-Key')
+    expect(execute.responses).toHaveProperty('202')
+    expect(Object.keys(json.paths['/workflows/echo/status/{execution_id}'])).toEqual(expect.arrayContaining(['get', 'delete']))
+  })
+
   it('an unknown mode is 400 naming the modes', async () => {
     const { status, json } = await post(url, 'echo', { mode: 'later' })
     expect(status).toBe(400)
