@@ -1,6 +1,10 @@
 // The run store's contract, run against the embedded SQLite store and (with
 // NEXFLOW_TEST_POSTGRES_URL) PostgreSQL: the same cases, the same answers.
+import { spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
+import { once } from 'node:events'
+import { hostname } from 'node:os'
+import Database from 'better-sqlite3'
 import { join } from 'node:path'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -136,5 +140,27 @@ describe.each(targets)('RunStore contract ($name)', ({ make, skip, name }) => {
     const key = `k-${randomUUID()}`
     const answers = await Promise.all(Array.from({ length: 8 }, () => store.beginIdempotent(key, 'h', times(T0))))
     expect(answers.filter((answer) => answer.kind === 'new')).toHaveLength(1)
+  })
+})
+
+describe('the embedded store has one live process', () => {
+  it('a store another live process holds is refused, naming the pid and PostgreSQL; once that process is gone it opens', async () => {
+    const path = join(root.path, 'owned', 'nexflow.db')
+    const first = new SqliteRunStore(path)
+    await first.open()
+    await first.close()
+    const other = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' })
+    try {
+      const db = new Database(path)
+      db.prepare('INSERT OR REPLACE INTO nexflow_owner (id, pid, host) VALUES (1, ?, ?)').run(other.pid, hostname())
+      db.close()
+      await expect(new SqliteRunStore(path).open()).rejects.toMatchObject({ code: 'DURABILITY_UNAVAILABLE', message: expect.stringMatching(new RegExp(`pid ${other.pid}.*databaseUrl`)) })
+    } finally {
+      other.kill('SIGKILL')
+      await once(other, 'exit')
+    }
+    const reopened = new SqliteRunStore(path)
+    await reopened.open()
+    await reopened.close()
   })
 })

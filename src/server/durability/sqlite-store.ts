@@ -1,4 +1,5 @@
 import { mkdirSync } from 'node:fs'
+import { hostname } from 'node:os'
 import { dirname } from 'node:path'
 import type BetterSqlite3 from 'better-sqlite3'
 import { NexflowError } from '../../errors.js'
@@ -47,7 +48,21 @@ CREATE TABLE IF NOT EXISTS nexflow_idempotency (
   expires_at INTEGER NOT NULL,
   locked_until INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS nexflow_owner (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  pid INTEGER NOT NULL,
+  host TEXT NOT NULL
+);
 `
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
 
 export function runOfRow(row: { id: string; workflow: string; status: string; inputs: string; outputs: string | null; error: string | null; created_at: number | string; started_at: number | string | null; finished_at: number | string | null }): RunRecord {
   return {
@@ -98,10 +113,29 @@ export class SqliteRunStore implements RunStore {
       db.pragma('busy_timeout = 5000')
       db.pragma('synchronous = NORMAL')
       db.exec(SCHEMA)
+      this.#claim(db)
       this.#db = db
     } catch (error) {
+      if (error instanceof NexflowError) throw error
       throw new NexflowError('DURABILITY_UNAVAILABLE', `The run store ${this.#path} cannot be opened: ${(error as Error).message}`, { cause: error, details: { path: this.#path } })
     }
+  }
+
+  /**
+   * One live process per store: a second one's start would mark the first one's running runs
+   * interrupted. A process that died (SIGKILL) leaves its row; its pid no longer answers.
+   */
+  #claim(db: BetterSqlite3.Database): void {
+    db.transaction(() => {
+      const owner = db.prepare('SELECT pid, host FROM nexflow_owner WHERE id = 1').get() as { pid: number; host: string } | undefined
+      if (owner !== undefined && owner.host === hostname() && owner.pid !== process.pid && alive(owner.pid)) {
+        db.close()
+        throw new NexflowError('DURABILITY_UNAVAILABLE', `The embedded run store ${this.#path} is in use by another nexflow process (pid ${owner.pid}); one instance per root: for several, set durability.databaseUrl (PostgreSQL)`, {
+          details: { path: this.#path, pid: owner.pid },
+        })
+      }
+      db.prepare('INSERT OR REPLACE INTO nexflow_owner (id, pid, host) VALUES (1, ?, ?)').run(process.pid, hostname())
+    }).immediate()
   }
 
   get #ready(): BetterSqlite3.Database {
@@ -208,6 +242,7 @@ export class SqliteRunStore implements RunStore {
   close(): Promise<void> {
     return settled(() => {
       this.#statements.clear()
+      this.#db?.prepare('DELETE FROM nexflow_owner WHERE pid = ?').run(process.pid)
       this.#db?.close()
       this.#db = undefined
     })
