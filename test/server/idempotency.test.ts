@@ -132,3 +132,32 @@ describe.each(targets)('Idempotency-Key ($name)', ({ durability, skip }) => {
     expect(replay.json).toEqual(first.json)
   })
 })
+
+describe('Idempotency-Key with auth', () => {
+  const root = tempRoot()
+  const keys = ['a'.repeat(32), 'b'.repeat(32)]
+  let app: Nexus
+  let url: string
+  beforeAll(async () => {
+    app = new Nexus({ apiPort: 0, root: root.path, autoDiscovery: false, workers: 1, logger, auth: { apiKeys: keys } })
+    app.register('echo', echo)
+    await app.start()
+    url = app.url as string
+  })
+  afterAll(async () => {
+    await app?.close()
+    root.remove()
+  })
+
+  it("is scoped to the client: another API key's request with the same key runs on its own", async () => {
+    const key = randomUUID()
+    const first = await post(url, 'echo', { inputs: { value: 1 } }, { 'idempotency-key': key, 'x-api-key': keys[0] as string })
+    expect(first.status).toBe(200)
+    const other = await post(url, 'echo', { inputs: { value: 1 } }, { 'idempotency-key': key, 'x-api-key': keys[1] as string })
+    expect(other.status).toBe(200)
+    expect(other.headers.get('idempotent-replayed')).toBeNull()
+    expect(other.json.run_id).not.toBe(first.json.run_id)
+    const same = await post(url, 'echo', { inputs: { value: 1 } }, { 'idempotency-key': key, 'x-api-key': keys[0] as string })
+    expect(same.headers.get('idempotent-replayed')).toBe('true')
+  })
+})

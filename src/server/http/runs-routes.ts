@@ -15,7 +15,10 @@ export const IDEMPOTENCY_KEY_MAX = 255
 const KEY_PATTERN = /^[\x20-\x7e]+$/
 const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
-/** The request's Idempotency-Key, checked; undefined without one. */
+/**
+ * The request's Idempotency-Key, checked, and scoped to the authenticated client (its principal
+ * id): one client's key never replays another's answer. Undefined without one.
+ */
 export function idempotencyKeyOf(c: Context): string | undefined {
   const key = c.req.header('idempotency-key')
   if (key === undefined) return undefined
@@ -24,7 +27,8 @@ export function idempotencyKeyOf(c: Context): string | undefined {
       details: { length: key.length, max: IDEMPOTENCY_KEY_MAX },
     })
   }
-  return key
+  const principal = c.get('principal')
+  return principal === undefined ? key : `${principal.id} ${key}`
 }
 
 /** JSON with object keys sorted at every depth: the same inputs hash the same whatever their key order. */
