@@ -96,3 +96,22 @@ describe('async runs (embedded store)', () => {
     expect(json.error.message).toContain('"async"')
   })
 })
+
+describe('async runs with the durability database unreachable', () => {
+  it('an async or keyed request is 503 DURABILITY_UNAVAILABLE naming the problem; a plain sync run still works', async () => {
+    const down = new Nexus({ apiPort: 0, root: root.path, autoDiscovery: false, workers: 1, logger, durability: { databaseUrl: 'postgres://postgres@127.0.0.1:1/none' } })
+    down.register('echo', echo)
+    await down.start()
+    try {
+      const base = down.url as string
+      const async = await post(base, 'echo', { inputs: { value: 1 }, mode: 'async' })
+      expect(async.status).toBe(503)
+      expect(async.json.error).toMatchObject({ code: 'DURABILITY_UNAVAILABLE', message: expect.stringContaining('cannot be reached') })
+      // Tried again on the next request, not stuck on the first failure.
+      expect((await post(base, 'echo', { inputs: { value: 1 } }, { 'idempotency-key': 'k1' })).status).toBe(503)
+      expect((await post(base, 'echo', { inputs: { value: 1 } })).status).toBe(200)
+    } finally {
+      await down.close()
+    }
+  })
+})

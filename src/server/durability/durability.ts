@@ -82,7 +82,11 @@ export class Durability {
   /** The open store (opening it on first use). */
   store(): Promise<RunStore> {
     if (this.#closed) return Promise.reject(new NexflowError('SERVER_CLOSING', 'The server is shutting down; retry on another instance'))
-    this.#opening ??= this.#open()
+    // A failed open (the database unreachable at start) is tried again by the next request.
+    this.#opening ??= this.#open().catch((error: unknown) => {
+      this.#opening = undefined
+      throw error
+    })
     return this.#opening
   }
 
@@ -115,6 +119,7 @@ export class Durability {
     try {
       await queue.start({ run: (job, info) => this.#track(this.#runJob(job.runId, job.workflow, info.retry)), interrupted: (job) => this.#interrupt(job.runId) })
     } catch (error) {
+      this.#store = undefined
       await store.close()
       throw error
     }
