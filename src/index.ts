@@ -20,7 +20,7 @@ export { WorkflowBuilder, type BuildOptions, type BuilderOptions } from './workf
 export { Workflow } from './workflow/workflow.js'
 export { callerInputSchema, validateCallerInputs } from './workflow/caller-inputs.js'
 export { workflowProblems, type WorkflowProblem } from './workflow/validate.js'
-export { LocalRuntime, type ExecuteOptions, type ExecutionResult, type FailedNodeOutput, type LocalRuntimeOptions } from './workflow/runtime.js'
+export { LocalRuntime, type ExecuteOptions, type ExecutionResult, type FailedNodeOutput, type LocalRuntimeOptions, type NodeOutcome, type RunObserver } from './workflow/runtime.js'
 export { FunctionNode, HttpRequestNode, MergeNode, SwitchNode } from './workflow/nodes/index.js'
 export type { WorkflowJson, WorkflowNodeJson, ConnectionJson } from './protocol/workflow-json.js'
 export type { JsonValue } from './protocol/json.js'

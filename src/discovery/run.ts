@@ -8,7 +8,8 @@ import { FileHasher } from './hash.js'
 import { findNearest, findNearestOf, projectTsconfig } from './project-files.js'
 import { resolveDiscoveryOptions, type DiscoveryOptions, type ResolvedDiscoveryOptions } from './options.js'
 import { isRememberable, type SettledOutcome } from './outcome.js'
-import { DiscoveryPool } from './pool/pool.js'
+import type { IsolateFactory } from './pool/isolate.js'
+import { DiscoveryPool, type PoolOptions } from './pool/pool.js'
 import { resultFromOutcome, type FileResult } from './results.js'
 import { ReplayStream } from './stream.js'
 
@@ -60,8 +61,19 @@ export interface DiscoveryRun extends AsyncIterable<FileResult> {
  * (thread or child process) that reports a manifest. Throws `CONFIG_INVALID` at once for bad
  * options; everything else is reported per file.
  */
-export function discover(options: DiscoveryOptions = {}): DiscoveryRun {
-  return new Discovery(resolveDiscoveryOptions(options))
+export function discover(options: DiscoveryOptions = {}, hooks: DiscoveryHooks = {}): DiscoveryRun {
+  return new Discovery(resolveDiscoveryOptions(options), hooks)
+}
+
+/** How the server's development reloads reach into a run (not user options). */
+export interface DiscoveryHooks {
+  /** Starts the workers instead of the default: a {@link IsolateStandby}'s factory hands over its pre-booted worker. */
+  isolateFactory?: IsolateFactory
+}
+
+/** What every discovery worker of a run is started with, given the run's tsconfig.json. */
+export function poolInit(options: ResolvedDiscoveryOptions, tsconfig: string | undefined): PoolOptions['init'] {
+  return { root: options.root, maxManifestBytes: options.maxManifestBytes, ...(tsconfig === undefined ? {} : { tsconfig }) }
 }
 
 /** Workflow names produced by exactly one export across every file, sorted. */
@@ -83,6 +95,7 @@ class Discovery implements DiscoveryRun {
   readonly report: Promise<DiscoveryReport>
   readonly drained: Promise<void>
   readonly #options: ResolvedDiscoveryOptions
+  readonly #hooks: DiscoveryHooks
   readonly #stream = new ReplayStream<FileResult>()
   readonly #stop = new AbortController()
   readonly #hasher = new FileHasher()
@@ -95,8 +108,9 @@ class Discovery implements DiscoveryRun {
   #tsconfig: string | undefined
   #settled = false
 
-  constructor(options: ResolvedDiscoveryOptions) {
+  constructor(options: ResolvedDiscoveryOptions, hooks: DiscoveryHooks) {
     this.#options = options
+    this.#hooks = hooks
     const { signal } = options
     const onAbort = () => this.#abort('discovery was aborted')
     if (signal?.aborted === true) onAbort()
@@ -240,15 +254,16 @@ class Discovery implements DiscoveryRun {
 
   #poolFor(): DiscoveryPool {
     if (this.#pool !== undefined) return this.#pool
-    const { isolation, concurrency, timeoutMs, stuckGraceMs, maxMemoryMb, root, maxManifestBytes } = this.#options
-    const tsconfig = this.#tsconfig
+    const { isolation, concurrency, timeoutMs, stuckGraceMs, maxMemoryMb } = this.#options
+    const { isolateFactory } = this.#hooks
     this.#pool = new DiscoveryPool({
       isolation,
       concurrency,
       timeoutMs,
       stuckGraceMs,
       maxMemoryMb,
-      init: { root, maxManifestBytes, ...(tsconfig === undefined ? {} : { tsconfig }) },
+      init: poolInit(this.#options, this.#tsconfig),
+      ...(isolateFactory === undefined ? {} : { factory: isolateFactory }),
     })
     return this.#pool
   }

@@ -1,3 +1,4 @@
+import { MessagePort } from 'node:worker_threads'
 import { z } from 'zod'
 import { serializedErrorSchema } from './discovery.js'
 import { workflowJsonSchema } from './workflow-json.js'
@@ -48,6 +49,11 @@ export const runTaskSchema = z.object({
   seq: z.number().int().positive(),
   target: z.discriminatedUnion('kind', [fileTargetSchema, jsonTargetSchema]),
   inputs: z.record(z.string(), z.unknown()),
+  /**
+   * A streamed run's progress port (transferred with the task, see `run-progress.ts`): the worker
+   * posts each node's start and finish on it, then `{ type: 'end' }`. Absent for other runs.
+   */
+  progress: z.custom<MessagePort>((value) => value instanceof MessagePort, 'a MessagePort').optional(),
 })
 
 /** Imports discovered files ahead of the first request. */

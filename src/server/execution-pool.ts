@@ -1,4 +1,4 @@
-import type { Worker } from 'node:worker_threads'
+import type { MessagePort, Worker } from 'node:worker_threads'
 import { Piscina } from 'piscina'
 import { NexflowError } from '../errors.js'
 import { serializedErrorSchema } from '../protocol/discovery.js'
@@ -36,6 +36,8 @@ export interface RunOptions {
   queueTimeoutMs?: number
   /** Aborting it stops the run (its worker is terminated) with `SERVER_CLOSING`, or its own reason if a NexflowError. */
   signal?: AbortSignal
+  /** A streamed run's progress port: sent with the task (transferred, no longer usable here); the worker posts progress on it. */
+  progress?: MessagePort
 }
 
 /** Why a run was aborted: tells piscina's AbortError apart from the pool's own reasons. */
@@ -133,7 +135,9 @@ export class ExecutionPool {
   async run(task: Omit<RunTask, 'seq'>, options: RunOptions): Promise<RunReply> {
     this.#seq = this.#seq >= RUN_SEQ_LIMIT ? 1 : this.#seq + 1
     const seq = this.#seq
-    const reply = await this.#submit({ ...task, seq }, { runMs: options.timeoutMs, queueMs: options.queueTimeoutMs ?? DEFAULT_QUEUE_TIMEOUT_MS, seq }, options.signal)
+    const { progress } = options
+    const sent: RunTask = progress === undefined ? { ...task, seq } : { ...task, seq, progress }
+    const reply = await this.#submit(sent, { runMs: options.timeoutMs, queueMs: options.queueTimeoutMs ?? DEFAULT_QUEUE_TIMEOUT_MS, seq }, options.signal, progress)
     if (!isRunReply(reply)) throw new NexflowError('INTERNAL', 'an execution worker sent a malformed answer')
     return reply
   }
@@ -160,7 +164,7 @@ export class ExecutionPool {
    * time), and the wait itself is bounded by `queueMs`; without one, from now. One timer per task:
    * when it fires, the shared start board says whether and when the run began.
    */
-  async #submit(task: unknown, deadline: { runMs: number; queueMs?: number; seq?: number }, signal: AbortSignal | undefined): Promise<unknown> {
+  async #submit(task: unknown, deadline: { runMs: number; queueMs?: number; seq?: number }, signal: AbortSignal | undefined, transfer?: MessagePort): Promise<unknown> {
     if (this.#closed) throw new NexflowError('SERVER_CLOSING', 'the server is shutting down; retry on another instance')
     const handle = new TaskAbort()
     const abort = (reason: unknown) => {
@@ -195,7 +199,7 @@ export class ExecutionPool {
     if (signal?.aborted === true) onAbort()
     else signal?.addEventListener('abort', onAbort, { once: true })
     try {
-      return await this.#piscina.run(task, { signal: handle })
+      return await this.#piscina.run(task, transfer === undefined ? { signal: handle } : { signal: handle, transferList: [transfer] })
     } catch (error) {
       throw this.#explain(error, handle, deadline)
     } finally {

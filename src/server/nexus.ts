@@ -6,6 +6,8 @@ import type { serve as Serve, ServerType } from '@hono/node-server'
 import { closestName } from '../closest-name.js'
 import { buildCheckReport, toCheckJson } from '../discovery/report.js'
 import { discover, projectTsconfig, type DiscoveryReport, type DiscoveryRun, type FileResult } from '../discovery/index.js'
+import { isolateFactory } from '../discovery/pool/pool.js'
+import { IsolateStandby } from '../discovery/pool/standby.js'
 import { NexflowError, serializeError, toNexflowError } from '../errors.js'
 import { isolatedWorkerKind, noteIsolationWarning } from '../protocol/isolation.js'
 import { WorkflowBuilder } from '../workflow/builder.js'
@@ -16,6 +18,7 @@ import { Workflow } from '../workflow/workflow.js'
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js'
 import { watchProject, type ProjectWatcher } from './dev/watcher.js'
 import type { ExecutionPool } from './execution-pool.js'
+import type { ProgressChannel } from './progress-channel.js'
 import type { WarmReply } from '../protocol/execution-messages.js'
 import { Durability } from './durability/durability.js'
 import type { ServerEvent } from './events.js'
@@ -89,6 +92,8 @@ export class Nexus {
   /** The pool and MCP sessions, loaded once the port listens. */
   #services: Promise<Generations> | undefined
   #watcher: ProjectWatcher | undefined
+  /** In development, the discovery worker the next reload starts with (booted ahead: see IsolateStandby). */
+  #standby: IsolateStandby | undefined
   #reloading: Promise<void> | undefined
   #reloadRun: DiscoveryRun | undefined
   #reloadAgain: string[] | undefined
@@ -344,12 +349,15 @@ export class Nexus {
       this.#watcher = watchProject(discovery.root, RELOAD_DEBOUNCE_MS, (paths) => this.#scheduleReload(paths))
       await this.#watcher.ready
       this.#generations?.bootSpare()
+      this.#bootStandby()
     }
     return report
   }
 
   async #warmPool(pool: ExecutionPool | undefined, files: string[], deadline: number): Promise<void> {
     const replies = await pool?.warm(files, deadline)
+    // Shutting down stops the workers mid-import: not something to warn about.
+    if (this.#state !== 'listening') return
     for (const failure of (replies ?? []).flatMap((reply) => reply.failures)) {
       this.options.logger.warn(`nexflow: an execution worker could not import ${failure.file} ahead of time (${failure.error.message}); its workflows are imported on their first run`)
     }
@@ -369,6 +377,14 @@ export class Nexus {
         // A listener's failure is its own; the server carries on.
       }
     }
+  }
+
+  /** Boots the discovery worker the next reload will start with. */
+  #bootStandby(): void {
+    const { discovery } = this.options
+    if (discovery === undefined || this.#state !== 'listening') return
+    this.#standby?.close()
+    this.#standby = new IsolateStandby(discovery)
   }
 
   /** Reloads are serialized and coalesced: changes during a reload make one more reload after it. */
@@ -404,13 +420,18 @@ export class Nexus {
     const root = discovery.root
     this.#emit({ type: 'reload-started', changed: changed.map((path) => relative(root, path)) })
     const { signal: _signal, patterns, ignore, ...rest } = discovery
-    const run = discover({ ...rest, cache: true, patterns: [...patterns], ignore: [...ignore] })
+    const standby = this.#standby
+    this.#standby = undefined
+    const run = discover({ ...rest, cache: true, patterns: [...patterns], ignore: [...ignore] }, standby === undefined ? {} : { isolateFactory: standby.factory(isolateFactory(discovery.isolation)) })
     this.#reloadRun = run
     let report: DiscoveryReport
     try {
       report = await run.report
     } finally {
       this.#reloadRun = undefined
+      // Unused when every file came from the cache.
+      standby?.close()
+      this.#bootStandby()
     }
     const reimported = report.files.filter((file) => !file.cached)
     const present = new Set(report.files.map((file) => file.path))
@@ -480,6 +501,7 @@ export class Nexus {
     await this.#services?.catch(() => undefined)
     await this.#mcp?.close()
     await this.#watcher?.close()
+    this.#standby?.close()
     await this.#discovery?.close()
     await this.#reloadRun?.close()
     await this.#reloading
@@ -496,7 +518,7 @@ export class Nexus {
     const runId = context.runId ?? randomUUID()
     const started = performance.now()
     const signal = context.signal === undefined ? this.#shutdown.signal : AbortSignal.any([this.#shutdown.signal, context.signal])
-    const run = this.#run(workflow, inputs, runId, signal)
+    const run = this.#run(workflow, inputs, runId, signal, context.progress)
     this.#inFlight.add(run)
     try {
       const answer = await run
@@ -530,12 +552,13 @@ export class Nexus {
     return { pool: this.#generations?.stats(), discovery: { durationMs, filesByStatus }, workflows: this.#table.list().length, runsInFlight: this.#inFlight.size }
   }
 
-  async #run(workflow: ServedWorkflow, inputs: Record<string, unknown>, runId: string, signal: AbortSignal): Promise<RunAnswer> {
+  async #run(workflow: ServedWorkflow, inputs: Record<string, unknown>, runId: string, signal: AbortSignal, progress: ProgressChannel | undefined): Promise<RunAnswer> {
     const { runTimeoutMs } = this.options
     if (workflow.local !== undefined) {
       const started = performance.now()
       try {
-        const result = await new LocalRuntime().execute(workflow.local, { parameters: inputs, caller: 'remote', runId, timeoutMs: runTimeoutMs, signal })
+        const observer = progress?.observer()
+        const result = await new LocalRuntime().execute(workflow.local, { parameters: inputs, caller: 'remote', runId, timeoutMs: runTimeoutMs, signal, ...(observer === undefined ? {} : { observer }) })
         const failed = failedRunError(workflow.local, result)
         const durationMs = performance.now() - started
         if (failed !== undefined) return { ok: false, error: failed, runId, durationMs }
@@ -554,7 +577,8 @@ export class Nexus {
         : { kind: 'json' as const, version: workflow.version, workflow: workflow.json, ...(workflow.source.modules === undefined ? {} : { modules: [...workflow.source.modules] }) }
     // The generation that imported this version of its file: runs in flight finish where they began.
     const generation = generations.get(workflow.generation)
-    const reply = await generations.track(generation, () => generation.pool.run({ type: 'run', runId, target, inputs }, { timeoutMs: runTimeoutMs, queueTimeoutMs: this.options.queueTimeoutMs, signal }))
+    const runOptions = { timeoutMs: runTimeoutMs, queueTimeoutMs: this.options.queueTimeoutMs, signal, ...(progress === undefined ? {} : { progress: progress.workerPort() }) }
+    const reply = await generations.track(generation, () => generation.pool.run({ type: 'run', runId, target, inputs }, runOptions))
     return reply.ok ? { ok: true, outputs: reply.outputs, runId, durationMs: reply.durationMs } : { ok: false, error: reply.error, runId, durationMs: reply.durationMs }
   }
 

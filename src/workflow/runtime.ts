@@ -30,6 +30,22 @@ export interface ExecuteOptions {
    * templates and required params the author left unset; a param the author set is never replaced.
    */
   caller?: 'local' | 'remote'
+  /** Told as each node starts and finishes (a streamed run's progress); see {@link RunObserver}. */
+  observer?: RunObserver
+}
+
+/** How a node that ran ended, as an observer hears it. */
+export type NodeOutcome = { ok: true; output: NodeOutput } | { ok: false; error: unknown }
+
+/**
+ * Hears a run's progress. Called synchronously from the scheduler, so it must be quick (post a
+ * message, push to a queue); what it throws is ignored: watching a run never changes it. Nothing
+ * is reported once the run has ended (failed, aborted, timed out).
+ */
+export interface RunObserver {
+  nodeStarted(nodeId: string, type: string): void
+  /** `ms` from the node's start; a node that returned `success: false` is `ok: true` with that output. */
+  nodeFinished(nodeId: string, ms: number, outcome: NodeOutcome): void
 }
 
 export interface ExecutionResult {
@@ -231,6 +247,16 @@ class Run {
     this.#resolve({ runId: this.runId, results: this.#results, ok: this.#failed.length === 0, failed: [...this.#failed] })
   }
 
+  #observe(report: (observer: RunObserver) => void): void {
+    const { observer } = this.options
+    if (observer === undefined || this.#settled) return
+    try {
+      report(observer)
+    } catch {
+      // An observer's failure is its own: the run carries on.
+    }
+  }
+
   #launch(id: string): void {
     const incoming = this.workflow.plan.incoming.get(id) ?? []
     const inputs: Record<string, unknown> = {}
@@ -248,10 +274,14 @@ class Run {
     }
     this.#state.set(id, 'running')
     this.#running++
+    // Only a watched run reads the clock per node.
+    const started = this.options.observer === undefined ? 0 : performance.now()
+    this.#observe((observer) => observer.nodeStarted(id, (this.definitions.get(id) as NodeDefinition).type))
     this.#runNode(id, inputs).then(
       (output) => {
         this.#running--
         if (this.#settled || this.#overDeadline()) return
+        this.#observe((observer) => observer.nodeFinished(id, performance.now() - started, { ok: true, output }))
         if (output.success === false) {
           const reason = typeof output.error === 'string' ? `: ${output.error}` : ''
           this.#results[id] = output
@@ -265,6 +295,7 @@ class Run {
       (error: unknown) => {
         this.#running--
         if (this.#settled || this.#overDeadline()) return
+        this.#observe((observer) => observer.nodeFinished(id, performance.now() - started, { ok: false, error }))
         const definition = this.definitions.get(id) as NodeDefinition
         const message = error instanceof Error ? error.message : String(error)
         if ((this.workflow.plan.outgoing.get(id) ?? []).length > 0) {

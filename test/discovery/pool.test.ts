@@ -54,6 +54,7 @@ function fakes(
         if (options.killable ?? true) worker.die(1)
       },
       unref: () => {},
+      ref: () => {},
       takeOutput: () => '',
     }
   }
@@ -301,6 +302,7 @@ describe('the discovery pool trusts no worker', () => {
         },
         kill: () => setImmediate(() => events.exit({ code: 1, signal: null, oom: false })),
         unref: () => {},
+        ref: () => {},
         takeOutput: () => '',
       }
     }

@@ -1,5 +1,5 @@
 import { pathToFileURL } from 'node:url'
-import { workerData } from 'node:worker_threads'
+import { workerData, type MessagePort } from 'node:worker_threads'
 // All of nexflow, loaded with the worker: a user file's `import 'nexflow'` finds it loaded, and
 // the node registry it fills (DataFlow models, defineNode types) is the one runs use.
 import '../../src/index.js'
@@ -8,10 +8,11 @@ import { dataflowInstances } from '../../src/dataflow/instances.js'
 import { EXECUTION_ENV } from '../../src/protocol/isolation.js'
 import { executionTaskSchema, executionWorkerDataSchema, type FileTarget, type JsonTarget, type RunReply, type RunTask, type WarmReply } from '../../src/protocol/execution-messages.js'
 import { noteRunStarted, runStarts } from '../../src/protocol/run-starts.js'
+import { nodeFinished, type RunProgressMessage } from '../../src/protocol/run-progress.js'
 import { WorkflowBuilder } from '../../src/workflow/builder.js'
 import { defaultRegistry } from '../../src/workflow/default-registry.js'
 import { failedRunError } from '../../src/workflow/failed-run.js'
-import { LocalRuntime } from '../../src/workflow/runtime.js'
+import { LocalRuntime, type RunObserver } from '../../src/workflow/runtime.js'
 import { Workflow } from '../../src/workflow/workflow.js'
 import { exportsOf } from '../discovery/collect.js'
 
@@ -89,12 +90,34 @@ function plainError(thrown: unknown): SerializedError {
   }
 }
 
+/** A streamed run's observer: each node's start and finish posted on the run's port as plain data. */
+function progressObserver(port: MessagePort): RunObserver {
+  const post = (message: RunProgressMessage) => port.postMessage(message)
+  return {
+    nodeStarted: (nodeId, nodeType) => post({ type: 'node-started', nodeId, nodeType }),
+    nodeFinished: (nodeId, ms, outcome) => post(nodeFinished(nodeId, ms, outcome)),
+  }
+}
+
 async function run(task: RunTask): Promise<RunReply> {
+  try {
+    return await runWorkflow(task)
+  } finally {
+    // Everything this run posted was sent before the end marker; the main thread then stops listening.
+    if (task.progress !== undefined) {
+      task.progress.postMessage({ type: 'end' } satisfies RunProgressMessage)
+      task.progress.close()
+    }
+  }
+}
+
+async function runWorkflow(task: RunTask): Promise<RunReply> {
   const started = now()
   noteRunStarted(starts, task.seq)
   try {
     const workflow = await workflowFor(task)
-    const result = await runtime.execute(workflow, { parameters: task.inputs, caller: 'remote', runId: task.runId })
+    const observer = task.progress === undefined ? undefined : progressObserver(task.progress)
+    const result = await runtime.execute(workflow, { parameters: task.inputs, caller: 'remote', runId: task.runId, ...(observer === undefined ? {} : { observer }) })
     const failed = failedRunError(workflow, result)
     if (failed !== undefined) return { ok: false, error: failed, durationMs: now() - started }
     const { results } = result

@@ -35,6 +35,8 @@ export interface Isolate {
   kill(): void
   /** Stops it from holding the main event loop open (an abandoned thread). */
   unref(): void
+  /** Undoes {@link unref}: it holds the event loop open again (a standby handed to a run). */
+  ref(): void
   /** Its stdout and stderr since the last call, at most `outputTailBytes`. */
   takeOutput(): string
 }

@@ -4,7 +4,7 @@ import type { WorkerInit } from '../../protocol/discovery-messages.js'
 import { POOL_TUNING } from '../defaults.js'
 import type { Isolation } from '../options.js'
 import { ImportDurations } from './import-durations.js'
-import type { IsolateFactory } from './isolate.js'
+import type { IsolateFactory, IsolateSpec } from './isolate.js'
 import { spawnProcess } from './process-isolate.js'
 import { failedOutcome, Task, type TaskOutcome } from './task.js'
 import { spawnThread } from './thread-isolate.js'
@@ -12,6 +12,22 @@ import { WorkerSlot, type SlotHost } from './worker-slot.js'
 import { workerFiles, type WorkerFiles } from './worker-files.js'
 
 export type { FailedOutcome, TaskOutcome } from './task.js'
+
+/** How a pool starts a worker of the given isolation. */
+export function isolateFactory(isolation: Isolation): IsolateFactory {
+  return isolation === 'process' ? spawnProcess : spawnThread
+}
+
+/** What a pool starts each of its workers with (a standby worker is started with the same, ahead). */
+export function isolateSpec(options: Pick<PoolOptions, 'maxMemoryMb' | 'init'>, files: WorkerFiles): IsolateSpec {
+  return {
+    bootstrap: files.bootstrap,
+    entry: files.entry,
+    init: { ...options.init, hooksUrl: files.hooks },
+    maxMemoryMb: options.maxMemoryMb,
+    outputTailBytes: POOL_TUNING.outputTailBytes,
+  }
+}
 
 export interface PoolOptions {
   isolation: Isolation
@@ -70,7 +86,7 @@ export class DiscoveryPool {
   constructor(options: PoolOptions) {
     this.#options = options
     this.#maxBooting = Math.max(1, Math.min(options.concurrency, availableParallelism()))
-    this.#factory = options.factory ?? (options.isolation === 'process' ? spawnProcess : spawnThread)
+    this.#factory = options.factory ?? isolateFactory(options.isolation)
     this.#files = options.files ?? workerFiles(options.isolation)
     this.#host = {
       requeue: (task) => {
@@ -195,13 +211,7 @@ export class DiscoveryPool {
     this.#slots.add(slot)
     this.#spawned++
     this.#exits.push(slot.exited)
-    slot.start(this.#factory, {
-      bootstrap: this.#files.bootstrap,
-      entry: this.#files.entry,
-      init: { ...init, hooksUrl: this.#files.hooks },
-      maxMemoryMb,
-      outputTailBytes: POOL_TUNING.outputTailBytes,
-    })
+    slot.start(this.#factory, isolateSpec({ maxMemoryMb, init }, this.#files))
   }
 
   #bootFailed(error: SerializedErrorData): void {

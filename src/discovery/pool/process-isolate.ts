@@ -77,6 +77,10 @@ export function spawnProcess(spec: IsolateSpec, events: IsolateEvents): Isolate 
       if (child.connected) child.send(message)
     },
     kill: () => killGroup(child),
+    ref: () => {
+      child.ref()
+      child.channel?.ref()
+    },
     unref: () => {
       child.unref()
       child.channel?.unref()

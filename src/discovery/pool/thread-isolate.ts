@@ -38,6 +38,7 @@ export function spawnThread(spec: IsolateSpec, events: IsolateEvents): Isolate {
     send: (message) => worker.postMessage(message),
     kill: () => void worker.terminate(),
     unref: () => worker.unref(),
+    ref: () => worker.ref(),
     takeOutput: () => output.take(),
   }
 }

@@ -5,9 +5,12 @@ import { NexflowError } from '../../errors.js'
 import type { SerializedErrorData } from '../../protocol/discovery.js'
 import type { ServerEvent } from '../events.js'
 import type { ServedWorkflow } from '../workflow-table.js'
-import { errorResponse, failedRunResponse } from './errors.js'
+import type { ProgressChannel } from '../progress-channel.js'
+import { errorResponse } from './errors.js'
 import { parseExecuteBody } from './execute-body.js'
+import { runAnswerBody } from './run-answer.js'
 import { acceptAsync, bodyHash, idempotencyKeyOf, idempotent, runsRoutes, type RunsService } from './runs-routes.js'
+import { streamRun } from './stream-run.js'
 import { readBody } from './request-body.js'
 import { openApiDocument } from './openapi.js'
 import { workflowInfo, workflowSummary } from '../workflow-views.js'
@@ -53,6 +56,8 @@ export interface RunContext {
   runId?: string | undefined
   /** Cancels the run: its worker is stopped and the run fails with the signal's reason. */
   signal?: AbortSignal | undefined
+  /** A streamed run's progress: each node's start and finish is reported to it (see `stream-run.ts`). */
+  progress?: ProgressChannel | undefined
 }
 
 function sendError(c: Context, error: unknown, development: boolean): Response {
@@ -133,20 +138,19 @@ export function createHttpApp(services: HttpServices): Hono {
     const workflow = find(c.req.param('name') ?? '')
     const key = idempotencyKeyOf(c)
     const request = parseExecuteBody(await readBody(c, services.maxRequestBodyBytes))
+    if (request.mode === 'stream') {
+      // A stream's events cannot be stored and replayed: a retry would get a different answer.
+      if (key !== undefined) throw new NexflowError('REQUEST_INVALID', 'An Idempotency-Key cannot be used with mode "stream" (a stream is not stored to replay); use "sync" or "async"')
+      return streamRun(c, services, workflow, request.inputs)
+    }
     const respond = () => (request.mode === 'async' ? acceptAsync(runs, workflow, request.inputs) : runSync(c, workflow, request.inputs))
     if (key === undefined || runs === undefined) return respond()
     return idempotent(runs, key, bodyHash(workflow.name, request), development, respond)
   }
   const runSync = async (c: Context, workflow: ServedWorkflow, inputs: Record<string, unknown>): Promise<Response> => {
     const answer = await services.execute(workflow, inputs, { requestId: c.get('requestId') })
-    if (!answer.ok) {
-      const { status, body } = failedRunResponse(answer.error, development)
-      body.error.details = { ...body.error.details, run_id: answer.runId }
-      return c.json(body, status as 500)
-    }
-    // The outputs arrive as JSON text from the worker: embedded, not parsed and serialized again.
-    const tail = JSON.stringify({ execution_time: answer.durationMs / 1000, workflow_id: workflow.name, run_id: answer.runId, version: workflow.version })
-    return c.body(`{"outputs":${answer.outputs},${tail.slice(1)}`, 200, { 'content-type': 'application/json; charset=utf-8' })
+    const { status, json } = runAnswerBody(workflow, answer, development)
+    return c.body(json, status as 200, { 'content-type': 'application/json; charset=utf-8' })
   }
   workflows.post('/:name/execute', execute)
   workflows.post('/:name', execute)

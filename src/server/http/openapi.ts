@@ -49,6 +49,22 @@ const idempotencyKey = {
   schema: { type: 'string', maxLength: 255 },
 }
 
+const modeSchema = {
+  type: 'string',
+  enum: [...EXECUTE_MODES],
+  default: 'sync',
+  description: '`sync` (default): the response is the result. `async`: 202 with an `execution_id` at once; poll `/workflows/{name}/status/{execution_id}`. `stream`: the response is `text/event-stream`, one event per node started and finished, then `result` or `error`; closing it cancels the run.',
+}
+
+/** The events of a streamed run (`mode: "stream"`), as the `text/event-stream` response's description says them. */
+const STREAM_DESCRIPTION = [
+  'Server-sent events, each with an `id:` sequence from 1:',
+  '`node-started` `{ node_id, node_type }`;',
+  '`node-finished` `{ node_id, ms, ok, truncated, chars?, output }` (the node\'s output, or `{ error }` when it threw; an output over 64 KiB of JSON is a string of its start, `truncated: true`, `chars` its length);',
+  'then one `result` (the body a sync run answers) or `error` (`{ status, error: { code, message, details? } }`, the status and body a sync run answers).',
+  'Errors found before the run starts (invalid inputs, unknown workflow, bad body) are JSON answers, not a stream. Closing the stream cancels the run.',
+].join(' ')
+
 const errorResponse = (description: string) => ({ description, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } })
 
 /** An OpenAPI 3.1 document: every served workflow's execute operation, its declared inputs as the request body. */
@@ -65,12 +81,18 @@ export function openApiDocument(workflows: readonly ServedWorkflow[]): Record<st
           required: false,
           content: {
             'application/json': {
-              schema: { type: 'object', properties: { inputs: workflow.callerSchema, parameters: workflow.callerSchema, mode: { type: 'string', enum: [...EXECUTE_MODES] } }, additionalProperties: false },
+              schema: { type: 'object', properties: { inputs: workflow.callerSchema, parameters: workflow.callerSchema, mode: modeSchema }, additionalProperties: false },
             },
           },
         },
         responses: {
-          '200': { description: 'The run finished', content: { 'application/json': { schema: { $ref: '#/components/schemas/RunResult' } } } },
+          '200': {
+            description: 'The run finished (`mode: "sync"`), or its events (`mode: "stream"`)',
+            content: {
+              'application/json': { schema: { $ref: '#/components/schemas/RunResult' } },
+              'text/event-stream': { schema: { type: 'string', description: STREAM_DESCRIPTION } },
+            },
+          },
           '202': { description: 'mode "async": accepted; poll the status path with the execution_id', content: { 'application/json': { schema: { type: 'object', properties: { execution_id: { type: 'string', format: 'uuid' }, status: { const: 'pending' } } } } } },
           '409': errorResponse('A request with this Idempotency-Key is still running'),
           '422': errorResponse('This Idempotency-Key was used with another body'),
