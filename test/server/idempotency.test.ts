@@ -120,6 +120,12 @@ describe.each(targets)('Idempotency-Key ($name)', ({ durability, skip }) => {
     expect(sql.status).toBe(200)
   })
 
+  it.skipIf(skip)('a key with mode "stream" is 400: a stream is not stored to replay', async () => {
+    const answer = await post(url, 'echo', { inputs: { value: 1 }, mode: 'stream' }, { 'idempotency-key': randomUUID() })
+    expect(answer.status).toBe(400)
+    expect(answer.json.error).toMatchObject({ code: 'REQUEST_INVALID', message: expect.stringContaining('stream') })
+  })
+
   it.skipIf(skip)('a key replays after the server restarted', async () => {
     const key = randomUUID()
     const first = await post(url, 'echo', { inputs: { value: 'kept' } }, { 'idempotency-key': key })
