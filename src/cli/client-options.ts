@@ -51,6 +51,10 @@ export interface RemoteRunOptions {
   input: string | undefined
   /** Sent as `Authorization: Bearer`: `--api-key`, else `NEXFLOW_API_KEY`. */
   apiKey: string | undefined
+  /** `--async`: the server answers 202 with an `execution_id` at once. */
+  async?: boolean
+  /** `--idempotency-key`: sent as `Idempotency-Key`, so a retried command does not run twice. */
+  idempotencyKey?: string | undefined
 }
 
 /** `nexflow run --local <workflow>`: discovery and one execution worker in this process, no server. */
@@ -116,6 +120,8 @@ const RUN_PARSE_OPTIONS = {
   'timeout-ms': { type: 'string' },
   'run-timeout-ms': { type: 'string' },
   cache: { type: 'boolean' },
+  async: { type: 'boolean' },
+  'idempotency-key': { type: 'string' },
 } as const
 
 /** The flags only `--local` takes: without a server, they say how to discover and run. */
@@ -141,6 +147,11 @@ const runFlagsSchema = z.object({
   'timeout-ms': wholeNumber('--timeout-ms', 5000).optional(),
   'run-timeout-ms': wholeNumber('--run-timeout-ms', 30000).optional(),
   cache: z.boolean().optional(),
+  async: z.boolean().default(false),
+  'idempotency-key': z
+    .string()
+    .regex(/^[\x20-\x7e]{1,255}$/, { error: '--idempotency-key: expected 1 to 255 printable ASCII characters, e.g. --idempotency-key "$(uuidgen)"' })
+    .optional(),
   positionals: z.array(z.string()).max(1, {
     error: (issue) => `unexpected extra argument ${shown((issue.input as string[])[1])}: nexflow run takes one workflow name (inputs go in --param key=value)`,
   }),
@@ -232,13 +243,19 @@ export function parseRunArgs(args: readonly string[], cwd: string, env: NodeJS.P
   if (flags.local) {
     if (flags.url !== undefined) problems.push('--url and --local exclude each other: --local runs the workflow in this process, without a server')
     if (flags['api-key'] !== undefined) problems.push('--api-key and --local exclude each other: --local asks no server')
+    if (flags.async || flags['idempotency-key'] !== undefined) problems.push('--async and --idempotency-key go to a server: not with --local')
   } else {
     const localOnly = LOCAL_ONLY.filter((name) => flags[name] !== undefined).map((name) => (name === 'cache' ? '--no-cache' : `--${name}`))
     if (localOnly.length > 0) problems.push(`${localOnly.join(', ')}: only with --local (a server discovers and runs with its own settings; see nexflow start --help)`)
   }
   if (problems.length > 0) throw new ClientUsageError(problems.join('\n'))
   const name = workflow as string
-  if (!flags.local) return { mode: 'remote', help, workflow: name, url: resolveServerUrl(flags.url, env), params: flags.param, input, apiKey: resolveApiKey(flags['api-key'], env) }
+  if (!flags.local) {
+    const remote: RemoteRunOptions = { mode: 'remote', help, workflow: name, url: resolveServerUrl(flags.url, env), params: flags.param, input, apiKey: resolveApiKey(flags['api-key'], env) }
+    if (flags.async) remote.async = true
+    if (flags['idempotency-key'] !== undefined) remote.idempotencyKey = flags['idempotency-key']
+    return remote
+  }
   return {
     mode: 'local',
     help,

@@ -47,13 +47,13 @@ function networkReason(error: unknown): string {
  * naming the URL when nothing answers, or when the answer is not JSON (a proxy's error page).
  * `apiKey` goes in `Authorization: Bearer` (an API key or a JWT: the server tells them apart).
  */
-export async function requestJson(url: string, init: { method: 'GET' } | { method: 'POST'; body: unknown }, apiKey?: string): Promise<ServerAnswer> {
+export async function requestJson(url: string, init: { method: 'GET' } | { method: 'POST'; body: unknown; headers?: Record<string, string> }, apiKey?: string): Promise<ServerAnswer> {
   let response: Response
   const auth: Record<string, string> = apiKey === undefined ? {} : { authorization: `Bearer ${apiKey}` }
   try {
     response = await fetch(
       url,
-      init.method === 'GET' ? { method: 'GET', headers: { accept: 'application/json', ...auth } } : { method: 'POST', headers: { accept: 'application/json', 'content-type': 'application/json', ...auth }, body: JSON.stringify(init.body) },
+      init.method === 'GET' ? { method: 'GET', headers: { accept: 'application/json', ...auth } } : { method: 'POST', headers: { accept: 'application/json', 'content-type': 'application/json', ...init.headers, ...auth }, body: JSON.stringify(init.body) },
     )
   } catch (error) {
     throw new ServerRequestError(`cannot reach ${url} (${networkReason(error)}); is \`nexflow start\` running? Pass its address with --url or NEXFLOW_URL`, url, { cause: error })

@@ -69,7 +69,8 @@ Discovery:
   --no-discovery           Serve only what the app registers itself (nothing, from the CLI).
   -h, --help               Show this help.
 
-Routes: POST /workflows/<name>/execute, GET /workflows, GET /workflows/<name>/workflow/info,
+Routes: POST /workflows/<name>/execute ("mode": "async" answers 202 with an execution_id; an
+Idempotency-Key header replays), GET|DELETE /workflows/<name>/status/<id>, GET /workflows, GET /workflows/<name>/workflow/info,
 GET /health, GET /ready (503 until discovery has finished), GET /discovery, GET /openapi.json,
 GET /metrics (Prometheus), GET /events, GET /runs, /mcp, and the dashboard at /. With auth on,
 all but /health, /ready and the dashboard page need a key (the page asks for it).

@@ -20,6 +20,7 @@ import { watchProject, type ProjectWatcher } from './dev/watcher.js'
 import type { ExecutionPool } from './execution-pool.js'
 import type { ProgressChannel } from './progress-channel.js'
 import type { WarmReply } from '../protocol/execution-messages.js'
+import { Durability } from './durability/durability.js'
 import type { ServerEvent } from './events.js'
 import { Generations } from './generations.js'
 import type { HttpServices, RunAnswer, RunContext } from './http/app.js'
@@ -58,6 +59,7 @@ function outcomeOf(error: NexflowError): RunOutcome {
       return 'timeout'
     case 'SERVER_CLOSING':
     case 'WORKFLOW_ABORTED':
+    case 'RUN_CANCELLED':
       return 'cancelled'
     case 'RUN_WORKER_EXITED':
     case 'RUN_OUT_OF_MEMORY':
@@ -144,6 +146,8 @@ export class Nexus {
   readonly #activity: ActivityLog | undefined
   #metrics: NexusMetrics | undefined
   #middleware: ServerMiddleware | undefined
+  /** Async runs and Idempotency-Key records; opened at start (or on first use), closed with the server. */
+  readonly #durability: Durability
 
   /** Validates the options at once: an unknown or invalid one throws `CONFIG_INVALID` naming it. */
   constructor(options: NexusOptions = {}) {
@@ -152,6 +156,13 @@ export class Nexus {
     this.#activity = log.requests || log.runs ? new ActivityLog(this.options.logger, log.format) : undefined
     // Every run in flight listens to it: hundreds at once are expected, not a leak.
     setMaxListeners(0, this.#shutdown.signal)
+    const { runTimeoutMs, queueTimeoutMs } = this.options
+    this.#durability = new Durability(this.options.durability, { runTimeoutMs, queueTimeoutMs }, {
+      ready: () => this.ready(),
+      workflow: (name) => this.#table.get(name),
+      execute: (workflow, inputs, context) => this.#execute(workflow, inputs, context),
+      logger: this.options.logger,
+    })
   }
 
   get state(): NexusState {
@@ -276,6 +287,8 @@ export class Nexus {
       }
     }
     this.#state = 'listening'
+    // Runs a previous life left behind are recovered, and other instances' runs taken, once listening.
+    if (options.http !== false) this.#durability.openIfNeeded()?.catch((error: unknown) => this.options.logger.warn(`nexflow: durability: ${(error as Error).message}`))
     // start() resolves here: the pool (piscina) and MCP (its SDK) load after the port answers,
     // and a run or an MCP request that comes first waits for them.
     this.#services = this.#startServices(options.http === false)
@@ -522,6 +535,8 @@ export class Nexus {
     this.#state = 'closing'
     const servers = [this.#server, this.#mcpServer].filter((s): s is ServerType => s !== undefined)
     const serverClosed = Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))))
+    // It stops taking queued runs now; it closes its store once the runs below have recorded how they ended.
+    const durabilityClosed = this.#durability.close()
     if (this.#inFlight.size > 0) {
       let timer: NodeJS.Timeout | undefined
       const bound = new Promise<void>((resolve) => {
@@ -531,6 +546,7 @@ export class Nexus {
       clearTimeout(timer)
     }
     this.#shutdown.abort(new NexflowError('SERVER_CLOSING', 'the server shut down before the run finished'))
+    await durabilityClosed
     // The pool and MCP may still be loading: they are closed below once they exist.
     await this.#services?.catch(() => undefined)
     await this.#mcp?.close()
@@ -704,6 +720,7 @@ export class Nexus {
       workflow: (name) => this.#table.get(name),
       workflows: () => this.#table.list(),
       execute: (workflow, inputs, context) => this.#execute(workflow, inputs, context),
+      runs: this.#durability,
       middleware: this.#middleware?.handlers ?? [],
       ...(this.#metrics === undefined ? {} : { metrics: this.#metrics }),
       notFoundHint: (name) => {

@@ -1,8 +1,10 @@
 import { availableParallelism } from 'node:os'
+import { resolve } from 'node:path'
 import { z } from 'zod'
 import { closestName } from '../closest-name.js'
 import { resolveDiscoveryOptions, type DiscoveryOptions, type ResolvedDiscoveryOptions } from '../discovery/index.js'
 import { NexflowError } from '../errors.js'
+import { DURABILITY_HINT, durabilitySchema, resolveDurabilityOptions, type DurabilityOptions, type ResolvedDurabilityOptions } from './durability/durability-options.js'
 import { PRODUCTION_HINTS, productionConfigShape, resolveProductionOptions, type ProductionOptions, type ResolvedProductionOptions } from './production-options.js'
 
 /** Every default of the server, in one place. */
@@ -69,6 +71,12 @@ export interface NexusOptions extends ProductionOptions {
    * workers without dropping a request; error answers carry the failing node's stack.
    */
   dev?: boolean
+  /**
+   * Where async runs, their results and Idempotency-Key records live: the embedded SQLite file
+   * `.nexflow/nexflow.db` under the root by default, or PostgreSQL (`databaseUrl`, or the
+   * `NEXFLOW_DURABILITY_URL` environment variable), which several instances share.
+   */
+  durability?: DurabilityOptions
 }
 
 export interface ResolvedNexusOptions extends ResolvedProductionOptions {
@@ -87,6 +95,7 @@ export interface ResolvedNexusOptions extends ResolvedProductionOptions {
   shutdownTimeoutMs: number
   logger: NexusLogger
   dev: boolean
+  durability: ResolvedDurabilityOptions
 }
 
 // Node's timers cap at 2^31 - 1 ms; a longer deadline would fire at once.
@@ -109,6 +118,7 @@ export const nexusConfigSchema = z.strictObject({
   shutdownTimeoutMs: ms(0).optional(),
   dashboard: z.boolean().optional(),
   dev: z.boolean().optional(),
+  durability: durabilitySchema.optional(),
   ...productionConfigShape,
 })
 
@@ -135,6 +145,7 @@ const HINTS: Record<keyof NexusOptions, string> = {
   dashboard: 'dashboard: true (serve the dashboard at /) or dashboard: false',
   logger: 'an object with info(message) and warn(message), e.g. logger: console',
   dev: 'dev: true (watch and reload) or dev: false',
+  durability: DURABILITY_HINT,
   ...PRODUCTION_HINTS,
 }
 
@@ -230,6 +241,7 @@ export function resolveNexusOptions(options: NexusOptions = {}, cwd: string = pr
     shutdownTimeoutMs: given.shutdownTimeoutMs ?? NEXUS_DEFAULTS.shutdownTimeoutMs,
     logger: given.logger ?? consoleLogger,
     dev: given.dev ?? false,
+    durability: resolveDurabilityOptions(given.durability, resolve(cwd, discovery?.root ?? root), env),
     ...resolveProductionOptions(given, env, process.stdout.isTTY === true),
   }
 }

@@ -131,9 +131,9 @@ describe('nexflow run against a server', () => {
 describe.concurrent('nexflow run: bad usage exits 2 and says what to fix', () => {
   const cases: [what: string, args: () => string[], stderr: string | RegExp][] = [
     [
-      'an unknown flag (--async: there are no async runs yet), listing the flags',
-      () => ['run', 'greet', '--async'],
-      'nexflow run: unknown flag --async; the flags of nexflow run are --help, --url, --api-key, --param, --input, --local, --root, --timeout-ms, --run-timeout-ms, --no-cache\nRun "nexflow run --help" for usage.\n',
+      'an unknown flag, listing the flags',
+      () => ['run', 'greet', '--later'],
+      'nexflow run: unknown flag --later; the flags of nexflow run are --help, --url, --api-key, --param, --input, --local, --root, --timeout-ms, --run-timeout-ms, --no-cache, --async, --idempotency-key\nRun "nexflow run --help" for usage.\n',
     ],
     ['a misspelled flag, with the closest', () => ['run', 'greet', '--parm', 'name=Ada'], /^nexflow run: unknown flag --parm \(did you mean --param\?\); the flags of nexflow run are /],
     ['a --param without "="', () => ['run', 'greet', '--param', 'name'], /^nexflow run: --param: expected key=value, got "name"; for example --param id=u1/],

@@ -170,7 +170,7 @@ describe("mode: 'stream'", () => {
     expect(((await huge.json()) as { error: { code: string } }).error.code).toBe('BODY_TOO_LARGE')
     const badMode = await fetch(`${url}/workflows/steps/execute`, { method: 'POST', body: JSON.stringify({ mode: 'streaming' }) })
     expect(badMode.status).toBe(400)
-    expect(((await badMode.json()) as { error: { message: string } }).error.message).toMatch(/"mode" must be one of "sync", "stream"/)
+    expect(((await badMode.json()) as { error: { message: string } }).error.message).toMatch(/"mode" must be one of "sync", "async", "stream"/)
   })
 
   it('the OpenAPI document gives the mode and the event-stream answer', async () => {

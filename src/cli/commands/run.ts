@@ -27,6 +27,11 @@ Server:
   --api-key <key>          The server's API key or a JWT, sent as Authorization: Bearer
                            (default: $NEXFLOW_API_KEY; prefer the variable: flags show in ps).
 
+  --async                  Do not wait: the server answers { execution_id, status: "pending" } at
+                           once; poll GET /workflows/<workflow>/status/<execution_id>.
+  --idempotency-key <key>  Sent as Idempotency-Key: the same command again (same key, same
+                           inputs) gets the first answer back instead of running twice.
+
 Local (only with --local):
   --local                  Run without a server.
   --root <dir>             The project to discover (default: the current folder).
@@ -79,9 +84,11 @@ export async function runRun(args: readonly string[], io: CommandIo): Promise<nu
 
 async function runRemote(options: RemoteRunOptions, inputs: Record<string, unknown>, io: CommandIo): Promise<number> {
   try {
-    const answer = await requestJson(`${options.url}/workflows/${encodeURIComponent(options.workflow)}/execute`, { method: 'POST', body: { inputs } }, options.apiKey)
+    const body = options.async === true ? { inputs, mode: 'async' } : { inputs }
+    const headers: Record<string, string> = options.idempotencyKey === undefined ? {} : { 'idempotency-key': options.idempotencyKey }
+    const answer = await requestJson(`${options.url}/workflows/${encodeURIComponent(options.workflow)}/execute`, { method: 'POST', body, headers }, options.apiKey)
     writeJson(io.out, answer.body)
-    if (answer.status === 200) return 0
+    if (answer.status === 200 || (options.async === true && answer.status === 202)) return 0
     // The server's message already names the closest workflow it serves.
     io.err.write(errorLine('run', answer.status, answer.body))
     return 1

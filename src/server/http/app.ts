@@ -9,6 +9,7 @@ import type { ProgressChannel } from '../progress-channel.js'
 import { errorResponse } from './errors.js'
 import { parseExecuteBody } from './execute-body.js'
 import { runAnswerBody } from './run-answer.js'
+import { acceptAsync, bodyHash, idempotencyKeyOf, idempotent, runsRoutes, type RunsService } from './runs-routes.js'
 import { streamRun } from './stream-run.js'
 import { readBody } from './request-body.js'
 import { openApiDocument } from './openapi.js'
@@ -47,6 +48,8 @@ export interface HttpServices {
   events(listener: (event: ServerEvent) => void): () => void
   /** Mounted before every route, in order: request id, metrics and logs, secure headers, CORS, auth, rate limit (see protection.ts). */
   readonly middleware?: readonly MiddlewareHandler[]
+  /** Async runs and Idempotency-Key records (`mode: 'async'`, `/workflows/:name/status/:id`); absent, neither is served. */
+  runs?: RunsService
   /** `GET /metrics`: the Prometheus text exposition; absent when metrics are off. */
   metrics?: { contentType: string; scrape(): Promise<string> }
 }
@@ -142,16 +145,28 @@ export function createHttpApp(services: HttpServices): Hono {
     return c.json({ status: 'healthy', workflow: workflow.name, version: workflow.version })
   })
 
+  const { runs } = services
   const execute = async (c: Context) => {
     const workflow = find(c.req.param('name') ?? '')
-    const { inputs, mode } = parseExecuteBody(await readBody(c, services.maxRequestBodyBytes))
-    if (mode === 'stream') return streamRun(c, services, workflow, inputs)
+    const key = idempotencyKeyOf(c)
+    const request = parseExecuteBody(await readBody(c, services.maxRequestBodyBytes))
+    if (request.mode === 'stream') {
+      // A stream's events cannot be stored and replayed: a retry would get a different answer.
+      if (key !== undefined) throw new NexflowError('REQUEST_INVALID', 'An Idempotency-Key cannot be used with mode "stream" (a stream is not stored to replay); use "sync" or "async"')
+      return streamRun(c, services, workflow, request.inputs)
+    }
+    const respond = () => (request.mode === 'async' ? acceptAsync(runs, workflow, request.inputs) : runSync(c, workflow, request.inputs))
+    if (key === undefined || runs === undefined) return respond()
+    return idempotent(runs, key, bodyHash(workflow.name, request), development, respond)
+  }
+  const runSync = async (c: Context, workflow: ServedWorkflow, inputs: Record<string, unknown>): Promise<Response> => {
     const answer = await services.execute(workflow, inputs, { requestId: c.get('requestId') })
     const { status, json } = runAnswerBody(workflow, answer, development)
     return c.body(json, status as 200, { 'content-type': 'application/json; charset=utf-8' })
   }
   workflows.post('/:name/execute', execute)
   workflows.post('/:name', execute)
+  if (runs !== undefined) workflows.route('/', runsRoutes(runs, development))
   app.route('/workflows', workflows)
   // The MCP transport reads the web Request itself: hono's bodyLimit guards it.
   app.all('/mcp', bodyLimitFor(services), (c) => services.mcp(c.req.raw))

@@ -3,8 +3,12 @@ import { unsafeKeyAt, unsafeKeyReason } from '../../protocol/json.js'
 
 const BODY_KEYS = ['inputs', 'parameters', 'mode'] as const
 
-/** How a caller wants the answer: `sync` waits for the outputs in the response; `stream` answers server-sent events as the run goes. */
-export const EXECUTE_MODES = ['sync', 'stream'] as const
+/**
+ * How a caller wants the answer: `sync` waits for the outputs in the response; `async` answers 202
+ * with an `execution_id` at once, to poll at `GET /workflows/:name/status/:execution_id`; `stream`
+ * answers server-sent events as the run goes.
+ */
+export const EXECUTE_MODES = ['sync', 'async', 'stream'] as const
 export type ExecuteMode = (typeof EXECUTE_MODES)[number]
 
 /** A parsed execute request. */
@@ -18,7 +22,7 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 }
 
 /**
- * An execute request: `{ inputs?: {...}, mode?: 'sync' | 'stream' }`, `parameters` being the source system's
+ * An execute request: `{ inputs?: {...}, mode?: 'sync' | 'async' | 'stream' }`, `parameters` being the source system's
  * name for `inputs` (giving both is an error). Every key of the body is checked before anything is
  * read from it: prototype keys, over-long keys and deep nesting are refused anywhere.
  */

@@ -26,11 +26,34 @@ const resultSchema = {
   },
 }
 
+const runStatusSchema = {
+  type: 'object',
+  required: ['execution_id', 'workflow_id', 'status', 'created_at', 'started_at', 'finished_at'],
+  properties: {
+    execution_id: { type: 'string', format: 'uuid' },
+    workflow_id: { type: 'string' },
+    status: { type: 'string', enum: ['pending', 'running', 'completed', 'failed', 'timeout', 'interrupted', 'cancelled'] },
+    outputs: { type: 'object', additionalProperties: true },
+    error: { type: 'object' },
+    created_at: { type: ['string', 'null'], format: 'date-time' },
+    started_at: { type: ['string', 'null'], format: 'date-time' },
+    finished_at: { type: ['string', 'null'], format: 'date-time' },
+  },
+}
+
+const idempotencyKey = {
+  name: 'Idempotency-Key',
+  in: 'header',
+  required: false,
+  description: 'The same key and body again replays the first answer (Idempotent-Replayed: true); 1 to 255 printable ASCII characters.',
+  schema: { type: 'string', maxLength: 255 },
+}
+
 const modeSchema = {
   type: 'string',
   enum: [...EXECUTE_MODES],
   default: 'sync',
-  description: '`sync` (default): the response is the result. `stream`: the response is `text/event-stream`, one event per node started and finished, then `result` or `error`; closing it cancels the run.',
+  description: '`sync` (default): the response is the result. `async`: 202 with an `execution_id` at once; poll `/workflows/{name}/status/{execution_id}`. `stream`: the response is `text/event-stream`, one event per node started and finished, then `result` or `error`; closing it cancels the run.',
 }
 
 /** The events of a streamed run (`mode: "stream"`), as the `text/event-stream` response's description says them. */
@@ -53,6 +76,7 @@ export function openApiDocument(workflows: readonly ServedWorkflow[]): Record<st
         operationId: `execute_${workflow.name.replace(/[^A-Za-z0-9_]/g, '_')}`,
         summary: workflow.description || `Runs ${workflow.name}`,
         tags: ['workflows'],
+        parameters: [idempotencyKey],
         requestBody: {
           required: false,
           content: {
@@ -69,6 +93,9 @@ export function openApiDocument(workflows: readonly ServedWorkflow[]): Record<st
               'text/event-stream': { schema: { type: 'string', description: STREAM_DESCRIPTION } },
             },
           },
+          '202': { description: 'mode "async": accepted; poll the status path with the execution_id', content: { 'application/json': { schema: { type: 'object', properties: { execution_id: { type: 'string', format: 'uuid' }, status: { const: 'pending' } } } } } },
+          '409': errorResponse('A request with this Idempotency-Key is still running'),
+          '422': errorResponse('This Idempotency-Key was used with another body'),
           '400': errorResponse('Malformed JSON or invalid inputs (the issues name each input)'),
           '404': errorResponse('No such workflow (or it is still being discovered)'),
           '413': errorResponse('The body is larger than maxRequestBodyBytes'),
@@ -78,11 +105,17 @@ export function openApiDocument(workflows: readonly ServedWorkflow[]): Record<st
         },
       },
     }
+    const statusPath = {
+      parameters: [{ name: 'execution_id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } }],
+      get: { operationId: `status_${workflow.name.replace(/[^A-Za-z0-9_]/g, '_')}`, summary: `An async run of ${workflow.name}`, tags: ['runs'], responses: { '200': { description: 'The run', content: { 'application/json': { schema: { $ref: '#/components/schemas/RunStatus' } } } }, '404': errorResponse('No such run of this workflow') } },
+      delete: { operationId: `cancel_${workflow.name.replace(/[^A-Za-z0-9_]/g, '_')}`, summary: `Cancels an async run of ${workflow.name}`, tags: ['runs'], responses: { '200': { description: 'The run, cancelled', content: { 'application/json': { schema: { $ref: '#/components/schemas/RunStatus' } } } }, '404': errorResponse('No such run of this workflow'), '409': errorResponse('The run has already ended') } },
+    }
+    paths[`/workflows/${encodeURIComponent(workflow.name)}/status/{execution_id}`] = statusPath
   }
   return {
     openapi: '3.1.0',
     info: { title: 'nexflow', version: VERSION, description: 'Every workflow this server serves, as an execute operation.' },
     paths,
-    components: { schemas: { RunResult: resultSchema, Error: errorSchema } },
+    components: { schemas: { RunResult: resultSchema, RunStatus: runStatusSchema, Error: errorSchema } },
   }
 }

@@ -1,0 +1,155 @@
+// What an Idempotency-Key costs, against a plain sync execute measured in the same run: autocannon
+// against one `nexflow start` child serving a one-node Function workflow, for
+// 1. plain: POST /workflows/echo/execute, no key (the baseline);
+// 2. new key: a fresh Idempotency-Key per request (a key row taken, then the answer stored);
+// 3. replay: the same key and body every time (one read, the stored answer, no run);
+// 4. async: `mode: 'async'` (the run stored, queued and run; the answer is the 202);
+// against the embedded SQLite store, and PostgreSQL too when NEXFLOW_BENCH_POSTGRES_URL is set.
+// Run: npm run bench:durability (NEXFLOW_BENCH_SECONDS=s per load run, default 10)
+import { spawn, type ChildProcess } from 'node:child_process'
+import { randomUUID } from 'node:crypto'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { availableParallelism, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import pg from 'pg'
+
+const SECONDS = Number(process.env.NEXFLOW_BENCH_SECONDS ?? 10)
+const WARMUP_SECONDS = 2
+const CONNECTIONS = 20
+const WAIT_MS = 120_000
+const REPO = fileURLToPath(new URL('..', import.meta.url))
+const POSTGRES_URL = process.env.NEXFLOW_BENCH_POSTGRES_URL
+
+interface LoadResult {
+  requests: { average: number; total: number }
+  latency: { p50: number; p99: number }
+  '2xx': number
+  non2xx: number
+  errors: number
+}
+type Autocannon = (options: Record<string, unknown>, done: (error: Error | null, result: LoadResult) => void) => unknown
+const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon
+
+function load(options: Record<string, unknown>): Promise<LoadResult> {
+  return new Promise((resolve, reject) => {
+    autocannon(options, (error, result) => (error === null ? resolve(result) : reject(error)))
+  })
+}
+
+/** A root serving `echo` (re-exported from the e2e fixture) with `config`. */
+function makeRoot(config: Record<string, unknown>): string {
+  const root = mkdtempSync(join(tmpdir(), 'nexflow-bench-durability-'))
+  mkdirSync(join(root, 'workflows'))
+  const target = pathToFileURL(join(REPO, 'fixtures', 'server', 'durability', 'workflows', 'echo.js')).href
+  writeFileSync(join(root, 'workflows', 'echo.ts'), `export { workflow } from ${JSON.stringify(target)}\n`)
+  writeFileSync(join(root, 'nexflow.config.json'), JSON.stringify({ log: { requests: false, runs: false }, ...config }))
+  return root
+}
+
+async function startServer(root: string): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, [join(REPO, 'bin', 'nexflow.mjs'), 'start', root, '--port', '0', '--no-cache', '--workers', '2'], {
+    cwd: REPO,
+    env: { ...process.env, NO_COLOR: '1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let output = ''
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the server did not listen within ${WAIT_MS} ms:\n${output}`)), WAIT_MS)
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString()
+      const match = /nexflow: listening on (http:\/\/\S+)/.exec(output)
+      if (match !== null) {
+        clearTimeout(timer)
+        resolve(match[1] as string)
+      }
+    }
+    child.stdout?.on('data', onData)
+    child.stderr?.on('data', onData)
+    child.once('exit', (code) => reject(new Error(`the server exited (${code}):\n${output}`)))
+  })
+  const deadline = Date.now() + WAIT_MS
+  while ((await fetch(`${url}/ready`).then((r) => r.status, () => 0)) !== 200) {
+    if (Date.now() > deadline) throw new Error('the server never became ready')
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+  return { child, url }
+}
+
+interface Variant {
+  name: string
+  body: string
+  /** Headers of each request: a function for a fresh key each time. */
+  key?: 'fresh' | 'fixed'
+  status: number
+}
+
+const BODY = JSON.stringify({ inputs: { value: 'bench' } })
+const VARIANTS: Variant[] = [
+  { name: 'plain sync execute', body: BODY, status: 200 },
+  { name: 'sync, new Idempotency-Key each', body: BODY, key: 'fresh', status: 200 },
+  { name: 'sync, replayed Idempotency-Key', body: BODY, key: 'fixed', status: 200 },
+  { name: "mode 'async' (202)", body: JSON.stringify({ inputs: { value: 'bench' }, mode: 'async' }), status: 202 },
+]
+
+async function measure(url: string, variant: Variant, seconds: number): Promise<LoadResult> {
+  const fixed = randomUUID()
+  const target = `${url}/workflows/echo/execute`
+  if (variant.key === 'fixed') await fetch(target, { method: 'POST', headers: { 'content-type': 'application/json', 'idempotency-key': fixed }, body: variant.body })
+  return load({
+    url: target,
+    method: 'POST',
+    connections: CONNECTIONS,
+    duration: seconds,
+    body: variant.body,
+    headers: { 'content-type': 'application/json' },
+    requests: [
+      {
+        setupRequest: (request: { headers: Record<string, string> }) => {
+          if (variant.key === 'fresh') request.headers = { ...request.headers, 'idempotency-key': randomUUID() }
+          if (variant.key === 'fixed') request.headers = { ...request.headers, 'idempotency-key': fixed }
+          return request
+        },
+      },
+    ],
+  })
+}
+
+async function bench(store: string, config: Record<string, unknown>): Promise<void> {
+  const root = makeRoot(config)
+  const { child, url } = await startServer(root)
+  try {
+    await measure(url, VARIANTS[0] as Variant, WARMUP_SECONDS)
+    const results: { variant: Variant; result: LoadResult }[] = []
+    for (const variant of VARIANTS) results.push({ variant, result: await measure(url, variant, SECONDS) })
+    const base = results[0]?.result.requests.average ?? 1
+    console.log(`\n${store} (${CONNECTIONS} connections, ${SECONDS} s each, 2 execution workers, ${availableParallelism()} CPUs)`)
+    console.log('| variant | req/s | p50 ms | p99 ms | vs plain | non-expected answers |')
+    console.log('|---|---:|---:|---:|---:|---:|')
+    for (const { variant, result } of results) {
+      const bad = result.non2xx + result.errors
+      console.log(`| ${variant.name} | ${result.requests.average.toFixed(0)} | ${result.latency.p50} | ${result.latency.p99} | ${(result.requests.average / base).toFixed(2)}x | ${bad} |`)
+    }
+  } finally {
+    child.kill('SIGTERM')
+    await new Promise((resolve) => child.once('exit', resolve))
+    rmSync(root, { recursive: true, force: true })
+  }
+}
+
+await bench('SQLite (embedded)', {})
+if (POSTGRES_URL !== undefined) {
+  const schema = `nx_bench_${randomUUID().slice(0, 8)}`
+  try {
+    await bench('PostgreSQL + pg-boss', { durability: { databaseUrl: POSTGRES_URL, schema } })
+  } finally {
+    const client = new pg.Client({ connectionString: POSTGRES_URL })
+    await client.connect()
+    await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`)
+    await client.query(`DROP SCHEMA IF EXISTS ${schema}_boss CASCADE`)
+    await client.end()
+  }
+} else {
+  console.log('\n(PostgreSQL not measured: set NEXFLOW_BENCH_POSTGRES_URL)')
+}

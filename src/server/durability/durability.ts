@@ -1,0 +1,258 @@
+import { randomUUID } from 'node:crypto'
+import { existsSync } from 'node:fs'
+import { NexflowError, serializeError, toNexflowError } from '../../errors.js'
+import type { RunAnswer, RunContext } from '../http/app.js'
+import type { NexusLogger } from '../options.js'
+import type { ServedWorkflow } from '../workflow-table.js'
+import type { ResolvedDurabilityOptions } from './durability-options.js'
+import type { RunQueue } from './run-queue.js'
+import type { FinalStatus, IdempotencyBegin, RunRecord, RunStore } from './run-store.js'
+
+/** What durability needs from the server to run a job. */
+export interface RunExecutor {
+  /** Resolves once discovery has served the workflows (a job taken at startup waits for it). */
+  ready(): Promise<unknown>
+  workflow(name: string): ServedWorkflow | undefined
+  execute(workflow: ServedWorkflow, inputs: Record<string, unknown>, context: RunContext): Promise<RunAnswer>
+  logger: NexusLogger
+}
+
+/** Limits of the server that bound how long a job may be active. */
+export interface RunLimits {
+  runTimeoutMs: number
+  queueTimeoutMs: number
+}
+
+const PRUNE_EVERY_MS = 60 * 60 * 1000
+/** In PostgreSQL mode, how often an instance checks whether its runs were cancelled through another instance. */
+const CANCEL_POLL_MS = 1000
+
+/** How a run that threw ended. */
+function statusOfThrown(error: NexflowError, cancelled: boolean): FinalStatus {
+  if (cancelled) return 'cancelled'
+  switch (error.code) {
+    case 'RUN_TIMEOUT':
+    case 'WORKFLOW_TIMEOUT':
+      return 'timeout'
+    case 'SERVER_CLOSING':
+      return 'interrupted'
+    default:
+      return 'failed'
+  }
+}
+
+/**
+ * Async runs and idempotency records, kept where a restart does not lose them. Owns the store,
+ * the queue that dispatches accepted runs, and the cancel handles of the runs executing here.
+ * Lifecycle: created with the server; opened at start when there is something to recover or share
+ * (PostgreSQL, or an existing SQLite file), else on first use, so a server that never uses it
+ * writes nothing; closed with the server.
+ */
+export class Durability {
+  readonly options: ResolvedDurabilityOptions
+  readonly #limits: RunLimits
+  readonly #executor: RunExecutor
+  #store: RunStore | undefined
+  #queue: RunQueue | undefined
+  #opening: Promise<RunStore> | undefined
+  #closed = false
+  /** Runs executing on this instance, to stop when cancelled. */
+  readonly #local = new Map<string, AbortController>()
+  #pruneTimer: NodeJS.Timeout | undefined
+  #cancelPoll: NodeJS.Timeout | undefined
+  /** Job handlers in progress: close() waits for them to record how their runs ended. */
+  readonly #jobs = new Set<Promise<void>>()
+
+  constructor(options: ResolvedDurabilityOptions, limits: RunLimits, executor: RunExecutor) {
+    this.options = options
+    this.#limits = limits
+    this.#executor = executor
+  }
+
+  get kind(): 'sqlite' | 'postgres' {
+    return this.options.databaseUrl === undefined ? 'sqlite' : 'postgres'
+  }
+
+  /** At the server's start: opens now when a previous life may have left runs behind, or other instances share the store. */
+  openIfNeeded(): Promise<unknown> | undefined {
+    if (this.kind === 'postgres' || existsSync(this.options.sqlitePath)) return this.store()
+    return undefined
+  }
+
+  /** The open store (opening it on first use). */
+  store(): Promise<RunStore> {
+    if (this.#closed) return Promise.reject(new NexflowError('SERVER_CLOSING', 'The server is shutting down; retry on another instance'))
+    // A failed open (the database unreachable at start) is tried again by the next request.
+    this.#opening ??= this.#open().catch((error: unknown) => {
+      this.#opening = undefined
+      throw error
+    })
+    return this.#opening
+  }
+
+  async #open(): Promise<RunStore> {
+    const { options } = this
+    const now = Date.now()
+    let store: RunStore
+    let queue: RunQueue
+    if (options.databaseUrl === undefined) {
+      const [{ SqliteRunStore }, { EmbeddedQueue }] = await Promise.all([import('./sqlite-store.js'), import('./embedded-queue.js')])
+      store = new SqliteRunStore(options.sqlitePath)
+      queue = new EmbeddedQueue(options.concurrency)
+    } else {
+      const [{ PostgresRunStore }, { PgBossQueue }] = await Promise.all([import('./postgres-store.js'), import('./pgboss-queue.js')])
+      store = new PostgresRunStore(options.databaseUrl, options.schema)
+      queue = new PgBossQueue({
+        url: options.databaseUrl,
+        schema: `${options.schema}_boss`,
+        concurrency: options.concurrency,
+        retryLimit: options.retryLimit,
+        expireInSeconds: Math.ceil((this.#limits.runTimeoutMs + this.#limits.queueTimeoutMs) / 1000) + 5,
+        logger: this.#executor.logger,
+        maintenanceIntervalSeconds: options.maintenanceIntervalSeconds,
+      })
+    }
+    await store.open()
+    this.#store = store
+    const { interrupted, pending } = await store.recover(now)
+    if (interrupted.length > 0) this.#executor.logger.warn(`nexflow: ${interrupted.length} async run${interrupted.length > 1 ? 's were' : ' was'} running when the server last stopped: marked interrupted`)
+    try {
+      await queue.start({ run: (job, info) => this.#track(this.#runJob(job.runId, job.workflow, info.retry)), interrupted: (job) => this.#interrupt(job.runId) })
+    } catch (error) {
+      this.#store = undefined
+      await store.close()
+      throw error
+    }
+    this.#queue = queue
+    for (const run of pending) await queue.send({ runId: run.id, workflow: run.workflow })
+    await store.prune(now, options.keepRunsMs).catch(() => undefined)
+    this.#pruneTimer = setInterval(() => void store.prune(Date.now(), options.keepRunsMs).catch(() => undefined), PRUNE_EVERY_MS).unref()
+    if (this.kind === 'postgres') this.#cancelPoll = setInterval(() => void this.#checkCancelled(), CANCEL_POLL_MS).unref()
+    return store
+  }
+
+  /** Accepts an async run: stored `pending`, then queued. */
+  async accept(workflow: ServedWorkflow, inputs: Record<string, unknown>): Promise<RunRecord> {
+    const store = await this.store()
+    const id = randomUUID()
+    const now = Date.now()
+    const record: RunRecord = { id, workflow: workflow.name, status: 'pending', inputs: JSON.stringify(inputs), createdAt: now }
+    await store.createRun({ id, workflow: workflow.name, inputs: record.inputs, now })
+    try {
+      await this.#queue?.send({ runId: id, workflow: workflow.name })
+    } catch (error) {
+      await store.finishRun(id, { status: 'failed', error: serializeError(error) }, Date.now()).catch(() => undefined)
+      throw error
+    }
+    return record
+  }
+
+  /** The run `id` of `workflow`; `RUN_NOT_FOUND` for another workflow's run, as for one that never was. */
+  async get(workflow: string, id: string): Promise<RunRecord> {
+    const run = await (await this.store()).getRun(id)
+    if (run === undefined || run.workflow !== workflow) throw new NexflowError('RUN_NOT_FOUND', `No async run ${id} of workflow "${workflow}" (finished runs are kept ${Math.round(this.options.keepRunsMs / 3_600_000)} h)`, { details: { execution_id: id, workflow } })
+    return run
+  }
+
+  /** Cancels a pending or running run (its worker is stopped); `RUN_FINISHED` (409) once it has ended. */
+  async cancel(workflow: string, id: string): Promise<RunRecord> {
+    const before = await this.get(workflow, id)
+    if (before.status !== 'pending' && before.status !== 'running') {
+      throw new NexflowError('RUN_FINISHED', `Async run ${id} has already ended (${before.status}); only a pending or running run can be cancelled`, { details: { execution_id: id, status: before.status } })
+    }
+    const after = await (await this.store()).cancelRun(id, Date.now())
+    this.#local.get(id)?.abort(new NexflowError('RUN_CANCELLED', `Async run ${id} was cancelled`))
+    return after ?? before
+  }
+
+  async beginIdempotent(key: string, bodyHash: string): Promise<IdempotencyBegin> {
+    const { runTimeoutMs, queueTimeoutMs } = this.#limits
+    return (await this.store()).beginIdempotent(key, bodyHash, { now: Date.now(), ttlMs: this.options.idempotencyTtlMs, lockMs: runTimeoutMs + queueTimeoutMs + 5000 })
+  }
+
+  async completeIdempotent(key: string, status: number, body: string): Promise<void> {
+    await (await this.store()).completeIdempotent(key, status, body)
+  }
+
+  async releaseIdempotent(key: string): Promise<void> {
+    await (await this.store()).releaseIdempotent(key)
+  }
+
+  #track(job: Promise<void>): Promise<void> {
+    this.#jobs.add(job)
+    return job.finally(() => this.#jobs.delete(job))
+  }
+
+  /** One job: claims the run, executes it here, records how it ended. Never throws. */
+  async #runJob(id: string, workflowName: string, retry: boolean): Promise<void> {
+    const store = this.#store
+    if (store === undefined) return
+    if (this.#closed) {
+      // Closing: a run not yet started stays pending. The next start dispatches it again
+      // (embedded); pg-boss retries or dead-letters a failed job (PostgreSQL).
+      if (this.kind === 'postgres') throw new NexflowError('SERVER_CLOSING', 'The instance is shutting down')
+      return
+    }
+    const controller = new AbortController()
+    try {
+      if (!(await store.markRunning(id, Date.now(), retry))) return // cancelled while pending, or gone
+      this.#local.set(id, controller)
+      await this.#executor.ready().catch(() => undefined)
+      const workflow = this.#executor.workflow(workflowName)
+      if (workflow === undefined) {
+        const error = new NexflowError('WORKFLOW_NOT_FOUND', `Workflow "${workflowName}" is not served by this instance any more`, { details: { workflow: workflowName } })
+        await store.finishRun(id, { status: 'failed', error: serializeError(error) }, Date.now())
+        return
+      }
+      const run = await store.getRun(id)
+      const inputs = JSON.parse(run?.inputs ?? '{}') as Record<string, unknown>
+      let end: { status: FinalStatus; outputs?: string; error?: ReturnType<typeof serializeError> }
+      try {
+        const answer = await this.#executor.execute(workflow, inputs, { runId: id, signal: controller.signal })
+        end = answer.ok ? { status: 'completed', outputs: answer.outputs } : { status: 'failed', error: answer.error }
+      } catch (thrown) {
+        const error = toNexflowError(thrown)
+        const status = statusOfThrown(error, controller.signal.aborted)
+        end = { status, error: serializeError(status === 'interrupted' ? new NexflowError('RUN_INTERRUPTED', 'The server shut down before the run finished', { cause: error }) : error) }
+      }
+      // A cancel that came first already ended the run: finishRun leaves it cancelled.
+      await store.finishRun(id, end, Date.now())
+    } catch (error) {
+      this.#executor.logger.warn(`nexflow: async run ${id} could not be recorded: ${(error as Error).message}`)
+    } finally {
+      this.#local.delete(id)
+    }
+  }
+
+  /** The queue gave up on a run whose instance died. */
+  async #interrupt(id: string): Promise<void> {
+    const store = this.#store
+    if (store === undefined) return
+    const error = new NexflowError('RUN_INTERRUPTED', 'The instance running this run stopped before it finished (its queue job expired)')
+    await store.finishRun(id, { status: 'interrupted', error: serializeError(error) }, Date.now()).catch(() => undefined)
+  }
+
+  /** A cancel that reached another instance: stop the worker here. */
+  async #checkCancelled(): Promise<void> {
+    const store = this.#store
+    if (store === undefined) return
+    for (const [id, controller] of this.#local) {
+      const run = await store.getRun(id).catch(() => undefined)
+      if (run?.status === 'cancelled') controller.abort(new NexflowError('RUN_CANCELLED', `Async run ${id} was cancelled`))
+    }
+  }
+
+  /**
+   * Stops taking jobs; call after the server has let its runs finish or stopped them, so each
+   * run has recorded how it ended before the store closes.
+   */
+  async close(): Promise<void> {
+    this.#closed = true
+    clearInterval(this.#pruneTimer)
+    clearInterval(this.#cancelPoll)
+    await this.#opening?.catch(() => undefined)
+    await this.#queue?.close()
+    await Promise.allSettled([...this.#jobs])
+    await this.#store?.close()
+  }
+}

@@ -1,0 +1,99 @@
+import type PgBoss from 'pg-boss'
+import { NexflowError } from '../../errors.js'
+import type { NexusLogger } from '../options.js'
+import type { JobInfo, RunJob, RunQueue } from './run-queue.js'
+
+const QUEUE = 'nexflow-runs'
+/** Where pg-boss moves a run's job once it expired (its instance died) and its retries are spent. */
+const DEAD_LETTER = 'nexflow-runs-interrupted'
+
+export interface PgBossQueueOptions {
+  url: string
+  /** pg-boss's own schema (a plain identifier). */
+  schema: string
+  /** Workers polling on this instance: the async runs it executes at once. */
+  concurrency: number
+  retryLimit: number
+  /**
+   * How long a job may stay active before pg-boss deems its instance dead: the longest a run can
+   * take here (queue wait plus run deadline) and a margin.
+   */
+  expireInSeconds: number
+  logger: NexusLogger
+  /** How often pg-boss looks for expired jobs (seconds, at least 1). */
+  maintenanceIntervalSeconds?: number
+  /** How often an idle worker asks for a job (seconds, at least 0.5). */
+  pollingIntervalSeconds?: number
+}
+
+/**
+ * The queue of several instances: pg-boss on the shared database. Any instance's workers may take
+ * a run; a run whose instance died stays `active` until its job expires, then pg-boss retries it
+ * (`retryLimit`) or moves it to a dead-letter queue, whose handler marks the run `interrupted`.
+ */
+export class PgBossQueue implements RunQueue {
+  readonly #options: PgBossQueueOptions
+  #boss: PgBoss | undefined
+  readonly #workers: string[] = []
+
+  constructor(options: PgBossQueueOptions) {
+    this.#options = options
+  }
+
+  async start(handlers: { run: (job: RunJob, info: JobInfo) => Promise<void>; interrupted: (job: RunJob) => Promise<void> }): Promise<void> {
+    const { default: PgBossClass } = await import('pg-boss')
+    const { url, schema, logger } = this.#options
+    const boss = new PgBossClass({
+      connectionString: url,
+      schema,
+      max: Math.min(10, this.#options.concurrency + 2),
+      schedule: false,
+      supervise: true,
+      maintenanceIntervalSeconds: this.#options.maintenanceIntervalSeconds ?? 30,
+    })
+    boss.on('error', (error: Error) => logger.warn(`nexflow: pg-boss: ${error.message}`))
+    try {
+      await boss.start()
+      // Idempotent, but two instances creating the same queue at once may collide: once more settles it.
+      const create = async () => {
+        await boss.createQueue(DEAD_LETTER)
+        await boss.createQueue(QUEUE, { name: QUEUE, deadLetter: DEAD_LETTER, retryLimit: this.#options.retryLimit, expireInSeconds: this.#options.expireInSeconds })
+      }
+      await create().catch(create)
+    } catch (error) {
+      await boss.stop({ graceful: false, wait: true }).catch(() => undefined)
+      throw new NexflowError('DURABILITY_UNAVAILABLE', `pg-boss cannot start on the durability database: ${(error as Error).message}`, { cause: error })
+    }
+    this.#boss = boss
+    const polling = { pollingIntervalSeconds: this.#options.pollingIntervalSeconds ?? 0.5, batchSize: 1, includeMetadata: true as const }
+    for (let i = 0; i < this.#options.concurrency; i++) {
+      this.#workers.push(
+        await boss.work<RunJob>(QUEUE, polling, async (jobs) => {
+          for (const job of jobs) await handlers.run(job.data, { retry: job.retryCount > 0 })
+        }),
+      )
+    }
+    this.#workers.push(
+      await boss.work<RunJob>(DEAD_LETTER, polling, async (jobs) => {
+        for (const job of jobs) await handlers.interrupted(job.data)
+      }),
+    )
+  }
+
+  async send(job: RunJob): Promise<void> {
+    const boss = this.#boss
+    if (boss === undefined) throw new NexflowError('DURABILITY_UNAVAILABLE', 'The run queue is not running')
+    await boss.send(QUEUE, job, { deadLetter: DEAD_LETTER, retryLimit: this.#options.retryLimit, expireInSeconds: this.#options.expireInSeconds })
+    // A worker of this instance that is idle takes it now rather than at its next poll.
+    for (const id of this.#workers) boss.notifyWorker(id)
+  }
+
+  async close(): Promise<void> {
+    const boss = this.#boss
+    this.#boss = undefined
+    if (boss === undefined) return
+    // The server has already waited for its runs (shutdownTimeoutMs) and aborted the rest, so the
+    // handlers are ending: their jobs complete rather than wait to expire.
+    await boss.stop({ graceful: true, timeout: 5000, wait: true, close: true }).catch(() => undefined)
+  }
+}

@@ -1,0 +1,23 @@
+/** What a queued job carries: the run's id and workflow; the inputs stay in the run store. */
+export interface RunJob {
+  runId: string
+  workflow: string
+}
+
+/** How a job's handler learns the queue's view of it. */
+export interface JobInfo {
+  /** A job delivered again after its first holder died (pg-boss expiry, then retry). */
+  retry: boolean
+}
+
+/**
+ * Dispatches accepted async runs to a pool: in-process for the embedded store, pg-boss for
+ * PostgreSQL (any instance may take a run). A handler never throws: it records how the run ended.
+ */
+export interface RunQueue {
+  /** Starts taking jobs. `interrupted` is told of jobs the queue gave up on (their holder died, retries spent). */
+  start(handlers: { run: (job: RunJob, info: JobInfo) => Promise<void>; interrupted: (job: RunJob) => Promise<void> }): Promise<void>
+  send(job: RunJob): Promise<void>
+  /** Stops taking jobs; the handlers running finish on their own (the server aborts them at shutdown). */
+  close(): Promise<void>
+}

@@ -1,0 +1,91 @@
+import type { SerializedErrorData } from '../../protocol/discovery.js'
+
+/** Where an async run is in its life. `pending` and `running` are the only states that change. */
+export const RUN_STATUSES = ['pending', 'running', 'completed', 'failed', 'timeout', 'interrupted', 'cancelled'] as const
+export type RunStatus = (typeof RUN_STATUSES)[number]
+/** The states a run ends in. */
+export type FinalStatus = Exclude<RunStatus, 'pending' | 'running'>
+
+export function isFinished(status: RunStatus): status is FinalStatus {
+  return status !== 'pending' && status !== 'running'
+}
+
+/** One async run as stored. Times are milliseconds since the epoch. */
+export interface RunRecord {
+  id: string
+  workflow: string
+  status: RunStatus
+  /** The inputs as JSON text: a pending run found after a restart is dispatched again with them. */
+  inputs: string
+  /** The outputs as JSON text, once completed. */
+  outputs?: string | undefined
+  error?: SerializedErrorData | undefined
+  createdAt: number
+  startedAt?: number | undefined
+  finishedAt?: number | undefined
+}
+
+/** How a run ended, to store. */
+export interface RunEnd {
+  status: FinalStatus
+  outputs?: string | undefined
+  error?: SerializedErrorData | undefined
+}
+
+/** What the first step of an idempotent request decides. */
+export type IdempotencyBegin =
+  /** The key is new (or expired, or its holder died): this request runs, then completes or releases it. */
+  | { kind: 'new' }
+  /** A finished request had the same key and body: answer with what it answered. */
+  | { kind: 'replay'; status: number; body: string }
+  /** The first request with the key is still running: 409. */
+  | { kind: 'conflict' }
+  /** The key was used with another body (or workflow): 422. */
+  | { kind: 'mismatch' }
+
+export interface IdempotencyTimes {
+  /** Now, in ms since the epoch (a parameter, so tests can move the clock). */
+  now: number
+  /** The key is forgotten this long after its first request. */
+  ttlMs: number
+  /**
+   * A key still `running` after this long belongs to a request whose instance died: the next
+   * request with it takes it over rather than getting 409 until the key expires.
+   */
+  lockMs: number
+}
+
+/**
+ * Where async runs and Idempotency-Key records live: the embedded SQLite file (one instance) or
+ * PostgreSQL (shared by every instance). Every implementation passes the same contract suite
+ * (test/server/run-store.test.ts). Ids reach SQL only as bound parameters.
+ */
+export interface RunStore {
+  readonly kind: 'sqlite' | 'postgres'
+  /** Creates the tables if missing. */
+  open(): Promise<void>
+  createRun(run: { id: string; workflow: string; inputs: string; now: number }): Promise<void>
+  /**
+   * `pending` to `running`; false when the run is not pending any more (cancelled, or taken by
+   * another instance). With `retry`, a run left `running` by a dead instance is taken again too.
+   */
+  markRunning(id: string, now: number, retry?: boolean): Promise<boolean>
+  /** Ends a pending or running run; false when it had already ended (a cancel came first). */
+  finishRun(id: string, end: RunEnd, now: number): Promise<boolean>
+  getRun(id: string): Promise<RunRecord | undefined>
+  /** Cancels a pending or running run; the record after the attempt (undefined when there is none). */
+  cancelRun(id: string, now: number): Promise<RunRecord | undefined>
+  /**
+   * After a restart of the embedded store's one instance: runs left `running` by the dead
+   * process become `interrupted` (their ids), and the `pending` ones are returned to dispatch again.
+   */
+  recover(now: number): Promise<{ interrupted: string[]; pending: RunRecord[] }>
+  /** Forgets finished runs older than `keepRunsMs` and expired idempotency keys. */
+  prune(now: number, keepRunsMs: number): Promise<void>
+  beginIdempotent(key: string, bodyHash: string, times: IdempotencyTimes): Promise<IdempotencyBegin>
+  /** Stores the answer of the request that holds the key. */
+  completeIdempotent(key: string, status: number, body: string): Promise<void>
+  /** Forgets the key: its request failed (5xx) and a retry must run again. */
+  releaseIdempotent(key: string): Promise<void>
+  close(): Promise<void>
+}

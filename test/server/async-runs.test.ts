@@ -1,0 +1,117 @@
+// `mode: 'async'` over real HTTP, in-process, with the embedded SQLite store: 202 and an id, the
+// status as it moves, outputs and errors, cancel, and hostile ids.
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { Nexus, type NexusLogger } from '../../src/index.js'
+import { broken, echo, gate, post, pollStatus, request, tempRoot } from './durability-helpers.js'
+
+const root = tempRoot()
+const logger: NexusLogger = { info: () => {}, warn: () => {} }
+let app: Nexus
+let url: string
+
+beforeAll(async () => {
+  app = new Nexus({ apiPort: 0, root: root.path, autoDiscovery: false, workers: 2, runTimeoutMs: 20_000, logger })
+  app.register('gate', gate)
+  app.register('echo', echo)
+  app.register('broken', broken)
+  await app.start()
+  url = app.url as string
+  await app.ready()
+})
+
+afterAll(async () => {
+  await app?.close()
+  root.remove()
+})
+
+describe('async runs (embedded store)', () => {
+  it('answers 202 with an execution_id, then the status goes pending/running to completed with the outputs', async () => {
+    const path = root.file('open-1')
+    const accepted = await post(url, 'gate', { inputs: { path }, mode: 'async' })
+    expect(accepted.status).toBe(202)
+    expect(accepted.json).toEqual({ execution_id: expect.stringMatching(/^[0-9a-f-]{36}$/), status: 'pending' })
+    expect(accepted.headers.get('location')).toBe(`/workflows/gate/status/${accepted.json.execution_id}`)
+    const id = accepted.json.execution_id as string
+    const running = await pollStatus(url, 'gate', id, (status) => status === 'running')
+    expect(running).toMatchObject({ execution_id: id, status: 'running', started_at: expect.any(String), finished_at: null })
+    root.open('open-1')
+    const done = await pollStatus(url, 'gate', id, (status) => status === 'completed')
+    expect(done).toMatchObject({ execution_id: id, workflow_id: 'gate', status: 'completed', outputs: { gate: { opened: path } }, finished_at: expect.any(String) })
+    expect(existsSync(join(root.path, '.nexflow', 'nexflow.db'))).toBe(true)
+  })
+
+  it('a run that fails is "failed" with the error', async () => {
+    const { json } = await post(url, 'broken', { mode: 'async' })
+    const done = await pollStatus(url, 'broken', json.execution_id as string, (status) => status !== 'pending' && status !== 'running')
+    expect(done.status).toBe('failed')
+    expect(done.error).toMatchObject({ code: 'WORKFLOW_EXECUTION_FAILED', message: expect.stringContaining('boom') })
+  })
+
+  it('DELETE cancels a running run: its worker is stopped, the status says cancelled and stays so', async () => {
+    const { json } = await post(url, 'gate', { inputs: { path: root.file('never') }, mode: 'async' })
+    const id = json.execution_id as string
+    await pollStatus(url, 'gate', id, (status) => status === 'running')
+    const cancelled = await request(`${url}/workflows/gate/status/${id}`, { method: 'DELETE' })
+    expect(cancelled.status).toBe(200)
+    expect(cancelled.json).toMatchObject({ status: 'cancelled', finished_at: expect.any(String) })
+    // The pool got its worker back: a new run completes.
+    const again = await post(url, 'echo', { inputs: { value: 1 } })
+    expect(again.status).toBe(200)
+    expect((await request(`${url}/workflows/gate/status/${id}`)).json.status).toBe('cancelled')
+    // Cancelling a finished run is a 409 naming its state.
+    const twice = await request(`${url}/workflows/gate/status/${id}`, { method: 'DELETE' })
+    expect(twice.status).toBe(409)
+    expect(twice.json.error.code).toBe('RUN_FINISHED')
+  })
+
+  it('an execution_id that is not a UUID is 400; an unknown one, or another workflow\'s run, is 404', async () => {
+    const hostile = await request(`${url}/workflows/echo/status/${encodeURIComponent("1' OR '1'='1")}`)
+    expect(hostile.status).toBe(400)
+    expect(hostile.json.error.code).toBe('REQUEST_INVALID')
+    expect((await request(`${url}/workflows/echo/status/${'x'.repeat(5000)}`)).status).toBe(400)
+    const unknown = await request(`${url}/workflows/echo/status/00000000-0000-4000-8000-000000000000`)
+    expect(unknown.status).toBe(404)
+    expect(unknown.json.error.code).toBe('RUN_NOT_FOUND')
+    const { json } = await post(url, 'echo', { inputs: { value: 2 }, mode: 'async' })
+    await pollStatus(url, 'echo', json.execution_id as string, (status) => status === 'completed')
+    const other = await request(`${url}/workflows/gate/status/${json.execution_id as string}`)
+    expect(other.status).toBe(404)
+    expect((await request(`${url}/workflows/gate/status/${json.execution_id as string}`, { method: 'DELETE' })).status).toBe(404)
+  })
+
+  it('/openapi.json documents the mode, the Idempotency-Key header and the status path', async () => {
+    const { json } = await request(`${url}/openapi.json`)
+    const execute = json.paths['/workflows/echo/execute'].post
+    expect(execute.requestBody.content['application/json'].schema.properties.mode.enum).toContain('async')
+    expect(execute.parameters[0].name).toBe('Idempotency-Key')
+    expect(execute.responses).toHaveProperty('202')
+    expect(Object.keys(json.paths['/workflows/echo/status/{execution_id}'])).toEqual(expect.arrayContaining(['get', 'delete']))
+  })
+
+  it('an unknown mode is 400 naming the modes', async () => {
+    const { status, json } = await post(url, 'echo', { mode: 'later' })
+    expect(status).toBe(400)
+    expect(json.error.message).toContain('"async"')
+  })
+})
+
+describe('async runs with the durability database unreachable', () => {
+  it('an async or keyed request is 503 DURABILITY_UNAVAILABLE naming the problem; a plain sync run still works', async () => {
+    const down = new Nexus({ apiPort: 0, root: root.path, autoDiscovery: false, workers: 1, logger, durability: { databaseUrl: 'postgres://postgres@127.0.0.1:1/none' } })
+    down.register('echo', echo)
+    await down.start()
+    try {
+      const base = down.url as string
+      const async = await post(base, 'echo', { inputs: { value: 1 }, mode: 'async' })
+      expect(async.status).toBe(503)
+      expect(async.json.error).toMatchObject({ code: 'DURABILITY_UNAVAILABLE', message: expect.stringContaining('cannot be reached') })
+      // Tried again on the next request, not stuck on the first failure.
+      expect((await post(base, 'echo', { inputs: { value: 1 } }, { 'idempotency-key': 'k1' })).status).toBe(503)
+      expect((await post(base, 'echo', { inputs: { value: 1 } })).status).toBe(200)
+    } finally {
+      await down.close()
+    }
+  })
+})

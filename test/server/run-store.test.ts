@@ -1,0 +1,166 @@
+// The run store's contract, run against the embedded SQLite store and (with
+// NEXFLOW_TEST_POSTGRES_URL) PostgreSQL: the same cases, the same answers.
+import { spawn } from 'node:child_process'
+import { randomUUID } from 'node:crypto'
+import { once } from 'node:events'
+import { hostname } from 'node:os'
+import Database from 'better-sqlite3'
+import { join } from 'node:path'
+import pg from 'pg'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { PostgresRunStore } from '../../src/server/durability/postgres-store.js'
+import type { RunStore } from '../../src/server/durability/run-store.js'
+import { SqliteRunStore } from '../../src/server/durability/sqlite-store.js'
+import { tempRoot } from './durability-helpers.js'
+
+const POSTGRES_URL = process.env.NEXFLOW_TEST_POSTGRES_URL
+if (POSTGRES_URL === undefined) console.warn('run-store.test.ts: PostgreSQL cases skipped: set NEXFLOW_TEST_POSTGRES_URL to run them')
+const SCHEMA = `nx_store_${randomUUID().slice(0, 8)}`
+const root = tempRoot()
+
+const targets: { name: string; make: () => RunStore; skip: boolean }[] = [
+  { name: 'SQLite', make: () => new SqliteRunStore(join(root.path, '.nexflow', 'nexflow.db')), skip: false },
+  { name: 'PostgreSQL', make: () => new PostgresRunStore(POSTGRES_URL ?? '', SCHEMA), skip: POSTGRES_URL === undefined },
+]
+
+afterAll(async () => {
+  root.remove()
+  if (POSTGRES_URL === undefined) return
+  const client = new pg.Client({ connectionString: POSTGRES_URL })
+  await client.connect()
+  await client.query(`DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE`)
+  await client.end()
+})
+
+const T0 = 1_800_000_000_000
+const times = (now: number) => ({ now, ttlMs: 10_000, lockMs: 1000 })
+
+describe.each(targets)('RunStore contract ($name)', ({ make, skip, name }) => {
+  let store: RunStore
+  beforeAll(async () => {
+    if (skip) return
+    store = make()
+    await store.open()
+    // Opening twice (a second instance, a restart) finds the tables there.
+    const again = make()
+    await again.open()
+    await again.close()
+  })
+  afterAll(async () => {
+    await store?.close()
+  })
+
+  it.skipIf(skip)('a run goes pending, running, completed; it ends once', async () => {
+    const id = randomUUID()
+    await store.createRun({ id, workflow: 'w', inputs: '{"a":1}', now: T0 })
+    expect(await store.getRun(id)).toEqual({ id, workflow: 'w', status: 'pending', inputs: '{"a":1}', createdAt: T0 })
+    expect(await store.markRunning(id, T0 + 1)).toBe(true)
+    expect(await store.markRunning(id, T0 + 2)).toBe(false)
+    expect(await store.finishRun(id, { status: 'completed', outputs: '{"n":{"x":1}}' }, T0 + 3)).toBe(true)
+    expect(await store.finishRun(id, { status: 'failed' }, T0 + 4)).toBe(false)
+    expect(await store.getRun(id)).toMatchObject({ status: 'completed', outputs: '{"n":{"x":1}}', startedAt: T0 + 1, finishedAt: T0 + 3 })
+  })
+
+  it.skipIf(skip)('a cancelled run stays cancelled: a later finish does not overwrite it', async () => {
+    const id = randomUUID()
+    await store.createRun({ id, workflow: 'w', inputs: '{}', now: T0 })
+    await store.markRunning(id, T0)
+    expect((await store.cancelRun(id, T0 + 5))?.status).toBe('cancelled')
+    expect(await store.finishRun(id, { status: 'completed', outputs: '{}' }, T0 + 6)).toBe(false)
+    expect((await store.getRun(id))?.status).toBe('cancelled')
+    expect(await store.cancelRun(randomUUID(), T0)).toBeUndefined()
+  })
+
+  it.skipIf(skip)('errors round-trip as data', async () => {
+    const id = randomUUID()
+    await store.createRun({ id, workflow: 'w', inputs: '{}', now: T0 })
+    await store.finishRun(id, { status: 'failed', error: { name: 'Error', message: 'boom', code: 'WORKFLOW_EXECUTION_FAILED' } }, T0)
+    expect((await store.getRun(id))?.error).toEqual({ name: 'Error', message: 'boom', code: 'WORKFLOW_EXECUTION_FAILED' })
+  })
+
+  it.skipIf(skip || name === 'PostgreSQL')('recover: running runs become interrupted, pending ones come back to dispatch (embedded)', async () => {
+    const running = randomUUID()
+    const pending = randomUUID()
+    await store.createRun({ id: running, workflow: 'w', inputs: '{}', now: T0 })
+    await store.markRunning(running, T0)
+    await store.createRun({ id: pending, workflow: 'w', inputs: '{"p":1}', now: T0 })
+    const recovered = await store.recover(T0 + 10)
+    expect(recovered.interrupted).toContain(running)
+    expect(recovered.pending.map((run) => run.id)).toContain(pending)
+    expect((await store.getRun(running))?.status).toBe('interrupted')
+    expect((await store.getRun(pending))?.status).toBe('pending')
+    // A job retried after its instance died takes a running run again.
+    const retried = randomUUID()
+    await store.createRun({ id: retried, workflow: 'w', inputs: '{}', now: T0 })
+    await store.markRunning(retried, T0)
+    expect(await store.markRunning(retried, T0 + 1, true)).toBe(true)
+  })
+
+  it.skipIf(skip)('idempotency: new, conflict while running, replay once done, mismatch for another body', async () => {
+    const key = `k-${randomUUID()}`
+    expect(await store.beginIdempotent(key, 'h1', times(T0))).toEqual({ kind: 'new' })
+    expect(await store.beginIdempotent(key, 'h1', times(T0 + 1))).toEqual({ kind: 'conflict' })
+    expect(await store.beginIdempotent(key, 'h2', times(T0 + 1))).toEqual({ kind: 'mismatch' })
+    await store.completeIdempotent(key, 201, '{"ok":true}')
+    expect(await store.beginIdempotent(key, 'h1', times(T0 + 2))).toEqual({ kind: 'replay', status: 201, body: '{"ok":true}' })
+  })
+
+  it.skipIf(skip)('idempotency: a released key runs again; an expired one is new; one whose holder died is taken over', async () => {
+    const released = `k-${randomUUID()}`
+    await store.beginIdempotent(released, 'h', times(T0))
+    await store.releaseIdempotent(released)
+    expect(await store.beginIdempotent(released, 'h', times(T0 + 1))).toEqual({ kind: 'new' })
+
+    const expired = `k-${randomUUID()}`
+    await store.beginIdempotent(expired, 'h', times(T0))
+    await store.completeIdempotent(expired, 200, '{}')
+    expect(await store.beginIdempotent(expired, 'other', times(T0 + 10_000))).toEqual({ kind: 'new' })
+
+    const orphan = `k-${randomUUID()}`
+    await store.beginIdempotent(orphan, 'h', times(T0))
+    expect(await store.beginIdempotent(orphan, 'h', times(T0 + 999))).toEqual({ kind: 'conflict' })
+    expect(await store.beginIdempotent(orphan, 'h', times(T0 + 1000))).toEqual({ kind: 'new' })
+  })
+
+  it.skipIf(skip)('prune forgets finished runs past keepRunsMs and expired keys, never unfinished runs', async () => {
+    const old = randomUUID()
+    const live = randomUUID()
+    await store.createRun({ id: old, workflow: 'w', inputs: '{}', now: T0 })
+    await store.finishRun(old, { status: 'completed', outputs: '{}' }, T0)
+    await store.createRun({ id: live, workflow: 'w', inputs: '{}', now: T0 })
+    const key = `k-${randomUUID()}`
+    await store.beginIdempotent(key, 'h', times(T0))
+    await store.prune(T0 + 20_000, 5000)
+    expect(await store.getRun(old)).toBeUndefined()
+    expect((await store.getRun(live))?.status).toBe('pending')
+    expect(await store.beginIdempotent(key, 'x', times(T0 + 20_000))).toEqual({ kind: 'new' })
+  })
+
+  it.skipIf(skip)('two racing begins on one key: exactly one is new', async () => {
+    const key = `k-${randomUUID()}`
+    const answers = await Promise.all(Array.from({ length: 8 }, () => store.beginIdempotent(key, 'h', times(T0))))
+    expect(answers.filter((answer) => answer.kind === 'new')).toHaveLength(1)
+  })
+})
+
+describe('the embedded store has one live process', () => {
+  it('a store another live process holds is refused, naming the pid and PostgreSQL; once that process is gone it opens', async () => {
+    const path = join(root.path, 'owned', 'nexflow.db')
+    const first = new SqliteRunStore(path)
+    await first.open()
+    await first.close()
+    const other = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' })
+    try {
+      const db = new Database(path)
+      db.prepare('INSERT OR REPLACE INTO nexflow_owner (id, pid, host) VALUES (1, ?, ?)').run(other.pid, hostname())
+      db.close()
+      await expect(new SqliteRunStore(path).open()).rejects.toMatchObject({ code: 'DURABILITY_UNAVAILABLE', message: expect.stringMatching(new RegExp(`pid ${other.pid}.*databaseUrl`)) })
+    } finally {
+      other.kill('SIGKILL')
+      await once(other, 'exit')
+    }
+    const reopened = new SqliteRunStore(path)
+    await reopened.open()
+    await reopened.close()
+  })
+})
