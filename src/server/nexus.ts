@@ -21,6 +21,7 @@ import type { ExecutionPool } from './execution-pool.js'
 import type { ProgressChannel } from './progress-channel.js'
 import type { WarmReply } from '../protocol/execution-messages.js'
 import { Durability } from './durability/durability.js'
+import { RunsWithAsync } from './runs/with-async-runs.js'
 import type { ServerEvent } from './events.js'
 import { Generations } from './generations.js'
 import type { HttpServices, RunAnswer, RunContext } from './http/app.js'
@@ -137,7 +138,8 @@ export class Nexus {
   /** Recent finished runs, for `GET /runs` and the dashboard. */
   readonly #runs = new RecentRuns()
   /** What `GET /runs` reads: the in-memory runs unless a durable store is plugged in. */
-  #runSource: RunSource = this.#runs
+  /** `GET /runs`; see {@link setRunSource}. Set in the constructor, once durability exists. */
+  #runSource: RunSource
   #report: DiscoveryReport | undefined
   #warm: 'pending' | 'warming' | 'warm' = 'pending'
   #ready: Promise<DiscoveryReport | undefined> | undefined
@@ -163,6 +165,7 @@ export class Nexus {
       execute: (workflow, inputs, context) => this.#execute(workflow, inputs, context),
       logger: this.options.logger,
     })
+    this.#runSource = new RunsWithAsync(this.#runs, (limit) => this.#durability.recentRuns(limit))
   }
 
   get state(): NexusState {
@@ -613,8 +616,8 @@ export class Nexus {
   }
 
   /**
-   * Where `GET /runs` reads recent runs from. By default the server's own in-memory ring (the
-   * last 200 runs); a durable run store plugs in here, behind the same narrow interface.
+   * Where `GET /runs` reads recent runs from. By default this server's sync and streamed runs
+   * from an in-memory ring (the last 200), with the async runs of the durability store.
    */
   setRunSource(source: RunSource): void {
     this.#runSource = source
@@ -733,7 +736,7 @@ export class Nexus {
       health: () => this.#health(),
       readiness: () => this.#readiness(),
       discovery: () => this.#discoveryJson(),
-      runs: async (limit) => ({ runs: await this.#runSource.list(limit), runs_per_minute: this.#runs.countSince(60_000) }),
+      recentRuns: async (limit) => ({ runs: await this.#runSource.list(limit), runs_per_minute: this.#runs.countSince(60_000) }),
       dashboard: this.options.dashboard,
     }
   }

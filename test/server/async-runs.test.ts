@@ -90,6 +90,25 @@ describe('async runs (embedded store)', () => {
     expect(Object.keys(json.paths['/workflows/echo/status/{execution_id}'])).toEqual(expect.arrayContaining(['get', 'delete']))
   })
 
+  it('GET /runs lists async runs from the store (a running one too) beside sync runs, each once, newest first', async () => {
+    await post(url, 'echo', { inputs: { value: 'listed-sync' } })
+    const path = root.file('listed')
+    const { json } = await post(url, 'gate', { inputs: { path }, mode: 'async' })
+    const id = json.execution_id as string
+    await pollStatus(url, 'gate', id, (status) => status === 'running')
+    type Listed = { run_id: string; mode: string; status: string; workflow: string; inputs: Record<string, unknown>; outputs?: unknown; started_at: string }
+    const list = async () => (await request(`${url}/runs?limit=200`)).json.runs as Listed[]
+    const running = await list()
+    expect(running.filter((run) => run.run_id === id)).toEqual([expect.objectContaining({ mode: 'async', status: 'running', workflow: 'gate', inputs: { path } })])
+    expect(running.some((run) => run.mode === 'sync' && run.inputs.value === 'listed-sync')).toBe(true)
+    const starts = running.map((run) => Date.parse(run.started_at))
+    expect(starts).toEqual([...starts].sort((a, b) => b - a))
+    root.open('listed')
+    await pollStatus(url, 'gate', id, (status) => status === 'completed')
+    // Run here, it is in the server's memory too: listed once, as the store has it.
+    expect((await list()).filter((run) => run.run_id === id)).toEqual([expect.objectContaining({ mode: 'async', status: 'completed', outputs: { gate: { opened: path } } })])
+  })
+
   it('an unknown mode is 400 naming the modes', async () => {
     const { status, json } = await post(url, 'echo', { mode: 'later' })
     expect(status).toBe(400)

@@ -50,6 +50,13 @@ describe.each(targets)('RunStore contract ($name)', ({ make, skip, name }) => {
     await store?.close()
   })
 
+  it.skipIf(skip)('lists the most recently created runs, newest first, at most the limit', async () => {
+    const ids = [randomUUID(), randomUUID(), randomUUID()]
+    // Later than any other test's runs, so they are the newest.
+    for (const [i, id] of ids.entries()) await store.createRun({ id, workflow: 'listed', inputs: '{}', now: T0 + 1_000_000 + i })
+    expect((await store.listRuns(2)).map((run) => run.id)).toEqual([ids[2], ids[1]])
+  })
+
   it.skipIf(skip)('a run goes pending, running, completed; it ends once', async () => {
     const id = randomUUID()
     await store.createRun({ id, workflow: 'w', inputs: '{"a":1}', now: T0 })

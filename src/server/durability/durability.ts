@@ -79,6 +79,11 @@ export class Durability {
     return undefined
   }
 
+  /** The most recent async runs, newest first; none while the store is not open (no async run was asked for yet). */
+  async recentRuns(limit: number): Promise<RunRecord[]> {
+    return (await this.#store?.listRuns(limit)) ?? []
+  }
+
   /** The open store (opening it on first use). */
   store(): Promise<RunStore> {
     if (this.#closed) return Promise.reject(new NexflowError('SERVER_CLOSING', 'The server is shutting down; retry on another instance'))

@@ -51,6 +51,7 @@ export class PostgresRunStore implements RunStore {
         finished_at bigint
       )`)
       await client.query(`CREATE INDEX IF NOT EXISTS runs_status ON ${s}.runs (status, finished_at)`)
+      await client.query(`CREATE INDEX IF NOT EXISTS runs_created ON ${s}.runs (created_at)`)
       await client.query(`CREATE TABLE IF NOT EXISTS ${s}.idempotency (
         key text PRIMARY KEY,
         body_hash text NOT NULL,
@@ -100,6 +101,11 @@ export class PostgresRunStore implements RunStore {
   async getRun(id: string): Promise<RunRecord | undefined> {
     const { rows } = await this.#db.query<Parameters<typeof runOfRow>[0]>(`SELECT * FROM ${this.#schema}.runs WHERE id = $1`, [id])
     return rows[0] === undefined ? undefined : runOfRow(rows[0])
+  }
+
+  async listRuns(limit: number): Promise<RunRecord[]> {
+    const { rows } = await this.#db.query<Parameters<typeof runOfRow>[0]>(`SELECT * FROM ${this.#schema}.runs ORDER BY created_at DESC LIMIT $1`, [limit])
+    return rows.map(runOfRow)
   }
 
   async cancelRun(id: string, now: number): Promise<RunRecord | undefined> {

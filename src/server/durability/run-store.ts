@@ -73,6 +73,8 @@ export interface RunStore {
   /** Ends a pending or running run; false when it had already ended (a cancel came first). */
   finishRun(id: string, end: RunEnd, now: number): Promise<boolean>
   getRun(id: string): Promise<RunRecord | undefined>
+  /** The most recently created runs, newest first, at most `limit` (for `GET /runs`). */
+  listRuns(limit: number): Promise<RunRecord[]>
   /** Cancels a pending or running run; the record after the attempt (undefined when there is none). */
   cancelRun(id: string, now: number): Promise<RunRecord | undefined>
   /**

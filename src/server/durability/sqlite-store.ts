@@ -39,6 +39,7 @@ CREATE TABLE IF NOT EXISTS nexflow_runs (
   finished_at INTEGER
 );
 CREATE INDEX IF NOT EXISTS nexflow_runs_status ON nexflow_runs (status, finished_at);
+CREATE INDEX IF NOT EXISTS nexflow_runs_created ON nexflow_runs (created_at);
 CREATE TABLE IF NOT EXISTS nexflow_idempotency (
   key TEXT PRIMARY KEY,
   body_hash TEXT NOT NULL,
@@ -178,6 +179,10 @@ export class SqliteRunStore implements RunStore {
       const row = this.#prepare('SELECT * FROM nexflow_runs WHERE id = ?').get(id) as RunRow | undefined
       return row === undefined ? undefined : runOfRow(row)
     })
+  }
+
+  listRuns(limit: number): Promise<RunRecord[]> {
+    return settled(() => (this.#prepare('SELECT * FROM nexflow_runs ORDER BY created_at DESC LIMIT ?').all(limit) as RunRow[]).map(runOfRow))
   }
 
   async cancelRun(id: string, now: number): Promise<RunRecord | undefined> {
