@@ -1,11 +1,13 @@
-// Hostile execute bodies, generated, against an in-process server over real HTTP: whatever a
-// caller sends, the answer is a success or a 4xx that names the problem, never a 5xx. The
+// Hostile execute requests, generated, against an in-process server over real HTTP: whatever a
+// caller sends (bodies, headers, paths, modes), the answer is a success or a 4xx that names the
+// problem, never a 5xx, and the database holds exactly what the successful requests wrote. The
 // server serves the injection fixtures (a DataFlow on SQLite: filters, $regex, bulk writes) and
 // a registered Function node workflow.
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import Database from 'better-sqlite3'
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Nexus, WorkflowBuilder } from '../../src/index.js'
@@ -13,7 +15,7 @@ import { sseEvents } from './sse.js'
 
 const root = fileURLToPath(new URL('../../fixtures/server/injections', import.meta.url))
 const MAX_BODY = 8192
-/** What a hostile body may be answered; 202 is `mode: 'async'` (built apart), 409 a bulk insert of an id already stored. */
+/** What a hostile body may be answered; 202 is `mode: 'async'`, 409 a bulk insert of an id already stored, 422 an Idempotency-Key reused with another body. */
 const ALLOWED = new Set([200, 202, 400, 404, 409, 413, 422])
 
 let app: Nexus
@@ -26,7 +28,17 @@ beforeAll(async () => {
   previousDb = process.env.NEXFLOW_TEST_DB
   // The fixture's models read it when a worker imports them (workers inherit this process's env).
   process.env.NEXFLOW_TEST_DB = `sqlite:${join(scratch, 'notes.db')}`
-  app = new Nexus({ apiPort: 0, root, autoDiscovery: { cache: false }, workers: 2, runTimeoutMs: 5000, maxRequestBodyBytes: MAX_BODY, logger: { info: () => {}, warn: () => {} } })
+  app = new Nexus({
+    apiPort: 0,
+    root,
+    autoDiscovery: { cache: false },
+    workers: 2,
+    runTimeoutMs: 5000,
+    maxRequestBodyBytes: MAX_BODY,
+    // Async runs and keys in this test's own folder, not under the shared fixture root.
+    durability: { file: join(scratch, 'nexflow.db') },
+    logger: { info: () => {}, warn: () => {} },
+  })
   app.register('greet', new WorkflowBuilder().addNode('Function', 'f', { code: '({ name }) => ({ text: "hello " + String(name) })', name: '${name}' }))
   await app.start()
   url = app.url as string
@@ -39,6 +51,20 @@ afterAll(async () => {
   else process.env.NEXFLOW_TEST_DB = previousDb
   if (scratch !== undefined) rmSync(scratch, { recursive: true, force: true })
 })
+
+/** The ids of the notes stored now. */
+function storedNoteIds(): string[] {
+  const db = new Database(join(scratch, 'notes.db'), { readonly: true, fileMustExist: true })
+  try {
+    return (db.prepare('SELECT id FROM notes').all() as { id: string }[]).map((row) => row.id)
+  } catch (error) {
+    // Nothing has created the table yet: no note was stored.
+    if (/no such table/.test((error as Error).message)) return []
+    throw error
+  } finally {
+    db.close()
+  }
+}
 
 /** A JSON value as a tree, serialized by hand so that keys like `__proto__` stay own keys in the text. */
 type Tree = { json: string }
@@ -112,7 +138,7 @@ const DECLARED: Record<string, [string, fc.Arbitrary<Tree>] | undefined> = {
 const plausible = fc.constantFrom(...Object.keys(DECLARED)).chain((name) => {
   const declared = DECLARED[name]
   const own: fc.Arbitrary<[string, Tree][]> = declared === undefined ? fc.constant([]) : declared[1].map((v) => [[declared[0], v]])
-  return fc.tuple(own, fc.option(fc.tuple(key, value), { freq: 3 }), fc.constantFrom('sync', 'stream')).map(([entries, extra, m]): [string, string] => {
+  return fc.tuple(own, fc.option(fc.tuple(key, value), { freq: 3 }), fc.constantFrom('sync', 'stream', 'async')).map(([entries, extra, m]): [string, string] => {
     const given = extra === null ? entries : [...entries, extra]
     return [name, object([['inputs', object(given)], ['mode', leaf(m)]]).json]
   })
@@ -162,6 +188,92 @@ describe('execute route fuzz', () => {
     // Prototype pollution through any of it would show here.
     expect(({} as Record<string, unknown>).polluted).toBeUndefined()
   }, 60_000)
+
+  it('10,000 random requests (bodies, headers, paths, modes): only 2xx or a 4xx naming the problem, and the database holds exactly the notes of the requests that succeeded', async () => {
+    const header = fc.oneof(
+      fc.constant(undefined),
+      fc.uuid(),
+      fc.string({ minLength: 1, maxLength: 20 }).filter((text) => /^[\x20-\x7e]+$/.test(text.trim()) && text.trim() === text),
+      fc.integer({ min: 256, max: 600 }).map((n) => 'k'.repeat(n)),
+      fc.constantFrom('__proto__', 'caf\u00e9', 'a b', '../../etc/passwd', '0', "' OR 1=1 --"),
+    )
+    const contentType = fc.constantFrom(undefined, 'application/json', 'text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/json; charset=utf-16')
+    const path = fc.oneof(
+      { weight: 8, arbitrary: fc.constantFrom('/workflows/{}/execute', '/workflows/{}') },
+      { weight: 1, arbitrary: fc.constantFrom('/workflows/{}/execute/extra', '/workflows//execute', '/workflows/%2e%2e/{}/execute', '/workflows/{}%00/execute', '/workflows/{}/EXECUTE') },
+    )
+    // Purges are left out: the rows must be exactly those added.
+    const sample = fc.sample(
+      fc.tuple(request.filter(([name]) => name !== 'purge-owner'), header, header, contentType, path),
+      { numRuns: 10_000, seed: 20261206 },
+    )
+    // Async runs of the earlier test may still write: wait until every one has ended.
+    const busy = async () => ((await (await fetch(`${url}/runs?limit=200`)).json()) as { runs: { mode: string; status: string }[] }).runs.some((run) => run.mode === 'async' && (run.status === 'pending' || run.status === 'running'))
+    while (await busy()) await new Promise((resolve) => setTimeout(resolve, 20))
+    // What earlier tests stored stays: the rows must be those plus the notes of these requests.
+    const added = new Set<string>(storedNoteIds())
+    const before = added.size
+    const statuses = new Map<number, number>()
+    const pendingAsync: { name: string; id: string; notes: string[] }[] = []
+    /** The note ids a request to add-notes asked for, if its inputs are what add-notes takes. */
+    const notesOf = (name: string, text: string): string[] => {
+      if (name !== 'add-notes') return []
+      try {
+        const notes = (JSON.parse(text) as { inputs?: { notes?: unknown } }).inputs?.notes
+        return Array.isArray(notes) ? notes.map((note) => String((note as { id?: unknown }).id)) : []
+      } catch {
+        return []
+      }
+    }
+    const send = async ([[name, text], key, requestId, type, template]: (typeof sample)[number]): Promise<void> => {
+      const headers: Record<string, string> = {}
+      if (key !== undefined) headers['idempotency-key'] = key
+      if (requestId !== undefined) headers['x-request-id'] = requestId
+      if (type !== undefined) headers['content-type'] = type
+      const target = `${url}${template.replace('{}', encodeURIComponent(name))}`
+      const response = await fetch(target, { method: 'POST', body: text, headers })
+      statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1)
+      if (!ALLOWED.has(response.status)) throw new Error(`POST ${target} ${JSON.stringify(headers)} ${text.slice(0, 200)} answered ${response.status}: ${await response.text()}`)
+      if ((response.headers.get('content-type') ?? '').startsWith('text/event-stream')) {
+        let last: { event: string; data: string } | undefined
+        for await (const event of sseEvents(response)) last = event
+        if (last?.event === 'result') for (const id of notesOf(name, text)) added.add(id)
+        else if (last?.event !== 'error' || !namesTheProblem(JSON.parse(last.data) as ErrorShape)) throw new Error(`a stream ended with ${JSON.stringify(last)}`)
+        return
+      }
+      const answer = (await response.json()) as ErrorShape & { execution_id?: string }
+      if (response.status >= 400 && !namesTheProblem(answer)) throw new Error(`a ${response.status} that does not name the problem: ${JSON.stringify(answer)}`)
+      if (response.status === 200) for (const id of notesOf(name, text)) added.add(id)
+      if (response.status === 202) pendingAsync.push({ name, id: answer.execution_id as string, notes: notesOf(name, text) })
+    }
+    let next = 0
+    await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        while (next < sample.length) await send(sample[next++] as (typeof sample)[number])
+      }),
+    )
+    // Async runs finish in their own time: each is awaited through its status.
+    for (const run of pendingAsync) {
+      let status = 'pending'
+      while (status === 'pending' || status === 'running') {
+        const response = await fetch(`${url}/workflows/${encodeURIComponent(run.name)}/status/${run.id}`)
+        expect(response.status).toBe(200)
+        status = ((await response.json()) as { status: string }).status
+        if (status === 'pending' || status === 'running') await new Promise((resolve) => setTimeout(resolve, 20))
+      }
+      if (status === 'completed') for (const id of run.notes) added.add(id)
+    }
+    expect([...statuses.values()].reduce((a, b) => a + b, 0)).toBe(10_000)
+    expect(statuses.get(200) ?? 0).toBeGreaterThan(0)
+    expect(statuses.get(400) ?? 0).toBeGreaterThan(0)
+    // Async runs were accepted, and keys reused with another body refused (a seeded sample: about 600 and 300).
+    expect(statuses.get(202) ?? 0).toBeGreaterThan(0)
+    expect(statuses.get(422) ?? 0).toBeGreaterThan(0)
+    expect(added.size).toBeGreaterThan(before)
+    expect(storedNoteIds().sort()).toEqual([...added].sort())
+    // The server is still serving.
+    expect((await fetch(`${url}/health`)).status).toBe(200)
+  }, 600_000)
 
   it('a backtracking $regex is refused with a 400 naming it, sync and streamed', async () => {
     const body = (mode: string) => JSON.stringify({ inputs: { pattern: '^(a+)+$' }, mode })

@@ -20,6 +20,11 @@ describe('durability options', () => {
     })
   })
 
+  it('file places the embedded store, relative to the root or absolute', () => {
+    expect(resolveNexusOptions({ ...base, durability: { file: 'data/runs.db' } }, '/', {}).durability.sqlitePath).toBe(resolve('/srv/app', 'data', 'runs.db'))
+    expect(resolveNexusOptions({ ...base, durability: { file: '/var/lib/app/runs.db' } }, '/', {}).durability.sqlitePath).toBe('/var/lib/app/runs.db')
+  })
+
   it('takes NEXFLOW_DURABILITY_URL; the option wins over it', () => {
     expect(resolveNexusOptions(base, '/', { NEXFLOW_DURABILITY_URL: 'postgres://db/app' }).durability.databaseUrl).toBe('postgres://db/app')
     expect(resolveNexusOptions({ ...base, durability: { databaseUrl: 'postgresql://other/app' } }, '/', { NEXFLOW_DURABILITY_URL: 'postgres://db/app' }).durability.databaseUrl).toBe('postgresql://other/app')

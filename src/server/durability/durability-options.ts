@@ -39,12 +39,14 @@ export const durabilitySchema = z.strictObject({
   concurrency: z.number().int().min(1).max(1024).optional(),
   retryLimit: z.number().int().min(0).max(10).optional(),
   maintenanceIntervalSeconds: z.number().int().min(1).max(3600).optional(),
+  /** The embedded SQLite file, relative to the root (or absolute); default `.nexflow/nexflow.db`. */
+  file: z.string().min(1).optional(),
 })
 
 export type DurabilityOptions = z.input<typeof durabilitySchema>
 
 export const DURABILITY_HINT =
-  'an object { databaseUrl?: "postgres://...", schema?, idempotencyTtlMs?, keepRunsMs?, concurrency?, retryLimit?, maintenanceIntervalSeconds? }, e.g. durability: { databaseUrl: process.env.DATABASE_URL }'
+  'an object { databaseUrl?: "postgres://...", file?, schema?, idempotencyTtlMs?, keepRunsMs?, concurrency?, retryLimit?, maintenanceIntervalSeconds? }, e.g. durability: { databaseUrl: process.env.DATABASE_URL }'
 
 /** Durability with every default applied; `databaseUrl` undefined means the embedded SQLite store. */
 export interface ResolvedDurabilityOptions {
@@ -70,7 +72,7 @@ export function resolveDurabilityOptions(given: z.output<typeof durabilitySchema
   return {
     databaseUrl,
     schema: given?.schema ?? DURABILITY_DEFAULTS.schema,
-    sqlitePath: resolve(root, DURABILITY_DEFAULTS.sqliteFile),
+    sqlitePath: resolve(root, given?.file ?? DURABILITY_DEFAULTS.sqliteFile),
     idempotencyTtlMs: given?.idempotencyTtlMs ?? DURABILITY_DEFAULTS.idempotencyTtlMs,
     keepRunsMs: given?.keepRunsMs ?? DURABILITY_DEFAULTS.keepRunsMs,
     concurrency: given?.concurrency ?? DURABILITY_DEFAULTS.concurrency,
