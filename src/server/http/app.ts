@@ -41,7 +41,7 @@ export interface HttpServices {
   /** The MCP Streamable HTTP endpoint. */
   mcp(request: Request): Promise<Response>
   /** `GET /runs`: the most recent finished runs, newest first, at most `limit`, and how many finished in the last minute. */
-  runs(limit: number): Promise<{ runs: unknown[]; runs_per_minute: number }>
+  recentRuns(limit: number): Promise<{ runs: unknown[]; runs_per_minute: number }>
   /** Serve the dashboard page at `/` and `/_nexflow/` (see dashboard/routes.ts). */
   readonly dashboard?: boolean
   /** Subscribes to what the server reports (`/events`); returns the unsubscribe function. */
@@ -102,7 +102,7 @@ export function createHttpApp(services: HttpServices): Hono {
   app.get('/runs', async (c) => {
     const asked = Number(c.req.query('limit') ?? RECENT_RUNS_CAPACITY)
     const limit = Number.isInteger(asked) && asked >= 1 ? Math.min(asked, RECENT_RUNS_CAPACITY) : RECENT_RUNS_CAPACITY
-    return c.json(await services.runs(limit))
+    return c.json(await services.recentRuns(limit))
   })
   if (services.dashboard === true) app.route('/', dashboardRoutes())
   // Server-sent events: each discovered file, development reloads starting and finishing.
