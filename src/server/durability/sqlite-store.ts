@@ -211,24 +211,23 @@ export class SqliteRunStore implements RunStore {
 
   beginIdempotent(key: string, bodyHash: string, times: IdempotencyTimes): Promise<IdempotencyBegin> {
     return settled(() => {
-      const db = this.#ready
-      // One transaction: two requests with the same key cannot both see it as new.
-      return db.transaction((): IdempotencyBegin => {
-        const row = this.#prepare('SELECT body_hash, state, status, body, expires_at, locked_until FROM nexflow_idempotency WHERE key = ?').get(key) as KeyRow | undefined
-        const take = () => {
-          this.#prepare("INSERT OR REPLACE INTO nexflow_idempotency (key, body_hash, state, status, body, expires_at, locked_until) VALUES (?, ?, 'running', NULL, NULL, ?, ?)").run(
-            key,
-            bodyHash,
-            times.now + times.ttlMs,
-            times.now + times.lockMs,
-          )
-          return { kind: 'new' } as const
-        }
-        if (row === undefined || row.expires_at <= times.now) return take()
-        if (row.body_hash !== bodyHash) return { kind: 'mismatch' }
-        if (row.state === 'done' && row.status !== null && row.body !== null) return { kind: 'replay', status: row.status, body: row.body }
-        return row.locked_until <= times.now ? take() : { kind: 'conflict' }
-      }).immediate()
+      // No transaction needed: one process owns this store (see #claim), and better-sqlite3 runs
+      // the read and the write below with no turn of the event loop between them, so no other
+      // request with the same key can come in between. The write alone is its own transaction.
+      const row = this.#prepare('SELECT body_hash, state, status, body, expires_at, locked_until FROM nexflow_idempotency WHERE key = ?').get(key) as KeyRow | undefined
+      const take = () => {
+        this.#prepare("INSERT OR REPLACE INTO nexflow_idempotency (key, body_hash, state, status, body, expires_at, locked_until) VALUES (?, ?, 'running', NULL, NULL, ?, ?)").run(
+          key,
+          bodyHash,
+          times.now + times.ttlMs,
+          times.now + times.lockMs,
+        )
+        return { kind: 'new' } as const
+      }
+      if (row === undefined || row.expires_at <= times.now) return take()
+      if (row.body_hash !== bodyHash) return { kind: 'mismatch' } as const
+      if (row.state === 'done' && row.status !== null && row.body !== null) return { kind: 'replay', status: row.status, body: row.body } as const
+      return row.locked_until <= times.now ? take() : ({ kind: 'conflict' } as const)
     })
   }
 

@@ -9,7 +9,7 @@ import type { ProgressChannel } from '../progress-channel.js'
 import { errorResponse } from './errors.js'
 import { parseExecuteBody } from './execute-body.js'
 import { runAnswerBody } from './run-answer.js'
-import { acceptAsync, bodyHash, idempotencyKeyOf, idempotent, runsRoutes, type RunsService } from './runs-routes.js'
+import { acceptAsync, bodyHash, idempotencyKeyOf, idempotent, jsonResponse, runsRoutes, type JsonAnswer, type RunsService } from './runs-routes.js'
 import { streamRun } from './stream-run.js'
 import { readBody } from './request-body.js'
 import { openApiDocument } from './openapi.js'
@@ -156,13 +156,13 @@ export function createHttpApp(services: HttpServices): Hono {
       return streamRun(c, services, workflow, request.inputs)
     }
     const respond = () => (request.mode === 'async' ? acceptAsync(runs, workflow, request.inputs) : runSync(c, workflow, request.inputs))
-    if (key === undefined || runs === undefined) return respond()
+    if (key === undefined || runs === undefined) return jsonResponse(await respond())
     return idempotent(runs, key, bodyHash(workflow.name, request), development, respond)
   }
-  const runSync = async (c: Context, workflow: ServedWorkflow, inputs: Record<string, unknown>): Promise<Response> => {
+  const runSync = async (c: Context, workflow: ServedWorkflow, inputs: Record<string, unknown>): Promise<JsonAnswer> => {
     const answer = await services.execute(workflow, inputs, { requestId: c.get('requestId') })
     const { status, json } = runAnswerBody(workflow, answer, development)
-    return c.body(json, status as 200, { 'content-type': 'application/json; charset=utf-8' })
+    return { status, body: json }
   }
   workflows.post('/:name/execute', execute)
   workflows.post('/:name', execute)

@@ -51,16 +51,30 @@ export function bodyHash(workflow: string, request: ExecuteRequest): string {
 
 const JSON_TYPE = 'application/json; charset=utf-8'
 
+/** An execute answer before it is a Response: what an Idempotency-Key stores and replays. */
+export interface JsonAnswer {
+  status: number
+  /** JSON text. */
+  body: string
+  headers?: Record<string, string>
+}
+
+/** The Response of an answer. */
+export function jsonResponse(answer: JsonAnswer, headers?: Record<string, string>): Response {
+  return new Response(answer.body, { status: answer.status, headers: { 'content-type': JSON_TYPE, ...answer.headers, ...headers } })
+}
+
 /**
  * Runs `respond` at most once per key: the first request with a key runs and its answer is stored
  * (unless it is a 5xx: a retry must run again); the same key and body again gets that answer with
  * `Idempotent-Replayed: true`; another body is 422; a key whose first request is still running is 409.
+ * The answer stays JSON text throughout: storing it never reads a Response's body stream.
  */
-export async function idempotent(runs: RunsService, key: string, hash: string, development: boolean, respond: () => Promise<Response>): Promise<Response> {
+export async function idempotent(runs: RunsService, key: string, hash: string, development: boolean, respond: () => Promise<JsonAnswer>): Promise<Response> {
   const begun = await runs.beginIdempotent(key, hash)
   switch (begun.kind) {
     case 'replay':
-      return new Response(begun.body, { status: begun.status, headers: { 'content-type': JSON_TYPE, 'idempotent-replayed': 'true' } })
+      return jsonResponse({ status: begun.status, body: begun.body }, { 'idempotent-replayed': 'true' })
     case 'conflict':
       throw new NexflowError('IDEMPOTENCY_CONFLICT', 'A request with this Idempotency-Key is still being processed; retry once it has finished', { details: { retryable: true } })
     case 'mismatch':
@@ -68,33 +82,34 @@ export async function idempotent(runs: RunsService, key: string, hash: string, d
     case 'new':
       break
   }
-  let response: Response
+  let answer: JsonAnswer
   try {
-    response = await respond()
+    answer = await respond()
   } catch (error) {
     const { status, body } = errorResponse(error, development)
     if (status >= 500) {
       await runs.releaseIdempotent(key)
       throw error
     }
-    response = new Response(JSON.stringify(body), { status, headers: { 'content-type': JSON_TYPE } })
+    answer = { status, body: JSON.stringify(body) }
   }
-  if (response.status >= 500) {
+  if (answer.status >= 500) {
     await runs.releaseIdempotent(key)
-    return response
+    return jsonResponse(answer)
   }
-  await runs.completeIdempotent(key, response.status, await response.clone().text())
-  return response
+  await runs.completeIdempotent(key, answer.status, answer.body)
+  return jsonResponse(answer)
 }
 
 /** The answer to `mode: 'async'`: 202 with the id to poll. */
-export async function acceptAsync(runs: RunsService | undefined, workflow: ServedWorkflow, inputs: Record<string, unknown>): Promise<Response> {
+export async function acceptAsync(runs: RunsService | undefined, workflow: ServedWorkflow, inputs: Record<string, unknown>): Promise<JsonAnswer> {
   if (runs === undefined) throw new NexflowError('REQUEST_INVALID', 'This server does not take async runs (no durability)')
   const run = await runs.accept(workflow, inputs)
-  return new Response(JSON.stringify({ execution_id: run.id, status: run.status }), {
+  return {
     status: 202,
-    headers: { 'content-type': JSON_TYPE, location: `/workflows/${encodeURIComponent(workflow.name)}/status/${run.id}` },
-  })
+    body: JSON.stringify({ execution_id: run.id, status: run.status }),
+    headers: { location: `/workflows/${encodeURIComponent(workflow.name)}/status/${run.id}` },
+  }
 }
 
 function iso(ms: number | undefined): string | null {
