@@ -435,7 +435,13 @@ export class Nexus {
     const { discovery } = this.options
     if (discovery === undefined || this.#state !== 'listening') return
     this.#standby?.close()
-    this.#standby = new IsolateStandby(discovery)
+    this.#standby = undefined
+    try {
+      this.#standby = new IsolateStandby(discovery)
+    } catch (error) {
+      // Only a head start: the next reload boots its own worker, and says why if it cannot.
+      this.options.logger.warn(`nexflow: could not boot a discovery worker ahead of the next reload: ${(error as Error).message}`)
+    }
   }
 
   /** Reloads are serialized and coalesced: changes during a reload make one more reload after it. */
