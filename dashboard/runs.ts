@@ -1,17 +1,7 @@
+import type { RunRecord } from '../src/protocol/run-record.js'
 import { formatMs, h, pretty } from './dom.js'
 
-/** A run as `GET /runs` lists it. */
-export interface RunRecord {
-  run_id: string
-  workflow: string
-  mode: string
-  status: string
-  started_at: string
-  duration_ms: number
-  inputs: unknown
-  outputs?: unknown
-  error?: { code?: string; message: string; node?: string }
-}
+export type { RunRecord }
 
 /** The recent runs table, newest first. */
 export function renderRuns(body: HTMLTableSectionElement, runs: RunRecord[]): void {

@@ -92,7 +92,7 @@ export { FILE_STATUSES, FILE_STATUS_KINDS, isFailure, isPassing, type FailureSta
 export { Nexus, type NexusState, type StartOptions } from './server/nexus.js'
 export { toolNameOf } from './server/mcp/tool-names.js'
 export type { ServerEvent } from './server/events.js'
-export { RecentRuns, type RunRecord, type RunSource } from './server/runs/recent-runs.js'
+export { boundedPayload, RecentRuns, type RunRecord, type RunSource } from './server/runs/recent-runs.js'
 export type { RunContext } from './server/http/app.js'
 export type { Principal } from './server/http/auth.js'
 export type { RunOutcome } from './server/metrics.js'

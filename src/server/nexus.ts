@@ -32,7 +32,7 @@ import type { NexusMetrics, RunOutcome, ServerSnapshot } from './metrics.js'
 import { resolveNexusOptions, type NexusOptions, type ResolvedNexusOptions } from './options.js'
 import { ActivityLog } from './request-log.js'
 import { poolPlan } from './pool-plan.js'
-import { boundedPayload, RecentRuns, RUN_PAYLOAD_MAX_BYTES, type RunRecord, type RunSource } from './runs/recent-runs.js'
+import { RecentRuns, runFromJson, type RunRecord, type RunSource } from './runs/recent-runs.js'
 import { WorkflowTable, type ServedWorkflow } from './workflow-table.js'
 
 /** How `start()` runs the server. */
@@ -91,11 +91,6 @@ function failedNode(details: Record<string, unknown> | undefined): string | unde
 function runError(error: { code?: string | undefined; message: string; details?: Record<string, unknown> | undefined }): NonNullable<RunRecord['error']> {
   const node = failedNode(error.details)
   return { ...(error.code === undefined ? {} : { code: error.code }), message: error.message, ...(node === undefined ? {} : { node }) }
-}
-
-/** Outputs arrive as JSON text: parsed for the record only when small enough to keep. */
-function runOutputs(json: string): unknown {
-  return json.length > RUN_PAYLOAD_MAX_BYTES ? { truncated: true, bytes: Buffer.byteLength(json, 'utf8') } : boundedPayload(JSON.parse(json) as unknown)
 }
 
 /**
@@ -582,7 +577,7 @@ export class Nexus {
     this.#inFlight.add(run)
     try {
       const answer = await run
-      const result = answer.ok ? { outputs: runOutputs(answer.outputs) } : { error: runError({ ...answer.error, code: answer.error.code ?? 'WORKFLOW_EXECUTION_FAILED' }) }
+      const result = answer.ok ? { outputs: answer.outputs } : { error: runError({ ...answer.error, code: answer.error.code ?? 'WORKFLOW_EXECUTION_FAILED' }) }
       this.#ranOnce(workflow.name, runId, context, answer.ok ? 'completed' : 'failed', answer.durationMs, answer.ok ? undefined : (answer.error.code ?? 'WORKFLOW_EXECUTION_FAILED'), { startedAt, inputs, ...result })
       return answer
     } catch (error) {
@@ -602,22 +597,21 @@ export class Nexus {
     outcome: RunOutcome,
     durationMs: number,
     errorCode: string | undefined,
-    run: { startedAt: number; inputs: Record<string, unknown>; outputs?: unknown; error?: RunRecord['error'] },
+    run: { startedAt: number; inputs: Record<string, unknown>; outputs?: string; error?: RunRecord['error'] },
   ): void {
     this.#metrics?.observeRun(workflow, outcome, durationMs / 1000)
     if (this.options.log.runs) this.#activity?.run({ runId, requestId: context.requestId, workflow, outcome, durationMs, errorCode })
-    this.#runs.record({
+    const record = {
       run_id: runId,
       workflow,
       // A streamed run reports progress; only an async run is given its id before it starts.
-      mode: context.progress !== undefined ? 'stream' : context.runId !== undefined ? 'async' : 'sync',
+      mode: context.progress !== undefined ? ('stream' as const) : context.runId !== undefined ? ('async' as const) : ('sync' as const),
       status: outcome,
       started_at: new Date(run.startedAt).toISOString(),
       duration_ms: Math.round(durationMs * 100) / 100,
-      inputs: boundedPayload(run.inputs),
-      ...(run.outputs === undefined ? {} : { outputs: run.outputs }),
       ...(run.error === undefined ? {} : { error: run.error }),
-    })
+    }
+    this.#runs.record(runFromJson(record, JSON.stringify(run.inputs), run.outputs))
     this.#emit({ type: 'run', run_id: runId, workflow, status: outcome })
   }
 

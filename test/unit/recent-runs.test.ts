@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { boundedPayload, RecentRuns, type RunRecord } from '../../src/server/runs/recent-runs.js'
+import { boundedPayload, jsonPayload, RecentRuns, runFromJson, RUN_PAYLOAD_MAX_BYTES, type RunRecord } from '../../src/server/runs/recent-runs.js'
 
 const run = (n: number, startedAt = Date.UTC(2026, 0, 1, 0, 0, n)): RunRecord => ({
   run_id: `r${n}`,
@@ -36,5 +36,16 @@ describe('RecentRuns (GET /runs without a durable store)', () => {
     const cyclic: Record<string, unknown> = {}
     cyclic.self = cyclic
     expect(boundedPayload(cyclic)).toEqual({ unserializable: true })
+  })
+
+  it('a run recorded from JSON text is parsed when read, serializes as plain data, and keeps no text over the bound', () => {
+    const { inputs: _inputs, ...fields } = run(1)
+    const record = runFromJson(fields, '{"n":1}', '{"f":{"v":2}}')
+    expect(JSON.parse(JSON.stringify(record))).toEqual({ ...fields, inputs: { n: 1 }, outputs: { f: { v: 2 } } })
+    expect(record.inputs).toBe(record.inputs)
+    const big = runFromJson(fields, '{}', JSON.stringify({ big: 'x'.repeat(RUN_PAYLOAD_MAX_BYTES) }))
+    expect(big.outputs).toEqual({ truncated: true, bytes: RUN_PAYLOAD_MAX_BYTES + 10 })
+    expect(runFromJson(fields, '{}')).not.toHaveProperty('outputs')
+    expect(jsonPayload('{"a":')).toEqual({ unparsable: true })
   })
 })

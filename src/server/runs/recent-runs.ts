@@ -1,19 +1,6 @@
-/** One finished run, as `GET /runs` lists it. Plain data: a durable store returns the same shape. */
-export interface RunRecord {
-  run_id: string
-  workflow: string
-  /** `sync`: answered on the request that asked for it; `stream`: the same, as server-sent events; `async`: queued and polled. */
-  mode: 'sync' | 'stream' | 'async'
-  /** `completed`, `failed`, `timeout`, `cancelled`, `crashed` or `error` (see RunOutcome). */
-  status: string
-  /** ISO 8601. */
-  started_at: string
-  duration_ms: number
-  /** The caller's inputs, or a `{ truncated: true, bytes }` note when larger than the bound. */
-  inputs: unknown
-  outputs?: unknown
-  error?: { code?: string; message: string; node?: string }
-}
+import type { RunRecord } from '../../protocol/run-record.js'
+
+export type { RunRecord } from '../../protocol/run-record.js'
 
 /**
  * Where `GET /runs` reads recent runs from. Narrow on purpose: a durable run store (async runs)
@@ -40,6 +27,39 @@ export function boundedPayload(value: unknown, maxBytes: number = RUN_PAYLOAD_MA
   if (json === undefined) return null
   const bytes = Buffer.byteLength(json, 'utf8')
   return bytes <= maxBytes ? (JSON.parse(json) as unknown) : { truncated: true, bytes }
+}
+
+/** JSON text as `GET /runs` shows it: parsed, or a note of its size when over `maxBytes`. */
+export function jsonPayload(text: string, maxBytes: number = RUN_PAYLOAD_MAX_BYTES): unknown {
+  const bytes = Buffer.byteLength(text, 'utf8')
+  if (bytes > maxBytes) return { truncated: true, bytes }
+  try {
+    return JSON.parse(text) as unknown
+  } catch {
+    return { unparsable: true }
+  }
+}
+
+/** A getter of JSON text's payload, parsed on first read; text over the bound is not even kept. */
+function lazyPayload(text: string): () => unknown {
+  if (text.length > RUN_PAYLOAD_MAX_BYTES) {
+    const note = { truncated: true, bytes: Buffer.byteLength(text, 'utf8') }
+    return () => note
+  }
+  let parsed: { value: unknown } | undefined
+  return () => (parsed ??= { value: jsonPayload(text) }).value
+}
+
+/**
+ * A run whose inputs and outputs are JSON text (as the request sent them, as the worker answered
+ * them): they are parsed when `GET /runs` reads them, so recording a run costs the request path
+ * no parse and no second serialization. The record is plain data to `JSON.stringify`.
+ */
+export function runFromJson(run: Omit<RunRecord, 'inputs' | 'outputs'>, inputs: string, outputs?: string): RunRecord {
+  const record = { ...run } as RunRecord
+  Object.defineProperty(record, 'inputs', { enumerable: true, get: lazyPayload(inputs) })
+  if (outputs !== undefined) Object.defineProperty(record, 'outputs', { enumerable: true, get: lazyPayload(outputs) })
+  return record
 }
 
 /** The last `capacity` runs in a ring buffer: O(1) to record, O(limit) to list. */

@@ -1,14 +1,5 @@
 import type { RunRecord as StoredRun } from '../durability/run-store.js'
-import { boundedPayload, type RecentRuns, type RunRecord, type RunSource } from './recent-runs.js'
-
-/** JSON text as stored, bounded like every payload `GET /runs` shows. */
-function storedPayload(json: string): unknown {
-  try {
-    return boundedPayload(JSON.parse(json) as unknown)
-  } catch {
-    return { unparsable: true }
-  }
-}
+import { jsonPayload, type RecentRuns, type RunRecord, type RunSource } from './recent-runs.js'
 
 /** An async run from the durable store, in the shape `GET /runs` lists (pending and running ones too). */
 export function asyncRunRecord(run: StoredRun, now: number = Date.now()): RunRecord {
@@ -20,8 +11,8 @@ export function asyncRunRecord(run: StoredRun, now: number = Date.now()): RunRec
     status: run.status,
     started_at: new Date(started).toISOString(),
     duration_ms: run.startedAt === undefined ? 0 : (run.finishedAt ?? now) - run.startedAt,
-    inputs: storedPayload(run.inputs),
-    ...(run.outputs === undefined ? {} : { outputs: storedPayload(run.outputs) }),
+    inputs: jsonPayload(run.inputs),
+    ...(run.outputs === undefined ? {} : { outputs: jsonPayload(run.outputs) }),
     ...(run.error === undefined ? {} : { error: { ...(run.error.code === undefined ? {} : { code: run.error.code }), message: run.error.message } }),
   }
 }
