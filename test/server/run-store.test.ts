@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { PostgresRunStore } from '../../src/server/durability/postgres-store.js'
-import type { RunStore } from '../../src/server/durability/run-store.js'
+import type { IdempotencyBegin, IdempotencyTimes, RunStore } from '../../src/server/durability/run-store.js'
 import { SqliteRunStore } from '../../src/server/durability/sqlite-store.js'
 import { tempRoot } from './durability-helpers.js'
 
@@ -34,6 +34,10 @@ afterAll(async () => {
 
 const T0 = 1_800_000_000_000
 const times = (now: number) => ({ now, ttlMs: 10_000, lockMs: 1000 })
+/** One claim, as a batch of one. */
+async function begin(store: RunStore, key: string, bodyHash: string, at: IdempotencyTimes): Promise<IdempotencyBegin | undefined> {
+  return (await store.beginIdempotent([{ key, bodyHash }], at))[0]
+}
 
 describe.each(targets)('RunStore contract ($name)', ({ make, skip, name }) => {
   let store: RunStore
@@ -105,28 +109,28 @@ describe.each(targets)('RunStore contract ($name)', ({ make, skip, name }) => {
 
   it.skipIf(skip)('idempotency: new, conflict while running, replay once done, mismatch for another body', async () => {
     const key = `k-${randomUUID()}`
-    expect(await store.beginIdempotent(key, 'h1', times(T0))).toEqual({ kind: 'new' })
-    expect(await store.beginIdempotent(key, 'h1', times(T0 + 1))).toEqual({ kind: 'conflict' })
-    expect(await store.beginIdempotent(key, 'h2', times(T0 + 1))).toEqual({ kind: 'mismatch' })
-    await store.completeIdempotent(key, 201, '{"ok":true}')
-    expect(await store.beginIdempotent(key, 'h1', times(T0 + 2))).toEqual({ kind: 'replay', status: 201, body: '{"ok":true}' })
+    expect(await begin(store, key, 'h1', times(T0))).toEqual({ kind: 'new' })
+    expect(await begin(store, key, 'h1', times(T0 + 1))).toEqual({ kind: 'conflict' })
+    expect(await begin(store, key, 'h2', times(T0 + 1))).toEqual({ kind: 'mismatch' })
+    await store.completeIdempotent([{ key: key, status: 201, body: '{"ok":true}' }])
+    expect(await begin(store, key, 'h1', times(T0 + 2))).toEqual({ kind: 'replay', status: 201, body: '{"ok":true}' })
   })
 
   it.skipIf(skip)('idempotency: a released key runs again; an expired one is new; one whose holder died is taken over', async () => {
     const released = `k-${randomUUID()}`
-    await store.beginIdempotent(released, 'h', times(T0))
+    await begin(store, released, 'h', times(T0))
     await store.releaseIdempotent(released)
-    expect(await store.beginIdempotent(released, 'h', times(T0 + 1))).toEqual({ kind: 'new' })
+    expect(await begin(store, released, 'h', times(T0 + 1))).toEqual({ kind: 'new' })
 
     const expired = `k-${randomUUID()}`
-    await store.beginIdempotent(expired, 'h', times(T0))
-    await store.completeIdempotent(expired, 200, '{}')
-    expect(await store.beginIdempotent(expired, 'other', times(T0 + 10_000))).toEqual({ kind: 'new' })
+    await begin(store, expired, 'h', times(T0))
+    await store.completeIdempotent([{ key: expired, status: 200, body: '{}' }])
+    expect(await begin(store, expired, 'other', times(T0 + 10_000))).toEqual({ kind: 'new' })
 
     const orphan = `k-${randomUUID()}`
-    await store.beginIdempotent(orphan, 'h', times(T0))
-    expect(await store.beginIdempotent(orphan, 'h', times(T0 + 999))).toEqual({ kind: 'conflict' })
-    expect(await store.beginIdempotent(orphan, 'h', times(T0 + 1000))).toEqual({ kind: 'new' })
+    await begin(store, orphan, 'h', times(T0))
+    expect(await begin(store, orphan, 'h', times(T0 + 999))).toEqual({ kind: 'conflict' })
+    expect(await begin(store, orphan, 'h', times(T0 + 1000))).toEqual({ kind: 'new' })
   })
 
   it.skipIf(skip)('prune forgets finished runs past keepRunsMs and expired keys, never unfinished runs', async () => {
@@ -136,17 +140,51 @@ describe.each(targets)('RunStore contract ($name)', ({ make, skip, name }) => {
     await store.finishRun(old, { status: 'completed', outputs: '{}' }, T0)
     await store.createRun({ id: live, workflow: 'w', inputs: '{}', now: T0 })
     const key = `k-${randomUUID()}`
-    await store.beginIdempotent(key, 'h', times(T0))
+    await begin(store, key, 'h', times(T0))
     await store.prune(T0 + 20_000, 5000)
     expect(await store.getRun(old)).toBeUndefined()
     expect((await store.getRun(live))?.status).toBe('pending')
-    expect(await store.beginIdempotent(key, 'x', times(T0 + 20_000))).toEqual({ kind: 'new' })
+    expect(await begin(store, key, 'x', times(T0 + 20_000))).toEqual({ kind: 'new' })
   })
 
   it.skipIf(skip)('two racing begins on one key: exactly one is new', async () => {
     const key = `k-${randomUUID()}`
-    const answers = await Promise.all(Array.from({ length: 8 }, () => store.beginIdempotent(key, 'h', times(T0))))
-    expect(answers.filter((answer) => answer.kind === 'new')).toHaveLength(1)
+    const answers = await Promise.all(Array.from({ length: 8 }, () => begin(store, key, 'h', times(T0))))
+    expect(answers.filter((answer) => answer?.kind === 'new')).toHaveLength(1)
+  })
+
+  it.skipIf(skip)('a batch of claims is answered as if they came one after another', async () => {
+    const [fresh, done, other] = [`k-${randomUUID()}`, `k-${randomUUID()}`, `k-${randomUUID()}`]
+    await begin(store, done, 'h', times(T0))
+    await store.completeIdempotent([{ key: done, status: 200, body: '{"n":1}' }])
+    const answers = await store.beginIdempotent(
+      [
+        { key: fresh, bodyHash: 'h' },
+        { key: fresh, bodyHash: 'h' },
+        { key: fresh, bodyHash: 'other' },
+        { key: done, bodyHash: 'h' },
+        { key: done, bodyHash: 'other' },
+        { key: other, bodyHash: 'h' },
+        { key: fresh, bodyHash: 'h' },
+      ],
+      times(T0 + 1),
+    )
+    expect(answers).toEqual([
+      { kind: 'new' },
+      { kind: 'conflict' },
+      { kind: 'mismatch' },
+      { kind: 'replay', status: 200, body: '{"n":1}' },
+      { kind: 'mismatch' },
+      { kind: 'new' },
+      { kind: 'conflict' },
+    ])
+    // Answers stored together, each under its own key.
+    await store.completeIdempotent([
+      { key: fresh, status: 201, body: '"a"' },
+      { key: other, status: 202, body: '"b"' },
+    ])
+    expect(await begin(store, fresh, 'h', times(T0 + 2))).toEqual({ kind: 'replay', status: 201, body: '"a"' })
+    expect(await begin(store, other, 'h', times(T0 + 2))).toEqual({ kind: 'replay', status: 202, body: '"b"' })
   })
 })
 

@@ -6,7 +6,8 @@ import type { NexusLogger } from '../options.js'
 import type { ServedWorkflow } from '../workflow-table.js'
 import type { ResolvedDurabilityOptions } from './durability-options.js'
 import type { RunQueue } from './run-queue.js'
-import type { FinalStatus, IdempotencyBegin, RunRecord, RunStore } from './run-store.js'
+import type { FinalStatus, IdempotencyAnswer, IdempotencyBegin, IdempotencyClaim, RunRecord, RunStore } from './run-store.js'
+import { TurnBatch } from './turn-batch.js'
 
 /** What durability needs from the server to run a job. */
 export interface RunExecutor {
@@ -62,6 +63,16 @@ export class Durability {
   #cancelPoll: NodeJS.Timeout | undefined
   /** Job handlers in progress: close() waits for them to record how their runs ended. */
   readonly #jobs = new Set<Promise<void>>()
+  /** Keyed requests of one turn begin in one transaction, and store their answers in another. */
+  readonly #begins = new TurnBatch<IdempotencyClaim, IdempotencyBegin>(async (claims) => {
+    const store = await this.store()
+    const { runTimeoutMs, queueTimeoutMs } = this.#limits
+    return store.beginIdempotent(claims, { now: Date.now(), ttlMs: this.options.idempotencyTtlMs, lockMs: runTimeoutMs + queueTimeoutMs + 5000 })
+  })
+  readonly #completes = new TurnBatch<IdempotencyAnswer, undefined>(async (answers) => {
+    await (await this.store()).completeIdempotent(answers)
+    return answers.map(() => undefined)
+  })
 
   constructor(options: ResolvedDurabilityOptions, limits: RunLimits, executor: RunExecutor) {
     this.options = options
@@ -170,13 +181,12 @@ export class Durability {
     return after ?? before
   }
 
-  async beginIdempotent(key: string, bodyHash: string): Promise<IdempotencyBegin> {
-    const { runTimeoutMs, queueTimeoutMs } = this.#limits
-    return (await this.store()).beginIdempotent(key, bodyHash, { now: Date.now(), ttlMs: this.options.idempotencyTtlMs, lockMs: runTimeoutMs + queueTimeoutMs + 5000 })
+  beginIdempotent(key: string, bodyHash: string): Promise<IdempotencyBegin> {
+    return this.#begins.add({ key, bodyHash })
   }
 
-  async completeIdempotent(key: string, status: number, body: string): Promise<void> {
-    await (await this.store()).completeIdempotent(key, status, body)
+  completeIdempotent(key: string, status: number, body: string): Promise<void> {
+    return this.#completes.add({ key, status, body })
   }
 
   async releaseIdempotent(key: string): Promise<void> {

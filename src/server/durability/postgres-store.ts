@@ -1,7 +1,7 @@
 import type pg from 'pg'
 import { NexflowError } from '../../errors.js'
 import { runOfRow } from './sqlite-store.js'
-import type { IdempotencyBegin, IdempotencyTimes, RunEnd, RunRecord, RunStore } from './run-store.js'
+import { judgeKey, type IdempotencyAnswer, type IdempotencyBegin, type IdempotencyClaim, type IdempotencyTimes, type RunEnd, type RunRecord, type RunStore, type StoredKey } from './run-store.js'
 
 /** Connections of one instance's store: each statement is short; under load (bench/durability.ts) 4 queued requests behind each other. */
 const POOL_SIZE = 10
@@ -126,42 +126,81 @@ export class PostgresRunStore implements RunStore {
     await this.#db.query(`DELETE FROM ${this.#schema}.idempotency WHERE expires_at <= $1`, [now])
   }
 
-  async beginIdempotent(key: string, bodyHash: string, times: IdempotencyTimes): Promise<IdempotencyBegin> {
-    const s = this.#schema
-    const expires = times.now + times.ttlMs
-    const locked = times.now + times.lockMs
-    // A replay (the common retry) is one read; only a key to take costs a write.
-    const existing = await this.#db.query<{ body_hash: string; state: string; status: number | null; body: string | null; expires_at: string; locked_until: string }>(
-      `SELECT body_hash, state, status, body, expires_at, locked_until FROM ${s}.idempotency WHERE key = $1`,
-      [key],
-    )
-    const found = existing.rows[0]
-    if (found !== undefined && Number(found.expires_at) > times.now) {
-      if (found.body_hash !== bodyHash) return { kind: 'mismatch' }
-      if (found.state === 'done' && found.status !== null && found.body !== null) return { kind: 'replay', status: found.status, body: found.body }
-      if (Number(found.locked_until) > times.now) return { kind: 'conflict' }
+  async beginIdempotent(claims: readonly IdempotencyClaim[], times: IdempotencyTimes): Promise<IdempotencyBegin[]> {
+    // A key claimed twice in one batch: the later claims wait for the first one's answer (one
+    // statement cannot take a row twice), then are judged as if they came after it.
+    const seen = new Set<string>()
+    const first: number[] = []
+    const later: number[] = []
+    for (const [i, claim] of claims.entries()) {
+      if (seen.has(claim.key)) later.push(i)
+      else {
+        seen.add(claim.key)
+        first.push(i)
+      }
     }
+    const answers: IdempotencyBegin[] = new Array<IdempotencyBegin>(claims.length)
+    const firstClaims = first.map((i) => claims[i] as IdempotencyClaim)
+    for (const [n, answer] of (await this.#beginDistinct(firstClaims, times)).entries()) answers[first[n] as number] = answer
+    if (later.length > 0) {
+      const laterAnswers = await this.beginIdempotent(
+        later.map((i) => claims[i] as IdempotencyClaim),
+        times,
+      )
+      for (const [n, answer] of laterAnswers.entries()) answers[later[n] as number] = answer
+    }
+    return answers
+  }
+
+  /** Claims on distinct keys: a read, then (for the keys free to take) one upsert. */
+  async #beginDistinct(claims: readonly IdempotencyClaim[], times: IdempotencyTimes): Promise<IdempotencyBegin[]> {
+    const s = this.#schema
+    // A replay (the common retry) is one read; only keys to take cost a write and its WAL flush.
+    const rows = await this.#keyRows(claims.map((claim) => claim.key))
+    const answers: (IdempotencyBegin | undefined)[] = claims.map((claim) => {
+      const judged = judgeKey(rows.get(claim.key), claim.bodyHash, times.now)
+      return judged === 'take' ? undefined : judged
+    })
+    // Sorted, so two instances taking overlapping keys lock their rows in the same order.
+    const toTake = claims.filter((_, i) => answers[i] === undefined).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+    if (toTake.length === 0) return answers as IdempotencyBegin[]
     // Taken when new, expired, or held by a request whose instance died; one statement, so two
-    // instances racing on the same key cannot both take it.
-    const taken = await this.#db.query(
-      `INSERT INTO ${s}.idempotency AS i (key, body_hash, state, expires_at, locked_until) VALUES ($1, $2, 'running', $3, $4)
+    // instances racing on a key cannot both take it.
+    const taken = await this.#db.query<{ key: string }>(
+      `INSERT INTO ${s}.idempotency AS i (key, body_hash, state, expires_at, locked_until)
+       SELECT u.key, u.body_hash, 'running', $3, $4 FROM unnest($1::text[], $2::text[]) AS u(key, body_hash)
        ON CONFLICT (key) DO UPDATE SET body_hash = EXCLUDED.body_hash, state = 'running', status = NULL, body = NULL, expires_at = EXCLUDED.expires_at, locked_until = EXCLUDED.locked_until
        WHERE i.expires_at <= $5 OR (i.state = 'running' AND i.locked_until <= $5 AND i.body_hash = EXCLUDED.body_hash)
        RETURNING key`,
-      [key, bodyHash, expires, locked, times.now],
+      [toTake.map((claim) => claim.key), toTake.map((claim) => claim.bodyHash), times.now + times.ttlMs, times.now + times.lockMs, times.now],
     )
-    if (taken.rowCount === 1) return { kind: 'new' }
-    const { rows } = await this.#db.query(`SELECT body_hash, state, status, body FROM ${s}.idempotency WHERE key = $1`, [key])
-    const row = rows[0] as { body_hash: string; state: string; status: number | null; body: string | null } | undefined
-    // Released between the two statements: a retry will find it free.
-    if (row === undefined) return { kind: 'conflict' }
-    if (row.body_hash !== bodyHash) return { kind: 'mismatch' }
-    if (row.state === 'done' && row.status !== null && row.body !== null) return { kind: 'replay', status: row.status, body: row.body }
-    return { kind: 'conflict' }
+    const takenKeys = new Set(taken.rows.map((row) => row.key))
+    const lost = toTake.filter((claim) => !takenKeys.has(claim.key))
+    // Another instance changed these keys between the read and the upsert: read them again.
+    const now = lost.length > 0 ? await this.#keyRows(lost.map((claim) => claim.key)) : new Map<string, StoredKey>()
+    return claims.map((claim, i) => {
+      const answer = answers[i]
+      if (answer !== undefined) return answer
+      if (takenKeys.has(claim.key)) return { kind: 'new' }
+      const judged = judgeKey(now.get(claim.key), claim.bodyHash, times.now)
+      // Free again (released, or expired meanwhile): the holder just let go; a retry will take it.
+      return judged === 'take' ? { kind: 'conflict' } : judged
+    })
   }
 
-  async completeIdempotent(key: string, status: number, body: string): Promise<void> {
-    await this.#db.query(`UPDATE ${this.#schema}.idempotency SET state = 'done', status = $1, body = $2 WHERE key = $3`, [status, body, key])
+  async #keyRows(keys: string[]): Promise<Map<string, StoredKey>> {
+    const { rows } = await this.#db.query<StoredKey & { key: string }>(`SELECT key, body_hash, state, status, body, expires_at, locked_until FROM ${this.#schema}.idempotency WHERE key = ANY($1::text[])`, [keys])
+    return new Map(rows.map((row) => [row.key, row]))
+  }
+
+  async completeIdempotent(answers: readonly IdempotencyAnswer[]): Promise<void> {
+    if (answers.length === 0) return
+    const sorted = [...answers].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+    await this.#db.query(
+      `UPDATE ${this.#schema}.idempotency AS i SET state = 'done', status = u.status, body = u.body
+       FROM unnest($1::text[], $2::int[], $3::text[]) AS u(key, status, body) WHERE i.key = u.key`,
+      [sorted.map((answer) => answer.key), sorted.map((answer) => answer.status), sorted.map((answer) => answer.body)],
+    )
   }
 
   async releaseIdempotent(key: string): Promise<void> {

@@ -43,6 +43,40 @@ export type IdempotencyBegin =
   /** The key was used with another body (or workflow): 422. */
   | { kind: 'mismatch' }
 
+/** One request's claim on an Idempotency-Key. */
+export interface IdempotencyClaim {
+  key: string
+  bodyHash: string
+}
+
+/** The answer to store for the key its request holds. */
+export interface IdempotencyAnswer {
+  key: string
+  status: number
+  body: string
+}
+
+/** An Idempotency-Key row as a store reads it (numbers may arrive as strings from PostgreSQL's bigint). */
+export interface StoredKey {
+  body_hash: string
+  state: string
+  status: number | null
+  body: string | null
+  expires_at: number | string
+  locked_until: number | string
+}
+
+/**
+ * What a begin decides from the key's row: `take` when the request may hold the key (new,
+ * expired, or held by a request whose instance died); one rule for every store.
+ */
+export function judgeKey(row: StoredKey | undefined, bodyHash: string, now: number): IdempotencyBegin | 'take' {
+  if (row === undefined || Number(row.expires_at) <= now) return 'take'
+  if (row.body_hash !== bodyHash) return { kind: 'mismatch' }
+  if (row.state === 'done' && row.status !== null && row.body !== null) return { kind: 'replay', status: row.status, body: row.body }
+  return Number(row.locked_until) <= now ? 'take' : { kind: 'conflict' }
+}
+
 export interface IdempotencyTimes {
   /** Now, in ms since the epoch (a parameter, so tests can move the clock). */
   now: number
@@ -84,9 +118,14 @@ export interface RunStore {
   recover(now: number): Promise<{ interrupted: string[]; pending: RunRecord[] }>
   /** Forgets finished runs older than `keepRunsMs` and expired idempotency keys. */
   prune(now: number, keepRunsMs: number): Promise<void>
-  beginIdempotent(key: string, bodyHash: string, times: IdempotencyTimes): Promise<IdempotencyBegin>
-  /** Stores the answer of the request that holds the key. */
-  completeIdempotent(key: string, status: number, body: string): Promise<void>
+  /**
+   * Begins several requests at once (the server groups the requests of one turn of the event
+   * loop, so they share a transaction), answering as if they came one after another in the order
+   * given: of two claims on one new key, the first is `new` and the second `conflict`.
+   */
+  beginIdempotent(claims: readonly IdempotencyClaim[], times: IdempotencyTimes): Promise<IdempotencyBegin[]>
+  /** Stores the answers of requests that hold their keys, in one transaction. */
+  completeIdempotent(answers: readonly IdempotencyAnswer[]): Promise<void>
   /** Forgets the key: its request failed (5xx) and a retry must run again. */
   releaseIdempotent(key: string): Promise<void>
   close(): Promise<void>

@@ -3,7 +3,7 @@ import { hostname } from 'node:os'
 import { dirname } from 'node:path'
 import type BetterSqlite3 from 'better-sqlite3'
 import { NexflowError } from '../../errors.js'
-import type { IdempotencyBegin, IdempotencyTimes, RunEnd, RunRecord, RunStatus, RunStore } from './run-store.js'
+import { judgeKey, type IdempotencyAnswer, type IdempotencyBegin, type IdempotencyClaim, type IdempotencyTimes, type RunEnd, type RunRecord, type RunStatus, type RunStore, type StoredKey } from './run-store.js'
 
 interface RunRow {
   id: string
@@ -15,15 +15,6 @@ interface RunRow {
   created_at: number
   started_at: number | null
   finished_at: number | null
-}
-
-interface KeyRow {
-  body_hash: string
-  state: string
-  status: number | null
-  body: string | null
-  expires_at: number
-  locked_until: number
 }
 
 const SCHEMA = `
@@ -209,31 +200,29 @@ export class SqliteRunStore implements RunStore {
     })
   }
 
-  beginIdempotent(key: string, bodyHash: string, times: IdempotencyTimes): Promise<IdempotencyBegin> {
+  beginIdempotent(claims: readonly IdempotencyClaim[], times: IdempotencyTimes): Promise<IdempotencyBegin[]> {
     return settled(() => {
-      // No transaction needed: one process owns this store (see #claim), and better-sqlite3 runs
-      // the read and the write below with no turn of the event loop between them, so no other
-      // request with the same key can come in between. The write alone is its own transaction.
-      const row = this.#prepare('SELECT body_hash, state, status, body, expires_at, locked_until FROM nexflow_idempotency WHERE key = ?').get(key) as KeyRow | undefined
-      const take = () => {
-        this.#prepare("INSERT OR REPLACE INTO nexflow_idempotency (key, body_hash, state, status, body, expires_at, locked_until) VALUES (?, ?, 'running', NULL, NULL, ?, ?)").run(
-          key,
-          bodyHash,
-          times.now + times.ttlMs,
-          times.now + times.lockMs,
-        )
-        return { kind: 'new' } as const
-      }
-      if (row === undefined || row.expires_at <= times.now) return take()
-      if (row.body_hash !== bodyHash) return { kind: 'mismatch' } as const
-      if (row.state === 'done' && row.status !== null && row.body !== null) return { kind: 'replay', status: row.status, body: row.body } as const
-      return row.locked_until <= times.now ? take() : ({ kind: 'conflict' } as const)
+      const find = this.#prepare('SELECT body_hash, state, status, body, expires_at, locked_until FROM nexflow_idempotency WHERE key = ?')
+      const take = this.#prepare("INSERT OR REPLACE INTO nexflow_idempotency (key, body_hash, state, status, body, expires_at, locked_until) VALUES (?, ?, 'running', NULL, NULL, ?, ?)")
+      // One transaction for the batch: one WAL commit instead of one per request. Claims are
+      // judged in order, so a second claim on a key the first just took finds it running.
+      return this.#ready.transaction(() =>
+        claims.map((claim): IdempotencyBegin => {
+          const judged = judgeKey(find.get(claim.key) as StoredKey | undefined, claim.bodyHash, times.now)
+          if (judged !== 'take') return judged
+          take.run(claim.key, claim.bodyHash, times.now + times.ttlMs, times.now + times.lockMs)
+          return { kind: 'new' }
+        }),
+      )()
     })
   }
 
-  completeIdempotent(key: string, status: number, body: string): Promise<void> {
+  completeIdempotent(answers: readonly IdempotencyAnswer[]): Promise<void> {
     return settled(() => {
-      this.#prepare("UPDATE nexflow_idempotency SET state = 'done', status = ?, body = ? WHERE key = ?").run(status, body, key)
+      const store = this.#prepare("UPDATE nexflow_idempotency SET state = 'done', status = ?, body = ? WHERE key = ?")
+      this.#ready.transaction(() => {
+        for (const answer of answers) store.run(answer.status, answer.body, answer.key)
+      })()
     })
   }
 
