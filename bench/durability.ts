@@ -4,16 +4,23 @@
 // 2. new key: a fresh Idempotency-Key per request (a key row taken, then the answer stored);
 // 3. replay: the same key and body every time (one read, the stored answer, no run);
 // 4. async: `mode: 'async'` (the run stored, queued and run; the answer is the 202);
-// against the embedded SQLite store, and PostgreSQL too when NEXFLOW_BENCH_POSTGRES_URL is set.
-// Run: npm run bench:durability (NEXFLOW_BENCH_SECONDS=s per load run, default 10)
+// 5. async submit-and-complete: RUNS async runs submitted 20 at a time, timed until the store
+//    holds every one completed (read from the database itself, so polling costs the server nothing);
+// each with the server's CPU time per request (all threads, and its main thread: these move much
+// less than requests/s when other work shares the cores), against the embedded SQLite store, and
+// PostgreSQL too when NEXFLOW_BENCH_POSTGRES_URL is set.
+// Run: npm run bench:durability (NEXFLOW_BENCH_SECONDS=s per load run, default 10;
+// NEXFLOW_BENCH_ASYNC_RUNS=n async runs to complete, default 3000)
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
-import { availableParallelism, tmpdir } from 'node:os'
+import { availableParallelism, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
+import Database from 'better-sqlite3'
 import pg from 'pg'
+import { processCpuMs } from './measure.js'
 
 const SECONDS = Number(process.env.NEXFLOW_BENCH_SECONDS ?? 10)
 const WARMUP_SECONDS = 2
@@ -21,6 +28,7 @@ const CONNECTIONS = 20
 const WAIT_MS = 120_000
 const REPO = fileURLToPath(new URL('..', import.meta.url))
 const POSTGRES_URL = process.env.NEXFLOW_BENCH_POSTGRES_URL
+const ASYNC_RUNS = Number(process.env.NEXFLOW_BENCH_ASYNC_RUNS ?? 3000)
 
 interface LoadResult {
   requests: { average: number; total: number }
@@ -93,10 +101,24 @@ const VARIANTS: Variant[] = [
   { name: "mode 'async' (202)", body: JSON.stringify({ inputs: { value: 'bench' }, mode: 'async' }), status: 202 },
 ]
 
-async function measure(url: string, variant: Variant, seconds: number): Promise<LoadResult> {
+/** A load run's figures, with the server's CPU time per answered request. */
+interface Measured {
+  result: LoadResult
+  cpu: { total: number; main: number }
+}
+
+async function measure(url: string, pid: number, variant: Variant, seconds: number): Promise<Measured> {
   const fixed = randomUUID()
   const target = `${url}/workflows/echo/execute`
   if (variant.key === 'fixed') await fetch(target, { method: 'POST', headers: { 'content-type': 'application/json', 'idempotency-key': fixed }, body: variant.body })
+  const before = await processCpuMs(pid)
+  const result = await loadVariant(target, variant, fixed, seconds)
+  const after = await processCpuMs(pid)
+  const answered = Math.max(1, result.requests.total)
+  return { result, cpu: { total: (after.total - before.total) / answered, main: (after.main - before.main) / answered } }
+}
+
+function loadVariant(target: string, variant: Variant, fixed: string, seconds: number): Promise<LoadResult> {
   return load({
     url: target,
     method: 'POST',
@@ -116,21 +138,88 @@ async function measure(url: string, variant: Variant, seconds: number): Promise<
   })
 }
 
-async function bench(store: string, config: Record<string, unknown>): Promise<void> {
+/** How many of the store's async runs are completed, and how many not finished yet. */
+type RunCounts = () => Promise<{ completed: number; unfinished: number }>
+
+function sqliteCounts(root: string): RunCounts {
+  return () => {
+    const db = new Database(join(root, '.nexflow', 'nexflow.db'), { readonly: true })
+    try {
+      const row = db.prepare("SELECT SUM(status = 'completed') AS completed, SUM(status IN ('pending', 'running')) AS unfinished FROM nexflow_runs").get() as { completed: number | null; unfinished: number | null }
+      return Promise.resolve({ completed: row.completed ?? 0, unfinished: row.unfinished ?? 0 })
+    } finally {
+      db.close()
+    }
+  }
+}
+
+function postgresCounts(url: string, schema: string): RunCounts {
+  return async () => {
+    const client = new pg.Client({ connectionString: url })
+    await client.connect()
+    try {
+      const { rows } = await client.query<{ completed: string; unfinished: string }>(`SELECT count(*) FILTER (WHERE status = 'completed') AS completed, count(*) FILTER (WHERE status IN ('pending', 'running')) AS unfinished FROM ${schema}.runs`)
+      return { completed: Number(rows[0]?.completed ?? 0), unfinished: Number(rows[0]?.unfinished ?? 0) }
+    } finally {
+      await client.end()
+    }
+  }
+}
+
+/** Submits `runs` async runs, CONNECTIONS at a time, and times them until every one is completed. */
+async function submitAndComplete(url: string, pid: number, counts: RunCounts, runs: number): Promise<{ rate: number; submitMs: number; totalMs: number; cpu: { total: number; main: number } }> {
+  const drainedBy = Date.now() + WAIT_MS
+  while ((await counts()).unfinished > 0) {
+    if (Date.now() > drainedBy) throw new Error('earlier async runs never finished')
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+  const base = (await counts()).completed
+  const body = JSON.stringify({ inputs: { value: 'bench' }, mode: 'async' })
+  const before = await processCpuMs(pid)
+  const started = performance.now()
+  let sent = 0
+  await Promise.all(
+    Array.from({ length: CONNECTIONS }, async () => {
+      while (sent < runs) {
+        sent++
+        const response = await fetch(`${url}/workflows/echo/execute`, { method: 'POST', headers: { 'content-type': 'application/json' }, body })
+        const text = await response.text()
+        if (response.status !== 202) throw new Error(`async submit answered ${response.status}: ${text}`)
+      }
+    }),
+  )
+  const submitMs = performance.now() - started
+  const doneBy = Date.now() + WAIT_MS
+  while ((await counts()).completed - base < runs) {
+    if (Date.now() > doneBy) throw new Error(`the async runs did not all complete within ${WAIT_MS} ms`)
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  }
+  const totalMs = performance.now() - started
+  const after = await processCpuMs(pid)
+  return { rate: (runs * 1000) / totalMs, submitMs, totalMs, cpu: { total: (after.total - before.total) / runs, main: (after.main - before.main) / runs } }
+}
+
+async function bench(store: string, config: Record<string, unknown>, counts: (root: string) => RunCounts): Promise<void> {
   const root = makeRoot(config)
   const { child, url } = await startServer(root)
+  const pid = child.pid as number
   try {
-    await measure(url, VARIANTS[0] as Variant, WARMUP_SECONDS)
-    const results: { variant: Variant; result: LoadResult }[] = []
-    for (const variant of VARIANTS) results.push({ variant, result: await measure(url, variant, SECONDS) })
-    const base = results[0]?.result.requests.average ?? 1
-    console.log(`\n${store} (${CONNECTIONS} connections, ${SECONDS} s each, 2 execution workers, ${availableParallelism()} CPUs)`)
-    console.log('| variant | req/s | p50 ms | p99 ms | vs plain | non-expected answers |')
-    console.log('|---|---:|---:|---:|---:|---:|')
-    for (const { variant, result } of results) {
+    await measure(url, pid, VARIANTS[0] as Variant, WARMUP_SECONDS)
+    const results: { variant: Variant; measured: Measured }[] = []
+    for (const variant of VARIANTS) results.push({ variant, measured: await measure(url, pid, variant, SECONDS) })
+    const completed = await submitAndComplete(url, pid, counts(root), ASYNC_RUNS)
+    const base = results[0]?.measured.result.requests.average ?? 1
+    console.log(`\n${store} (${CONNECTIONS} connections, ${SECONDS} s each, 2 execution workers, ${availableParallelism()} CPUs, load average ${loadavg()[0]?.toFixed(1)})`)
+    console.log('| variant | req/s | p50 ms | p99 ms | vs plain | CPU ms/request (main thread) | non-expected answers |')
+    console.log('|---|---:|---:|---:|---:|---:|---:|')
+    for (const { variant, measured } of results) {
+      const { result, cpu } = measured
       const bad = result.non2xx + result.errors
-      console.log(`| ${variant.name} | ${result.requests.average.toFixed(0)} | ${result.latency.p50} | ${result.latency.p99} | ${(result.requests.average / base).toFixed(2)}x | ${bad} |`)
+      console.log(`| ${variant.name} | ${result.requests.average.toFixed(0)} | ${result.latency.p50} | ${result.latency.p99} | ${(result.requests.average / base).toFixed(2)}x | ${cpu.total.toFixed(3)} (${cpu.main.toFixed(3)}) | ${bad} |`)
     }
+    console.log(
+      `| async submit-and-complete, ${ASYNC_RUNS} runs | ${completed.rate.toFixed(0)} runs/s | | | ${(completed.rate / base).toFixed(2)}x | ${completed.cpu.total.toFixed(3)} (${completed.cpu.main.toFixed(3)}) | submitted in ${(completed.submitMs / 1000).toFixed(1)} s, all completed at ${(completed.totalMs / 1000).toFixed(1)} s |`,
+    )
   } finally {
     child.kill('SIGTERM')
     await new Promise((resolve) => child.once('exit', resolve))
@@ -138,11 +227,11 @@ async function bench(store: string, config: Record<string, unknown>): Promise<vo
   }
 }
 
-await bench('SQLite (embedded)', {})
+await bench('SQLite (embedded)', {}, sqliteCounts)
 if (POSTGRES_URL !== undefined) {
   const schema = `nx_bench_${randomUUID().slice(0, 8)}`
   try {
-    await bench('PostgreSQL + pg-boss', { durability: { databaseUrl: POSTGRES_URL, schema } })
+    await bench('PostgreSQL + pg-boss', { durability: { databaseUrl: POSTGRES_URL, schema } }, () => postgresCounts(POSTGRES_URL, schema))
   } finally {
     const client = new pg.Client({ connectionString: POSTGRES_URL })
     await client.connect()

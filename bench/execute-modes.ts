@@ -8,9 +8,9 @@
 // NEXFLOW_BENCH_CONNECTIONS=n requests in flight, default 8)
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
-import { readFile } from 'node:fs/promises'
 import { availableParallelism, loadavg } from 'node:os'
 import { fileURLToPath } from 'node:url'
+import { processCpuMs } from './measure.js'
 
 const SECONDS = Number(process.env.NEXFLOW_BENCH_SECONDS ?? 5)
 const ROUNDS = Number(process.env.NEXFLOW_BENCH_ROUNDS ?? 2)
@@ -39,18 +39,6 @@ async function serve(): Promise<void> {
   process.once('SIGTERM', () => void app.close().then(() => process.exit(0)))
 }
 
-/** USER_HZ: the unit of utime and stime in /proc. */
-const CLOCK_TICKS_PER_S = 100
-
-async function cpuMs(pid: number): Promise<{ total: number; main: number }> {
-  const ticks = async (file: string) => {
-    const stat = await readFile(file, 'utf8')
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_S
-  }
-  return { total: await ticks(`/proc/${pid}/stat`), main: await ticks(`/proc/${pid}/task/${pid}/stat`) }
-}
-
 /** One request, read to its end; throws unless it answered the run's result. */
 async function request(url: string, mode: Mode, n: number): Promise<void> {
   const response = await fetch(`${url}/workflows/chain/execute`, { method: 'POST', body: JSON.stringify({ inputs: { name: `n${n}` }, mode }) })
@@ -71,7 +59,7 @@ interface Round {
 async function load(url: string, pid: number, mode: Mode, seconds: number): Promise<Round> {
   const latencies: number[] = []
   let n = 0
-  const before = await cpuMs(pid)
+  const before = await processCpuMs(pid)
   const started = performance.now()
   const until = started + seconds * 1000
   await Promise.all(
@@ -84,7 +72,7 @@ async function load(url: string, pid: number, mode: Mode, seconds: number): Prom
     }),
   )
   const elapsed = (performance.now() - started) / 1000
-  const after = await cpuMs(pid)
+  const after = await processCpuMs(pid)
   return { mode, requests: latencies.length, seconds: elapsed, latencies, mainMs: after.main - before.main, totalMs: after.total - before.total }
 }
 
