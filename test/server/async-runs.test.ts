@@ -7,12 +7,13 @@ import { Nexus, type NexusLogger } from '../../src/index.js'
 import { broken, echo, gate, post, pollStatus, request, tempRoot } from './durability-helpers.js'
 
 const root = tempRoot()
-const logger: NexusLogger = { info: () => {}, warn: () => {} }
+const lines: string[] = []
+const logger: NexusLogger = { info: (line) => lines.push(line), warn: () => {} }
 let app: Nexus
 let url: string
 
 beforeAll(async () => {
-  app = new Nexus({ apiPort: 0, root: root.path, autoDiscovery: false, workers: 2, runTimeoutMs: 20_000, logger })
+  app = new Nexus({ apiPort: 0, root: root.path, autoDiscovery: false, workers: 2, runTimeoutMs: 20_000, logger, log: { format: 'json' } })
   app.register('gate', gate)
   app.register('echo', echo)
   app.register('broken', broken)
@@ -40,6 +41,23 @@ describe('async runs (embedded store)', () => {
     const done = await pollStatus(url, 'gate', id, (status) => status === 'completed')
     expect(done).toMatchObject({ execution_id: id, workflow_id: 'gate', status: 'completed', outputs: { gate: { opened: path } }, finished_at: expect.any(String) })
     expect(existsSync(join(root.path, '.nexflow', 'nexflow.db'))).toBe(true)
+  })
+
+  it("the submitting request's X-Request-Id is in the async run's log line, with the run id", async () => {
+    const { json } = await post(url, 'echo', { inputs: { value: 'traced' }, mode: 'async' }, { 'x-request-id': 'async-trace-7' })
+    const id = json.execution_id as string
+    await pollStatus(url, 'echo', id, (status) => status === 'completed')
+    // The run's line is written as the run ends, a moment before or after its status is stored.
+    const deadline = Date.now() + 10_000
+    let run: Record<string, unknown> | undefined
+    while (run === undefined && Date.now() < deadline) {
+      run = lines
+        .filter((line) => line.startsWith('{'))
+        .map((line) => JSON.parse(line) as Record<string, unknown>)
+        .find((entry) => entry.msg === 'run' && entry.run_id === id)
+      if (run === undefined) await new Promise((resolve) => setTimeout(resolve, 10))
+    }
+    expect(run).toMatchObject({ request_id: 'async-trace-7', workflow: 'echo', outcome: 'completed' })
   })
 
   it('a run that fails is "failed" with the error', async () => {

@@ -3,6 +3,7 @@
 import { spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { once } from 'node:events'
+import { mkdirSync } from 'node:fs'
 import { hostname } from 'node:os'
 import Database from 'better-sqlite3'
 import { join } from 'node:path'
@@ -185,6 +186,35 @@ describe.each(targets)('RunStore contract ($name)', ({ make, skip, name }) => {
     ])
     expect(await begin(store, fresh, 'h', times(T0 + 2))).toEqual({ kind: 'replay', status: 201, body: '"a"' })
     expect(await begin(store, other, 'h', times(T0 + 2))).toEqual({ kind: 'replay', status: 202, body: '"b"' })
+  })
+
+  it.skipIf(skip)("a run keeps the submitting request's id", async () => {
+    const [traced, untraced] = [randomUUID(), randomUUID()]
+    await store.createRun({ id: traced, workflow: 'w', inputs: '{}', requestId: 'req-1', now: T0 })
+    await store.createRun({ id: untraced, workflow: 'w', inputs: '{}', now: T0 })
+    expect((await store.getRun(traced))?.requestId).toBe('req-1')
+    expect(await store.getRun(untraced)).not.toHaveProperty('requestId')
+  })
+})
+
+describe('an embedded store written by an earlier version', () => {
+  it('gains the request_id column; its runs are kept', async () => {
+    const path = join(root.path, 'old', 'nexflow.db')
+    mkdirSync(join(root.path, 'old'))
+    const old = new Database(path)
+    old.exec(`CREATE TABLE nexflow_runs (id TEXT PRIMARY KEY, workflow TEXT NOT NULL, status TEXT NOT NULL, inputs TEXT NOT NULL, outputs TEXT, error TEXT,
+      created_at INTEGER NOT NULL, started_at INTEGER, finished_at INTEGER)`)
+    old.prepare("INSERT INTO nexflow_runs (id, workflow, status, inputs, created_at) VALUES ('old-run', 'w', 'pending', '{}', 1)").run()
+    old.close()
+    const store = new SqliteRunStore(path)
+    await store.open()
+    try {
+      expect((await store.getRun('old-run'))?.status).toBe('pending')
+      await store.createRun({ id: 'new-run', workflow: 'w', inputs: '{}', requestId: 'req-2', now: 2 })
+      expect((await store.getRun('new-run'))?.requestId).toBe('req-2')
+    } finally {
+      await store.close()
+    }
   })
 })
 

@@ -148,12 +148,12 @@ export class Durability {
   }
 
   /** Accepts an async run: stored `pending`, then queued. */
-  async accept(workflow: ServedWorkflow, inputs: Record<string, unknown>): Promise<RunRecord> {
+  async accept(workflow: ServedWorkflow, inputs: Record<string, unknown>, requestId?: string): Promise<RunRecord> {
     const store = await this.store()
     const id = randomUUID()
     const now = Date.now()
-    const record: RunRecord = { id, workflow: workflow.name, status: 'pending', inputs: JSON.stringify(inputs), createdAt: now }
-    await store.createRun({ id, workflow: workflow.name, inputs: record.inputs, now })
+    const record: RunRecord = { id, workflow: workflow.name, status: 'pending', inputs: JSON.stringify(inputs), requestId, createdAt: now }
+    await store.createRun({ id, workflow: workflow.name, inputs: record.inputs, requestId, now })
     try {
       await this.#queue?.send({ runId: id, workflow: workflow.name })
     } catch (error) {
@@ -223,7 +223,7 @@ export class Durability {
       const inputs = JSON.parse(run?.inputs ?? '{}') as Record<string, unknown>
       let end: { status: FinalStatus; outputs?: string; error?: ReturnType<typeof serializeError> }
       try {
-        const answer = await this.#executor.execute(workflow, inputs, { runId: id, signal: controller.signal })
+        const answer = await this.#executor.execute(workflow, inputs, { runId: id, requestId: run?.requestId, signal: controller.signal })
         end = answer.ok ? { status: 'completed', outputs: answer.outputs } : { status: 'failed', error: answer.error }
       } catch (thrown) {
         const error = toNexflowError(thrown)

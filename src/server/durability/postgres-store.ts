@@ -44,12 +44,15 @@ export class PostgresRunStore implements RunStore {
         workflow text NOT NULL,
         status text NOT NULL,
         inputs text NOT NULL,
+        request_id text,
         outputs text,
         error text,
         created_at bigint NOT NULL,
         started_at bigint,
         finished_at bigint
       )`)
+      // A schema written before runs kept their request id.
+      await client.query(`ALTER TABLE ${s}.runs ADD COLUMN IF NOT EXISTS request_id text`)
       await client.query(`CREATE INDEX IF NOT EXISTS runs_status ON ${s}.runs (status, finished_at)`)
       await client.query(`CREATE INDEX IF NOT EXISTS runs_created ON ${s}.runs (created_at)`)
       await client.query(`CREATE TABLE IF NOT EXISTS ${s}.idempotency (
@@ -77,8 +80,8 @@ export class PostgresRunStore implements RunStore {
     return this.#pool
   }
 
-  async createRun(run: { id: string; workflow: string; inputs: string; now: number }): Promise<void> {
-    await this.#db.query(`INSERT INTO ${this.#schema}.runs (id, workflow, status, inputs, created_at) VALUES ($1, $2, 'pending', $3, $4)`, [run.id, run.workflow, run.inputs, run.now])
+  async createRun(run: { id: string; workflow: string; inputs: string; requestId?: string | undefined; now: number }): Promise<void> {
+    await this.#db.query(`INSERT INTO ${this.#schema}.runs (id, workflow, status, inputs, request_id, created_at) VALUES ($1, $2, 'pending', $3, $4, $5)`, [run.id, run.workflow, run.inputs, run.requestId ?? null, run.now])
   }
 
   async markRunning(id: string, now: number, retry = false): Promise<boolean> {

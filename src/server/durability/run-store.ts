@@ -17,6 +17,8 @@ export interface RunRecord {
   status: RunStatus
   /** The inputs as JSON text: a pending run found after a restart is dispatched again with them. */
   inputs: string
+  /** The X-Request-Id of the request that submitted the run: its run log line carries it, on whichever instance runs it. */
+  requestId?: string | undefined
   /** The outputs as JSON text, once completed. */
   outputs?: string | undefined
   error?: SerializedErrorData | undefined
@@ -98,7 +100,7 @@ export interface RunStore {
   readonly kind: 'sqlite' | 'postgres'
   /** Creates the tables if missing. */
   open(): Promise<void>
-  createRun(run: { id: string; workflow: string; inputs: string; now: number }): Promise<void>
+  createRun(run: { id: string; workflow: string; inputs: string; requestId?: string | undefined; now: number }): Promise<void>
   /**
    * `pending` to `running`; false when the run is not pending any more (cancelled, or taken by
    * another instance). With `retry`, a run left `running` by a dead instance is taken again too.

@@ -10,6 +10,7 @@ interface RunRow {
   workflow: string
   status: string
   inputs: string
+  request_id: string | null
   outputs: string | null
   error: string | null
   created_at: number
@@ -23,6 +24,7 @@ CREATE TABLE IF NOT EXISTS nexflow_runs (
   workflow TEXT NOT NULL,
   status TEXT NOT NULL,
   inputs TEXT NOT NULL,
+  request_id TEXT,
   outputs TEXT,
   error TEXT,
   created_at INTEGER NOT NULL,
@@ -56,12 +58,13 @@ function alive(pid: number): boolean {
   }
 }
 
-export function runOfRow(row: { id: string; workflow: string; status: string; inputs: string; outputs: string | null; error: string | null; created_at: number | string; started_at: number | string | null; finished_at: number | string | null }): RunRecord {
+export function runOfRow(row: { id: string; workflow: string; status: string; inputs: string; request_id?: string | null; outputs: string | null; error: string | null; created_at: number | string; started_at: number | string | null; finished_at: number | string | null }): RunRecord {
   return {
     id: row.id,
     workflow: row.workflow,
     status: row.status as RunStatus,
     inputs: row.inputs,
+    ...(row.request_id === null || row.request_id === undefined ? {} : { requestId: row.request_id }),
     ...(row.outputs === null ? {} : { outputs: row.outputs }),
     ...(row.error === null ? {} : { error: JSON.parse(row.error) as RunRecord['error'] }),
     createdAt: Number(row.created_at),
@@ -105,6 +108,8 @@ export class SqliteRunStore implements RunStore {
       db.pragma('busy_timeout = 5000')
       db.pragma('synchronous = NORMAL')
       db.exec(SCHEMA)
+      // A store written before runs kept their request id.
+      if (!(db.pragma('table_info(nexflow_runs)') as { name: string }[]).some((column) => column.name === 'request_id')) db.exec('ALTER TABLE nexflow_runs ADD COLUMN request_id TEXT')
       this.#claim(db)
       this.#db = db
     } catch (error) {
@@ -144,9 +149,9 @@ export class SqliteRunStore implements RunStore {
     return statement
   }
 
-  createRun(run: { id: string; workflow: string; inputs: string; now: number }): Promise<void> {
+  createRun(run: { id: string; workflow: string; inputs: string; requestId?: string | undefined; now: number }): Promise<void> {
     return settled(() => {
-      this.#prepare("INSERT INTO nexflow_runs (id, workflow, status, inputs, created_at) VALUES (?, ?, 'pending', ?, ?)").run(run.id, run.workflow, run.inputs, run.now)
+      this.#prepare("INSERT INTO nexflow_runs (id, workflow, status, inputs, request_id, created_at) VALUES (?, ?, 'pending', ?, ?, ?)").run(run.id, run.workflow, run.inputs, run.requestId ?? null, run.now)
     })
   }
 

@@ -155,7 +155,7 @@ export function createHttpApp(services: HttpServices): Hono {
       if (key !== undefined) throw new NexflowError('REQUEST_INVALID', 'An Idempotency-Key cannot be used with mode "stream" (a stream is not stored to replay); use "sync" or "async"')
       return streamRun(c, services, workflow, request.inputs)
     }
-    const respond = () => (request.mode === 'async' ? acceptAsync(runs, workflow, request.inputs) : runSync(c, workflow, request.inputs))
+    const respond = () => (request.mode === 'async' ? acceptAsync(runs, workflow, request.inputs, c.get('requestId')) : runSync(c, workflow, request.inputs))
     if (key === undefined || runs === undefined) return jsonResponse(await respond())
     return idempotent(runs, key, bodyHash(workflow.name, request), development, respond)
   }

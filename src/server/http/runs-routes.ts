@@ -102,9 +102,9 @@ export async function idempotent(runs: RunsService, key: string, hash: string, d
 }
 
 /** The answer to `mode: 'async'`: 202 with the id to poll. */
-export async function acceptAsync(runs: RunsService | undefined, workflow: ServedWorkflow, inputs: Record<string, unknown>): Promise<JsonAnswer> {
+export async function acceptAsync(runs: RunsService | undefined, workflow: ServedWorkflow, inputs: Record<string, unknown>, requestId: string | undefined): Promise<JsonAnswer> {
   if (runs === undefined) throw new NexflowError('REQUEST_INVALID', 'This server does not take async runs (no durability)')
-  const run = await runs.accept(workflow, inputs)
+  const run = await runs.accept(workflow, inputs, requestId)
   return {
     status: 202,
     body: JSON.stringify({ execution_id: run.id, status: run.status }),
