@@ -81,6 +81,7 @@ describe('Nexus over HTTP (registered workflows)', () => {
     const openapi = (await (await fetch(`${url}/openapi.json`)).json()) as { openapi: string; paths: Json }
     expect(openapi.openapi).toBe('3.1.0')
     expect(openapi.paths['/workflows/greet/execute'].post.requestBody.content['application/json'].schema.properties.inputs.properties).toHaveProperty('name')
+    expect(openapi.paths['/runs'].get.responses['200'].content['application/json'].schema.items).toEqual({ $ref: '#/components/schemas/RunRecord' })
     expect((await fetch(`${url}/ready`)).status).toBe(200)
   })
 

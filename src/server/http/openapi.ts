@@ -41,6 +41,36 @@ const runStatusSchema = {
   },
 }
 
+/** One run as `GET /runs` lists it (src/protocol/run-record.ts). */
+const runRecordSchema = {
+  type: 'object',
+  required: ['run_id', 'workflow', 'mode', 'status', 'started_at', 'duration_ms', 'inputs'],
+  properties: {
+    run_id: { type: 'string' },
+    workflow: { type: 'string' },
+    mode: { type: 'string', enum: ['sync', 'stream', 'async'] },
+    status: { type: 'string', description: 'completed, failed, timeout, cancelled, crashed or error; an async run may also be pending, running or interrupted' },
+    started_at: { type: 'string', format: 'date-time' },
+    duration_ms: { type: 'number' },
+    inputs: { description: 'The caller\'s inputs, or { truncated: true, bytes } when larger than the bound' },
+    outputs: {},
+    error: { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' }, node: { type: 'string' } }, required: ['message'] },
+  },
+}
+
+/** The routes every server has, whatever it serves. */
+const serverPaths = {
+  '/runs': {
+    get: {
+      operationId: 'recent_runs',
+      summary: 'The most recent runs, newest first: sync and streamed runs of this instance, async runs from the durable store',
+      tags: ['runs'],
+      parameters: [{ name: 'limit', in: 'query', required: false, schema: { type: 'integer', minimum: 1 } }],
+      responses: { '200': { description: 'The runs', content: { 'application/json': { schema: { type: 'array', items: { $ref: '#/components/schemas/RunRecord' } } } } } },
+    },
+  },
+}
+
 const idempotencyKey = {
   name: 'Idempotency-Key',
   in: 'header',
@@ -69,7 +99,7 @@ const errorResponse = (description: string) => ({ description, content: { 'appli
 
 /** An OpenAPI 3.1 document: every served workflow's execute operation, its declared inputs as the request body. */
 export function openApiDocument(workflows: readonly ServedWorkflow[]): Record<string, unknown> {
-  const paths: Record<string, unknown> = {}
+  const paths: Record<string, unknown> = { ...serverPaths }
   for (const workflow of workflows) {
     paths[`/workflows/${encodeURIComponent(workflow.name)}/execute`] = {
       post: {
@@ -116,6 +146,6 @@ export function openApiDocument(workflows: readonly ServedWorkflow[]): Record<st
     openapi: '3.1.0',
     info: { title: 'nexflow', version: VERSION, description: 'Every workflow this server serves, as an execute operation.' },
     paths,
-    components: { schemas: { RunResult: resultSchema, RunStatus: runStatusSchema, Error: errorSchema } },
+    components: { schemas: { RunResult: resultSchema, RunStatus: runStatusSchema, RunRecord: runRecordSchema, Error: errorSchema } },
   }
 }
