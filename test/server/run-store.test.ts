@@ -58,44 +58,44 @@ describe.each(targets)('RunStore contract ($name)', ({ make, skip, name }) => {
   it.skipIf(skip)('lists the most recently created runs, newest first, at most the limit', async () => {
     const ids = [randomUUID(), randomUUID(), randomUUID()]
     // Later than any other test's runs, so they are the newest.
-    for (const [i, id] of ids.entries()) await store.createRun({ id, workflow: 'listed', inputs: '{}', now: T0 + 1_000_000 + i })
+    for (const [i, id] of ids.entries()) await store.createRuns([{ id, workflow: 'listed', inputs: '{}', now: T0 + 1_000_000 + i }])
     expect((await store.listRuns(2)).map((run) => run.id)).toEqual([ids[2], ids[1]])
   })
 
   it.skipIf(skip)('a run goes pending, running, completed; it ends once', async () => {
     const id = randomUUID()
-    await store.createRun({ id, workflow: 'w', inputs: '{"a":1}', now: T0 })
+    await store.createRuns([{ id, workflow: 'w', inputs: '{"a":1}', now: T0 }])
     expect(await store.getRun(id)).toEqual({ id, workflow: 'w', status: 'pending', inputs: '{"a":1}', createdAt: T0 })
     expect(await store.markRunning(id, T0 + 1)).toBe(true)
     expect(await store.markRunning(id, T0 + 2)).toBe(false)
-    expect(await store.finishRun(id, { status: 'completed', outputs: '{"n":{"x":1}}' }, T0 + 3)).toBe(true)
-    expect(await store.finishRun(id, { status: 'failed' }, T0 + 4)).toBe(false)
+    expect((await store.finishRuns([{ id, end: { status: 'completed', outputs: '{"n":{"x":1}}' }, now: T0 + 3 }]))[0]).toBe(true)
+    expect((await store.finishRuns([{ id, end: { status: 'failed' }, now: T0 + 4 }]))[0]).toBe(false)
     expect(await store.getRun(id)).toMatchObject({ status: 'completed', outputs: '{"n":{"x":1}}', startedAt: T0 + 1, finishedAt: T0 + 3 })
   })
 
   it.skipIf(skip)('a cancelled run stays cancelled: a later finish does not overwrite it', async () => {
     const id = randomUUID()
-    await store.createRun({ id, workflow: 'w', inputs: '{}', now: T0 })
+    await store.createRuns([{ id, workflow: 'w', inputs: '{}', now: T0 }])
     await store.markRunning(id, T0)
     expect((await store.cancelRun(id, T0 + 5))?.status).toBe('cancelled')
-    expect(await store.finishRun(id, { status: 'completed', outputs: '{}' }, T0 + 6)).toBe(false)
+    expect((await store.finishRuns([{ id, end: { status: 'completed', outputs: '{}' }, now: T0 + 6 }]))[0]).toBe(false)
     expect((await store.getRun(id))?.status).toBe('cancelled')
     expect(await store.cancelRun(randomUUID(), T0)).toBeUndefined()
   })
 
   it.skipIf(skip)('errors round-trip as data', async () => {
     const id = randomUUID()
-    await store.createRun({ id, workflow: 'w', inputs: '{}', now: T0 })
-    await store.finishRun(id, { status: 'failed', error: { name: 'Error', message: 'boom', code: 'WORKFLOW_EXECUTION_FAILED' } }, T0)
+    await store.createRuns([{ id, workflow: 'w', inputs: '{}', now: T0 }])
+    await store.finishRuns([{ id, end: { status: 'failed', error: { name: 'Error', message: 'boom', code: 'WORKFLOW_EXECUTION_FAILED' } }, now: T0 }])
     expect((await store.getRun(id))?.error).toEqual({ name: 'Error', message: 'boom', code: 'WORKFLOW_EXECUTION_FAILED' })
   })
 
   it.skipIf(skip || name === 'PostgreSQL')('recover: running runs become interrupted, pending ones come back to dispatch (embedded)', async () => {
     const running = randomUUID()
     const pending = randomUUID()
-    await store.createRun({ id: running, workflow: 'w', inputs: '{}', now: T0 })
+    await store.createRuns([{ id: running, workflow: 'w', inputs: '{}', now: T0 }])
     await store.markRunning(running, T0)
-    await store.createRun({ id: pending, workflow: 'w', inputs: '{"p":1}', now: T0 })
+    await store.createRuns([{ id: pending, workflow: 'w', inputs: '{"p":1}', now: T0 }])
     const recovered = await store.recover(T0 + 10)
     expect(recovered.interrupted).toContain(running)
     expect(recovered.pending.map((run) => run.id)).toContain(pending)
@@ -103,7 +103,7 @@ describe.each(targets)('RunStore contract ($name)', ({ make, skip, name }) => {
     expect((await store.getRun(pending))?.status).toBe('pending')
     // A job retried after its instance died takes a running run again.
     const retried = randomUUID()
-    await store.createRun({ id: retried, workflow: 'w', inputs: '{}', now: T0 })
+    await store.createRuns([{ id: retried, workflow: 'w', inputs: '{}', now: T0 }])
     await store.markRunning(retried, T0)
     expect(await store.markRunning(retried, T0 + 1, true)).toBe(true)
   })
@@ -137,9 +137,9 @@ describe.each(targets)('RunStore contract ($name)', ({ make, skip, name }) => {
   it.skipIf(skip)('prune forgets finished runs past keepRunsMs and expired keys, never unfinished runs', async () => {
     const old = randomUUID()
     const live = randomUUID()
-    await store.createRun({ id: old, workflow: 'w', inputs: '{}', now: T0 })
-    await store.finishRun(old, { status: 'completed', outputs: '{}' }, T0)
-    await store.createRun({ id: live, workflow: 'w', inputs: '{}', now: T0 })
+    await store.createRuns([{ id: old, workflow: 'w', inputs: '{}', now: T0 }])
+    await store.finishRuns([{ id: old, end: { status: 'completed', outputs: '{}' }, now: T0 }])
+    await store.createRuns([{ id: live, workflow: 'w', inputs: '{}', now: T0 }])
     const key = `k-${randomUUID()}`
     await begin(store, key, 'h', times(T0))
     await store.prune(T0 + 20_000, 5000)
@@ -188,10 +188,31 @@ describe.each(targets)('RunStore contract ($name)', ({ make, skip, name }) => {
     expect(await begin(store, other, 'h', times(T0 + 2))).toEqual({ kind: 'replay', status: 202, body: '"b"' })
   })
 
+  it.skipIf(skip)('runs are created and ended in batches; a run ended twice in one batch ends once', async () => {
+    const [a, b, c] = [randomUUID(), randomUUID(), randomUUID()]
+    await store.createRuns([
+      { id: a, workflow: 'w', inputs: '{"a":1}', now: T0 },
+      { id: b, workflow: 'w', inputs: '{"b":1}', now: T0 },
+      { id: c, workflow: 'w', inputs: '{}', now: T0 },
+    ])
+    expect((await store.getRun(b))?.inputs).toBe('{"b":1}')
+    await store.cancelRun(c, T0 + 1)
+    const ended = await store.finishRuns([
+      { id: a, end: { status: 'completed', outputs: '{"x":1}' }, now: T0 + 2 },
+      { id: b, end: { status: 'failed', error: { name: 'Error', message: 'no' } }, now: T0 + 2 },
+      { id: a, end: { status: 'failed' }, now: T0 + 3 },
+      { id: c, end: { status: 'completed' }, now: T0 + 2 },
+    ])
+    expect(ended).toEqual([true, true, false, false])
+    expect(await store.getRun(a)).toMatchObject({ status: 'completed', outputs: '{"x":1}', finishedAt: T0 + 2 })
+    expect(await store.getRun(b)).toMatchObject({ status: 'failed', error: { message: 'no' } })
+    expect((await store.getRun(c))?.status).toBe('cancelled')
+  })
+
   it.skipIf(skip)("a run keeps the submitting request's id", async () => {
     const [traced, untraced] = [randomUUID(), randomUUID()]
-    await store.createRun({ id: traced, workflow: 'w', inputs: '{}', requestId: 'req-1', now: T0 })
-    await store.createRun({ id: untraced, workflow: 'w', inputs: '{}', now: T0 })
+    await store.createRuns([{ id: traced, workflow: 'w', inputs: '{}', requestId: 'req-1', now: T0 }])
+    await store.createRuns([{ id: untraced, workflow: 'w', inputs: '{}', now: T0 }])
     expect((await store.getRun(traced))?.requestId).toBe('req-1')
     expect(await store.getRun(untraced)).not.toHaveProperty('requestId')
   })
@@ -210,7 +231,7 @@ describe('an embedded store written by an earlier version', () => {
     await store.open()
     try {
       expect((await store.getRun('old-run'))?.status).toBe('pending')
-      await store.createRun({ id: 'new-run', workflow: 'w', inputs: '{}', requestId: 'req-2', now: 2 })
+      await store.createRuns([{ id: 'new-run', workflow: 'w', inputs: '{}', requestId: 'req-2', now: 2 }])
       expect((await store.getRun('new-run'))?.requestId).toBe('req-2')
     } finally {
       await store.close()

@@ -6,7 +6,7 @@ import type { NexusLogger } from '../options.js'
 import type { ServedWorkflow } from '../workflow-table.js'
 import type { ResolvedDurabilityOptions } from './durability-options.js'
 import type { RunQueue } from './run-queue.js'
-import type { FinalStatus, IdempotencyAnswer, IdempotencyBegin, IdempotencyClaim, RunRecord, RunStore } from './run-store.js'
+import type { FinalStatus, IdempotencyAnswer, IdempotencyBegin, IdempotencyClaim, NewRun, RunEnd, RunRecord, RunStore } from './run-store.js'
 import { TurnBatch } from './turn-batch.js'
 
 /** What durability needs from the server to run a job. */
@@ -69,6 +69,12 @@ export class Durability {
     const { runTimeoutMs, queueTimeoutMs } = this.#limits
     return store.beginIdempotent(claims, { now: Date.now(), ttlMs: this.options.idempotencyTtlMs, lockMs: runTimeoutMs + queueTimeoutMs + 5000 })
   })
+  /** Async runs accepted in one turn are stored in one transaction; runs that end together, likewise. */
+  readonly #creates = new TurnBatch<NewRun, undefined>(async (runs) => {
+    await (await this.#openStore()).createRuns(runs)
+    return runs.map(() => undefined)
+  })
+  readonly #finishes = new TurnBatch<{ id: string; end: RunEnd; now: number }, boolean>(async (ends) => (await this.#openStore()).finishRuns(ends))
   readonly #completes = new TurnBatch<IdempotencyAnswer, undefined>(async (answers) => {
     await (await this.store()).completeIdempotent(answers)
     return answers.map(() => undefined)
@@ -149,15 +155,16 @@ export class Durability {
 
   /** Accepts an async run: stored `pending`, then queued. */
   async accept(workflow: ServedWorkflow, inputs: Record<string, unknown>, requestId?: string): Promise<RunRecord> {
-    const store = await this.store()
+    // Opens the store, and refuses once the server is closing.
+    await this.store()
     const id = randomUUID()
     const now = Date.now()
     const record: RunRecord = { id, workflow: workflow.name, status: 'pending', inputs: JSON.stringify(inputs), requestId, createdAt: now }
-    await store.createRun({ id, workflow: workflow.name, inputs: record.inputs, requestId, now })
+    await this.#creates.add({ id, workflow: workflow.name, inputs: record.inputs, requestId, now })
     try {
       await this.#queue?.send({ runId: id, workflow: workflow.name })
     } catch (error) {
-      await store.finishRun(id, { status: 'failed', error: serializeError(error) }, Date.now()).catch(() => undefined)
+      await this.#finish(id, { status: 'failed', error: serializeError(error) }).catch(() => undefined)
       throw error
     }
     return record
@@ -193,6 +200,19 @@ export class Durability {
     await (await this.store()).releaseIdempotent(key)
   }
 
+  /**
+   * The store for a batch: the open one even while closing (close() waits for the runs in
+   * progress to record how they ended), else opened as `store()` does.
+   */
+  #openStore(): Promise<RunStore> {
+    return this.#store === undefined ? this.store() : Promise.resolve(this.#store)
+  }
+
+  /** Ends a pending or running run; false when it had already ended. */
+  #finish(id: string, end: RunEnd): Promise<boolean> {
+    return this.#finishes.add({ id, end, now: Date.now() })
+  }
+
   #track(job: Promise<void>): Promise<void> {
     this.#jobs.add(job)
     return job.finally(() => this.#jobs.delete(job))
@@ -216,7 +236,7 @@ export class Durability {
       const workflow = this.#executor.workflow(workflowName)
       if (workflow === undefined) {
         const error = new NexflowError('WORKFLOW_NOT_FOUND', `Workflow "${workflowName}" is not served by this instance any more`, { details: { workflow: workflowName } })
-        await store.finishRun(id, { status: 'failed', error: serializeError(error) }, Date.now())
+        await this.#finish(id, { status: 'failed', error: serializeError(error) })
         return
       }
       const run = await store.getRun(id)
@@ -231,7 +251,7 @@ export class Durability {
         end = { status, error: serializeError(status === 'interrupted' ? new NexflowError('RUN_INTERRUPTED', 'The server shut down before the run finished', { cause: error }) : error) }
       }
       // A cancel that came first already ended the run: finishRun leaves it cancelled.
-      await store.finishRun(id, end, Date.now())
+      await this.#finish(id, end)
     } catch (error) {
       this.#executor.logger.warn(`nexflow: async run ${id} could not be recorded: ${(error as Error).message}`)
     } finally {
@@ -244,7 +264,7 @@ export class Durability {
     const store = this.#store
     if (store === undefined) return
     const error = new NexflowError('RUN_INTERRUPTED', 'The instance running this run stopped before it finished (its queue job expired)')
-    await store.finishRun(id, { status: 'interrupted', error: serializeError(error) }, Date.now()).catch(() => undefined)
+    await this.#finish(id, { status: 'interrupted', error: serializeError(error) }).catch(() => undefined)
   }
 
   /** A cancel that reached another instance: stop the worker here. */

@@ -1,7 +1,7 @@
 import type pg from 'pg'
 import { NexflowError } from '../../errors.js'
 import { runOfRow } from './sqlite-store.js'
-import { judgeKey, type IdempotencyAnswer, type IdempotencyBegin, type IdempotencyClaim, type IdempotencyTimes, type RunEnd, type RunRecord, type RunStore, type StoredKey } from './run-store.js'
+import { judgeKey, type IdempotencyAnswer, type IdempotencyBegin, type IdempotencyClaim, type IdempotencyTimes, type NewRun, type RunEnd, type RunRecord, type RunStore, type StoredKey } from './run-store.js'
 
 /** Connections of one instance's store: each statement is short; under load (bench/durability.ts) 4 queued requests behind each other. */
 const POOL_SIZE = 10
@@ -80,8 +80,13 @@ export class PostgresRunStore implements RunStore {
     return this.#pool
   }
 
-  async createRun(run: { id: string; workflow: string; inputs: string; requestId?: string | undefined; now: number }): Promise<void> {
-    await this.#db.query(`INSERT INTO ${this.#schema}.runs (id, workflow, status, inputs, request_id, created_at) VALUES ($1, $2, 'pending', $3, $4, $5)`, [run.id, run.workflow, run.inputs, run.requestId ?? null, run.now])
+  async createRuns(runs: readonly NewRun[]): Promise<void> {
+    if (runs.length === 0) return
+    await this.#db.query(
+      `INSERT INTO ${this.#schema}.runs (id, workflow, status, inputs, request_id, created_at)
+       SELECT u.id, u.workflow, 'pending', u.inputs, u.request_id, u.created_at FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::bigint[]) AS u(id, workflow, inputs, request_id, created_at)`,
+      [runs.map((run) => run.id), runs.map((run) => run.workflow), runs.map((run) => run.inputs), runs.map((run) => run.requestId ?? null), runs.map((run) => run.now)],
+    )
   }
 
   async markRunning(id: string, now: number, retry = false): Promise<boolean> {
@@ -90,15 +95,31 @@ export class PostgresRunStore implements RunStore {
     return result.rowCount === 1
   }
 
-  async finishRun(id: string, end: RunEnd, now: number): Promise<boolean> {
-    const result = await this.#db.query(`UPDATE ${this.#schema}.runs SET status = $1, outputs = $2, error = $3, finished_at = $4 WHERE id = $5 AND status IN ('pending', 'running')`, [
-      end.status,
-      end.outputs ?? null,
-      end.error === undefined ? null : JSON.stringify(end.error),
-      now,
-      id,
-    ])
-    return result.rowCount === 1
+  async finishRuns(ends: readonly { id: string; end: RunEnd; now: number }[]): Promise<boolean[]> {
+    if (ends.length === 0) return []
+    if (new Set(ends.map((entry) => entry.id)).size < ends.length) {
+      // One statement updates a row once: a run ended twice in one batch is ended one call at a time.
+      const answers: boolean[] = []
+      for (const entry of ends) answers.push(...(await this.finishRuns([entry])))
+      return answers
+    }
+    // Sorted by id, so two instances ending overlapping runs lock their rows in the same order.
+    const sorted = [...ends].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+    const { rows } = await this.#db.query<{ id: string }>(
+      `UPDATE ${this.#schema}.runs AS r SET status = u.status, outputs = u.outputs, error = u.error, finished_at = u.finished_at
+       FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::bigint[]) AS u(id, status, outputs, error, finished_at)
+       WHERE r.id = u.id AND r.status IN ('pending', 'running')
+       RETURNING r.id`,
+      [
+        sorted.map((entry) => entry.id),
+        sorted.map((entry) => entry.end.status),
+        sorted.map((entry) => entry.end.outputs ?? null),
+        sorted.map((entry) => (entry.end.error === undefined ? null : JSON.stringify(entry.end.error))),
+        sorted.map((entry) => entry.now),
+      ],
+    )
+    const ended = new Set(rows.map((row) => row.id))
+    return ends.map((entry) => ended.has(entry.id))
   }
 
   async getRun(id: string): Promise<RunRecord | undefined> {

@@ -27,6 +27,15 @@ export interface RunRecord {
   finishedAt?: number | undefined
 }
 
+/** A run to store as accepted (`pending`). */
+export interface NewRun {
+  id: string
+  workflow: string
+  inputs: string
+  requestId?: string | undefined
+  now: number
+}
+
 /** How a run ended, to store. */
 export interface RunEnd {
   status: FinalStatus
@@ -100,14 +109,18 @@ export interface RunStore {
   readonly kind: 'sqlite' | 'postgres'
   /** Creates the tables if missing. */
   open(): Promise<void>
-  createRun(run: { id: string; workflow: string; inputs: string; requestId?: string | undefined; now: number }): Promise<void>
+  /** Stores accepted runs, in one transaction (the server groups the async requests of one turn of the event loop). */
+  createRuns(runs: readonly NewRun[]): Promise<void>
   /**
    * `pending` to `running`; false when the run is not pending any more (cancelled, or taken by
    * another instance). With `retry`, a run left `running` by a dead instance is taken again too.
    */
   markRunning(id: string, now: number, retry?: boolean): Promise<boolean>
-  /** Ends a pending or running run; false when it had already ended (a cancel came first). */
-  finishRun(id: string, end: RunEnd, now: number): Promise<boolean>
+  /**
+   * Ends pending or running runs, in one transaction; for each, false when it had already ended
+   * (a cancel came first).
+   */
+  finishRuns(ends: readonly { id: string; end: RunEnd; now: number }[]): Promise<boolean[]>
   getRun(id: string): Promise<RunRecord | undefined>
   /** The most recently created runs, newest first, at most `limit` (for `GET /runs`). */
   listRuns(limit: number): Promise<RunRecord[]>

@@ -3,7 +3,7 @@ import { hostname } from 'node:os'
 import { dirname } from 'node:path'
 import type BetterSqlite3 from 'better-sqlite3'
 import { NexflowError } from '../../errors.js'
-import { judgeKey, type IdempotencyAnswer, type IdempotencyBegin, type IdempotencyClaim, type IdempotencyTimes, type RunEnd, type RunRecord, type RunStatus, type RunStore, type StoredKey } from './run-store.js'
+import { judgeKey, type IdempotencyAnswer, type IdempotencyBegin, type IdempotencyClaim, type IdempotencyTimes, type NewRun, type RunEnd, type RunRecord, type RunStatus, type RunStore, type StoredKey } from './run-store.js'
 
 interface RunRow {
   id: string
@@ -149,9 +149,12 @@ export class SqliteRunStore implements RunStore {
     return statement
   }
 
-  createRun(run: { id: string; workflow: string; inputs: string; requestId?: string | undefined; now: number }): Promise<void> {
+  createRuns(runs: readonly NewRun[]): Promise<void> {
     return settled(() => {
-      this.#prepare("INSERT INTO nexflow_runs (id, workflow, status, inputs, request_id, created_at) VALUES (?, ?, 'pending', ?, ?, ?)").run(run.id, run.workflow, run.inputs, run.requestId ?? null, run.now)
+      const insert = this.#prepare("INSERT INTO nexflow_runs (id, workflow, status, inputs, request_id, created_at) VALUES (?, ?, 'pending', ?, ?, ?)")
+      this.#ready.transaction(() => {
+        for (const run of runs) insert.run(run.id, run.workflow, run.inputs, run.requestId ?? null, run.now)
+      })()
     })
   }
 
@@ -162,11 +165,12 @@ export class SqliteRunStore implements RunStore {
     })
   }
 
-  finishRun(id: string, end: RunEnd, now: number): Promise<boolean> {
+  finishRuns(ends: readonly { id: string; end: RunEnd; now: number }[]): Promise<boolean[]> {
     return settled(() => {
-      const result = this.#prepare("UPDATE nexflow_runs SET status = ?, outputs = ?, error = ?, finished_at = ? WHERE id = ? AND status IN ('pending', 'running')")
-        .run(end.status, end.outputs ?? null, end.error === undefined ? null : JSON.stringify(end.error), now, id)
-      return result.changes === 1
+      const finish = this.#prepare("UPDATE nexflow_runs SET status = ?, outputs = ?, error = ?, finished_at = ? WHERE id = ? AND status IN ('pending', 'running')")
+      return this.#ready.transaction(() =>
+        ends.map(({ id, end, now }) => finish.run(end.status, end.outputs ?? null, end.error === undefined ? null : JSON.stringify(end.error), now, id).changes === 1),
+      )()
     })
   }
 
