@@ -171,3 +171,41 @@ describe.skipIf(POSTGRES_URL === undefined)('durability: pg-boss retries a run w
     expect(await status(last, once)).toEqual(done)
   })
 })
+
+describe.skipIf(POSTGRES_URL === undefined)('durability: an instance takes queued runs only once it serves its workflows', { timeout: SLOW_MS * 2 }, () => {
+  it('a run queued while no instance ran, taken by one whose discovery outlasts the job expiry, runs once and completes', async () => {
+    const root = makeRoot(1)
+    const schema = schemas.at(-1) as string
+    // One instance creates the tables and queues, then stops: nothing is left to take jobs.
+    const [first] = await startInstances(root.path, 1)
+    expect((await first!.server.stop()).code).toBe(0)
+
+    const id = randomUUID()
+    const attempts = root.folder('queued')
+    const client = new pg.Client({ connectionString: POSTGRES_URL })
+    await client.connect()
+    try {
+      await client.query(`INSERT INTO ${schema}.runs (id, workflow, status, inputs, created_at) VALUES ($1, 'holds', 'pending', $2, $3)`, [id, JSON.stringify({ dir: attempts, hold: 0 }), Date.now()])
+    } finally {
+      await client.end()
+    }
+    const { default: PgBoss } = await import('pg-boss')
+    const boss = new PgBoss({ connectionString: POSTGRES_URL, schema: `${schema}_boss`, supervise: false, schedule: false, migrate: false })
+    await boss.start()
+    await boss.send('nexflow-runs', { runId: id, workflow: 'holds' }, { deadLetter: 'nexflow-runs-interrupted', retryLimit: 1, expireInSeconds: 11 })
+    await boss.stop({ graceful: false, wait: true })
+
+    // The next instance's discovery takes longer than a job's expiry (11 s): a job it took at
+    // listen would expire while it waited, and be handed out again or given up on.
+    writeFileSync(join(root.path, 'workflows', 'slow.mts'), 'await new Promise((resolve) => setTimeout(resolve, 14_000))\nexport const slow = true\n')
+    const [next] = await startInstances(root.path, 1)
+    const done = await pollStatus(next!.url, 'holds', id, ended, WAIT_MS)
+    expect(done, JSON.stringify(done)).toMatchObject({ execution_id: id, status: 'completed', outputs: { holds: { attempt: 1, pid: next!.server.pid } } })
+    // Ran once: one run log line for it once the instance has stopped (a stop lets runs finish).
+    // Two attempts started together could both record themselves as attempt 1: the log counts.
+    expect((await next!.server.stop()).code).toBe(0)
+    const runLines = next!.server.stdout.split('\n').filter((line) => line.includes(`"msg":"run"`) && line.includes(`"run_id":"${id}"`))
+    expect(runLines, next!.server.output).toHaveLength(1)
+    expect(runLines[0]).toContain('"outcome":"completed"')
+  })
+})

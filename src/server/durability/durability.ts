@@ -139,7 +139,8 @@ export class Durability {
     const { interrupted, pending } = await store.recover(now)
     if (interrupted.length > 0) this.#executor.logger.warn(`nexflow: ${interrupted.length} async run${interrupted.length > 1 ? 's were' : ' was'} running when the server last stopped: marked interrupted`)
     try {
-      await queue.start({ run: (job, info) => this.#track(this.#runJob(job.runId, job.workflow, info.retry)), interrupted: (job) => this.#interrupt(job.runId) })
+      const ready = this.#executor.ready().catch(() => undefined)
+      await queue.start({ run: (job, info) => this.#track(this.#runJob(job.runId, job.workflow, info.retry)), interrupted: (job) => this.#interrupt(job.runId) }, ready)
     } catch (error) {
       this.#store = undefined
       await store.close()

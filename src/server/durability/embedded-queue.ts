@@ -21,9 +21,11 @@ export class EmbeddedQueue implements RunQueue {
     this.#concurrency = concurrency
   }
 
-  start(handlers: { run: (job: RunJob, info: JobInfo) => Promise<void> }): Promise<void> {
-    this.#handler = handlers.run
-    this.#pump()
+  start(handlers: { run: (job: RunJob, info: JobInfo) => Promise<void> }, ready: Promise<unknown>): Promise<void> {
+    void ready.then(() => {
+      this.#handler = handlers.run
+      this.#pump()
+    })
     return Promise.resolve()
   }
 

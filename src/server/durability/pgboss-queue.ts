@@ -40,7 +40,7 @@ export class PgBossQueue implements RunQueue {
     this.#options = options
   }
 
-  async start(handlers: { run: (job: RunJob, info: JobInfo) => Promise<void>; interrupted: (job: RunJob) => Promise<void> }): Promise<void> {
+  async start(handlers: { run: (job: RunJob, info: JobInfo) => Promise<void>; interrupted: (job: RunJob) => Promise<void> }, ready: Promise<unknown>): Promise<void> {
     const { default: PgBossClass } = await import('pg-boss')
     const { url, schema, logger } = this.#options
     const boss = new PgBossClass({
@@ -65,14 +65,26 @@ export class PgBossQueue implements RunQueue {
       throw new NexflowError('DURABILITY_UNAVAILABLE', `pg-boss cannot start on the durability database: ${(error as Error).message}`, { cause: error })
     }
     this.#boss = boss
+    void ready
+      .then(() => this.#work(boss, handlers))
+      .catch((error: unknown) => {
+        // Closing while subscribing is not worth a warning.
+        if (this.#boss === boss) logger.warn(`nexflow: pg-boss: this instance cannot take async runs: ${(error as Error).message}`)
+      })
+  }
+
+  /** Subscribes this instance's workers, unless it closed meanwhile. */
+  async #work(boss: PgBoss, handlers: { run: (job: RunJob, info: JobInfo) => Promise<void>; interrupted: (job: RunJob) => Promise<void> }): Promise<void> {
     const polling = { pollingIntervalSeconds: this.#options.pollingIntervalSeconds ?? 0.5, batchSize: 1, includeMetadata: true as const }
     for (let i = 0; i < this.#options.concurrency; i++) {
+      if (this.#boss !== boss) return
       this.#workers.push(
         await boss.work<RunJob>(QUEUE, polling, async (jobs) => {
           for (const job of jobs) await handlers.run(job.data, { retry: job.retryCount > 0 })
         }),
       )
     }
+    if (this.#boss !== boss) return
     this.#workers.push(
       await boss.work<RunJob>(DEAD_LETTER, polling, async (jobs) => {
         for (const job of jobs) await handlers.interrupted(job.data)

@@ -15,8 +15,13 @@ export interface JobInfo {
  * PostgreSQL (any instance may take a run). A handler never throws: it records how the run ended.
  */
 export interface RunQueue {
-  /** Starts taking jobs. `interrupted` is told of jobs the queue gave up on (their holder died, retries spent). */
-  start(handlers: { run: (job: RunJob, info: JobInfo) => Promise<void>; interrupted: (job: RunJob) => Promise<void> }): Promise<void>
+  /**
+   * Starts the queue: `send` works once this resolves, but jobs are taken only once `ready`
+   * settles (the server serves its workflows). A job taken before would wait for discovery while
+   * its expiry runs, and pg-boss would hand it out again, or give up on it, while it still runs.
+   * `interrupted` is told of jobs the queue gave up on (their holder died, retries spent).
+   */
+  start(handlers: { run: (job: RunJob, info: JobInfo) => Promise<void>; interrupted: (job: RunJob) => Promise<void> }, ready: Promise<unknown>): Promise<void>
   send(job: RunJob): Promise<void>
   /** Stops taking jobs; the handlers running finish on their own (the server aborts them at shutdown). */
   close(): Promise<void>
