@@ -2,6 +2,7 @@ import type PgBoss from 'pg-boss'
 import { NexflowError } from '../../errors.js'
 import type { NexusLogger } from '../options.js'
 import type { JobInfo, RunJob, RunQueue } from './run-queue.js'
+import { TurnBatch } from './turn-batch.js'
 
 const QUEUE = 'nexflow-runs'
 /** Where pg-boss moves a run's job once it expired (its instance died) and its retries are spent. */
@@ -92,13 +93,20 @@ export class PgBossQueue implements RunQueue {
     )
   }
 
-  async send(job: RunJob): Promise<void> {
+  send(job: RunJob): Promise<void> {
+    return this.#sends.add(job)
+  }
+
+  /** The jobs of one turn go in one INSERT (one commit), as their runs went into the store. */
+  readonly #sends = new TurnBatch<RunJob, undefined>(async (jobs) => {
     const boss = this.#boss
     if (boss === undefined) throw new NexflowError('DURABILITY_UNAVAILABLE', 'The run queue is not running')
-    await boss.send(QUEUE, job, { deadLetter: DEAD_LETTER, retryLimit: this.#options.retryLimit, expireInSeconds: this.#options.expireInSeconds })
-    // A worker of this instance that is idle takes it now rather than at its next poll.
+    const { retryLimit, expireInSeconds } = this.#options
+    await boss.insert(jobs.map((data) => ({ name: QUEUE, data, deadLetter: DEAD_LETTER, retryLimit, expireInSeconds })))
+    // A worker of this instance that is idle takes them now rather than at its next poll.
     for (const id of this.#workers) boss.notifyWorker(id)
-  }
+    return jobs.map(() => undefined)
+  })
 
   async close(): Promise<void> {
     const boss = this.#boss
