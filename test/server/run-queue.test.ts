@@ -55,8 +55,8 @@ describe('the execution queue', () => {
   it('a run that finds no free worker within queueTimeoutMs is 504 saying it never started, and the next run is served', async () => {
     // Its own server, whose run deadline is far beyond its queue bound: the queued run must give up
     // before the stuck one is stopped, however late a loaded machine delivers the second request.
-    const queueMs = 1000
-    const runMs = 8000
+    const queueMs = 2000
+    const runMs = 10_000
     const strict = new Nexus({ apiPort: 0, autoDiscovery: false, workers: 1, runTimeoutMs: runMs, queueTimeoutMs: queueMs, logger: { info: () => {}, warn: () => {} } })
     for (const [name, builder] of Object.entries({ forever, greet })) strict.register(name, builder)
     await strict.start()
@@ -64,7 +64,8 @@ describe('the execution queue', () => {
     url = strict.url as string
     try {
       await strict.ready()
-      expect((await post('greet', { name: 'warm' })).status).toBe(200)
+      // Boots the worker; on a loaded machine booting may take longer than the queue bound (a 504 here).
+      await expect.poll(async () => (await post('greet', { name: 'warm' })).status, { timeout: 30_000, interval: 10 }).toBe(200)
       const stuck = post('forever', {})
       await workerBusy()
       const waiting = await post('greet', { name: 'queued' })
