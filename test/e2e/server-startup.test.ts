@@ -30,6 +30,23 @@ describe('nexflow start: listening before the server has loaded', { timeout: SLO
   })
 })
 
+describe('nexflow start: a signal while the server loads', { timeout: SLOW_MS }, () => {
+  it('SIGTERM right after the listening line: the request that came first is served, then a graceful stop, exit 0', async () => {
+    const server = startNexflow([dir.path, ...COMMON_FLAGS, '--no-discovery'])
+    const url = await server.listening()
+    const waiting = fetch(`${url}/workflows`)
+    // Still loading (its handlers are set before the line is printed): the stop waits until the
+    // server has loaded and taken over the port, and the request it holds is in flight by then.
+    server.signal('SIGTERM')
+    const answer = await waiting
+    expect(answer.status).toBe(200)
+    const exit = await server.exit()
+    expect(exit.code, server.output).toBe(0)
+    expect(server.stderr).toMatch(/nexflow: SIGTERM; shutting down/)
+    expect(server.stderr).toMatch(/nexflow: stopped/)
+  })
+})
+
 describe('nexflow start: options that could be invalid are checked before listening', { timeout: SLOW_MS }, () => {
   async function startExpectingExit(args: string[], env: Record<string, string | undefined> = {}): Promise<{ code: number | null; stderr: string; stdout: string }> {
     const server = startNexflow(args, { env })
