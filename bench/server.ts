@@ -13,7 +13,8 @@
 // nexflow runs as an app installs it: compiled, from a package folder its bin finds dist/ in.
 // Run: npx tsx bench/server.ts (NEXFLOW_BENCH_STARTS=n startup rounds, default 5;
 // NEXFLOW_BENCH_RUNS=n serving rounds, default 1; NEXFLOW_BENCH_SECONDS=s per load run, default 10;
-// NEXFLOW_BENCH_QUICK=1 skips the figures at the default deadline; NEXFLOW_BENCH_VERBOSE=1 lists every run)
+// NEXFLOW_BENCH_QUICK=1 skips the figures at the default deadline; NEXFLOW_BENCH_STARTUP_ONLY=1 runs
+// section 1 alone; NEXFLOW_BENCH_VERBOSE=1 lists every run)
 import { execFile, spawn, type ChildProcess } from 'node:child_process'
 import { existsSync, rmSync } from 'node:fs'
 import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises'
@@ -40,6 +41,8 @@ const CONNECTIONS = 50
 const QUICK_TIMEOUT_MS = 2000
 const DEFAULT_TIMEOUT_MS = 10_000
 const WITH_DEFAULT_TIMEOUT = process.env.NEXFLOW_BENCH_QUICK === undefined
+/** NEXFLOW_BENCH_STARTUP_ONLY=1: section 1 alone (startup), for iterating on it. */
+const STARTUP_ONLY = process.env.NEXFLOW_BENCH_STARTUP_ONLY !== undefined
 /** Execute requests in flight while serving the 1000 workflows (two per execution worker, and some). */
 const EXECUTE_CONCURRENCY = 8
 /** Every wait on a child has a bound: a server that never answers fails the bench, not hangs it. */
@@ -367,19 +370,24 @@ async function firstOk(url: string, intervalMs: number): Promise<number> {
 const HEALTH_POLL_MS = 2
 
 /**
- * Process start to exit of a node that only imports what `nexflow start` loads before it listens
- * (the CLI, then the HTTP server, routes and pool modules): how much of (a) is module loading.
+ * Process start to exit of a node that only imports `modules` (of the compiled package, after the
+ * CLI's entry): what (a) loads before it listens (the CLI and the startup listener), and the whole
+ * server it loads once the port answers (options, hono and the routes, Nexus, the pool).
  */
-async function importsOnly(fx: Fixture): Promise<number> {
+async function importsOnly(fx: Fixture, modules: readonly string[]): Promise<number> {
   const dist = join(fx.bin, '..', '..', 'dist', 'src')
-  const modules = [join(dist, 'cli', 'main.js'), join(dist, 'server', 'http', 'app.js'), join(dist, 'server', 'execution-pool.js')].map((file) => JSON.stringify(pathToFileURL(file).href))
-  const script = `await import(${modules[0]}); await Promise.all([import('@hono/node-server'), import(${modules[1]}), import(${modules[2]})])`
+  const urls = ['cli/main.js', ...modules].map((file) => JSON.stringify(pathToFileURL(join(dist, file)).href))
+  const script = `await import(${urls[0]}); await Promise.all([${urls.slice(1).map((url) => `import(${url})`).join(', ')}])`
   const started = performance.now()
   const child = spawn(process.execPath, ['--input-type=module', '-e', script], { cwd: join(fx.bin, '..', '..'), stdio: ['ignore', 'ignore', 'inherit'] })
   const code = await new Promise<number | null>((resolve, reject) => child.once('error', reject).once('exit', resolve))
   if (code !== 0) throw new Error(`importing the CLI's modules exited with ${code}`)
   return performance.now() - started
 }
+
+/** What `nexflow start` loads before it listens, and what it loads after (see src/cli/commands/start-command.ts). */
+const BEFORE_LISTENING = ['cli/commands/start-command.js']
+const AFTER_LISTENING = ['cli/commands/start.js', 'server/nexus.js', 'server/http/app.js', 'server/http/protection.js', 'server/metrics.js', 'server/execution-pool.js']
 
 interface StartSample {
   /** Spawn to the first 200. */
@@ -661,25 +669,71 @@ export async function runServerBench(): Promise<void> {
     progress('package built, apps generated')
     // tsx keeps a transform cache on disk: prime it for both sets of files, so that every figure
     // below starts from the same state. (The naive run compiles the files as the workers do.)
-    await naive(fx.flows)
-    await naive(fx.hanging)
-    progress('tsx cache primed')
+    // (Only the serving figures import the files: a startup-only run skips it.)
+    if (!STARTUP_ONLY) {
+      await naive(fx.flows)
+      await naive(fx.hanging)
+      progress('tsx cache primed')
+    }
 
     // 1. Startup. Rounds interleave the kinds, so a change in machine load hits them all alike;
     // round 0 warms the disk cache and this process's fetch, and is not counted.
     const deadlines = WITH_DEFAULT_TIMEOUT ? [QUICK_TIMEOUT_MS, DEFAULT_TIMEOUT_MS] : [QUICK_TIMEOUT_MS]
-    const starts = { bare: [] as StartSample[], empty: [] as StartSample[], imports: [] as number[], checkout: [] as StartSample[], hanging: new Map<number, StartSample[]>(deadlines.map((t) => [t, []])) }
+    const starts = { bare: [] as StartSample[], empty: [] as StartSample[], imports: [] as number[], server: [] as number[], app: [] as StartSample[], checkout: [] as StartSample[], hanging: new Map<number, StartSample[]>(deadlines.map((t) => [t, []])) }
     const start = (app: string, ...flags: string[]) => [fx.bin, 'start', app, '--port', '0', '--no-cache', ...flags]
     for (let round = 0; round <= STARTS; round++) {
       const keep = <T>(list: T[] | undefined, value: T) => round > 0 && list?.push(value)
       keep(starts.bare, await timeToHealth([fx.bare], fx.dir, 'bare node:http', '/'))
       keep(starts.empty, await timeToHealth(start(fx.empty), fx.empty, 'nexflow start (empty app)', '/health'))
       for (const t of deadlines) keep(starts.hanging.get(t), await timeToHealth(start(fx.hanging, '--timeout-ms', String(t)), fx.hanging, `nexflow start (1010 files, T = ${t} ms)`, '/health'))
-      keep(starts.imports, await importsOnly(fx))
+      keep(starts.imports, await importsOnly(fx, BEFORE_LISTENING))
+      keep(starts.server, await importsOnly(fx, [...BEFORE_LISTENING, ...AFTER_LISTENING]))
+      // The first request other than /health waits until the server has loaded: when the app serves.
+      keep(starts.app, await timeToHealth(start(fx.empty), fx.empty, 'nexflow start (empty app), GET /workflows', '/workflows'))
       // The checkout's own bin (TypeScript through tsx, as a contributor runs it), for reference: once.
       if (round === STARTS) starts.checkout.push(await timeToHealth([join(REPO, 'bin', 'nexflow.mjs'), 'start', fx.empty, '--port', '0', '--no-cache'], fx.empty, 'nexflow start from the checkout (empty app)', '/health'))
     }
     progress('startup measured')
+
+    // The startup figures (a NEXFLOW_BENCH_STARTUP_ONLY run prints these alone).
+    const health = (list: readonly StartSample[]) => median(list.map((sample) => sample.healthMs))
+    const printed = (list: readonly StartSample[]) => `URL printed at ${ms(median(list.map((sample) => sample.urlMs)))}`
+    const bare = health(starts.bare)
+    const empty = health(starts.empty)
+    const checkout = health(starts.checkout)
+    const imports = median(starts.imports)
+    const serverImports = median(starts.server)
+    const app = health(starts.app)
+    const hangingStarts = [...starts.hanging].map(([t, list]) => ({ t, value: health(list), printed: printed(list) }))
+    const printStartup = () => {
+      const loadNote = `1-minute load average ${loadBefore.toFixed(1)} before the run, ${(loadavg()[0] ?? 0).toFixed(1)} after it; ${CPUS} CPUs; ${((performance.now() - benchStarted) / 1000).toFixed(0)} s in all`
+      console.log(`\nserver: nexflow start (the compiled package, as installed) in child processes, over HTTP\n  ${loadNote}`)
+      console.log(`\n1. process start to the first GET /health 200 (median of ${STARTS}; polled every ${HEALTH_POLL_MS} ms once the URL is printed)`)
+      row('(c) bare node:http server (baseline)', ms(bare), '1.00x', `node bare-server.mjs; GET /; ${printed(starts.bare)}`)
+      row('(a) nexflow start, empty app', ms(empty), `+${ms(empty - bare)} over (c)`, `${times(empty / bare)} (c); ${printed(starts.empty)}`)
+      for (const { t, value, printed: at } of hangingStarts) row(`(b) nexflow start, ${FILES} files + ${HANGING} hanging, T = ${t} ms`, ms(value), `${times(value / empty)} (a)`, `cold (--no-cache); ${at}`)
+      row('    node importing what (a) loads before listening', ms(imports), `${times(imports / bare)} (c)`, 'start to exit: the CLI entry, its flags, the startup listener (node:http)')
+      row('    node importing the whole server, no listen', ms(serverImports), `${times(serverImports / bare)} (c)`, 'start to exit: + options (zod), hono and the routes, Nexus, the pool (piscina); loaded once (a) listens')
+      row('    (a) serving: first GET /workflows 200', ms(app), `+${ms(app - empty)} over (a)`, 'requests other than /health and /ready wait until the server has loaded')
+      row('    nexflow start from the checkout (tsx), empty app', ms(checkout), `${times(checkout / bare)} (c)`, 'for reference (1 run): bin/nexflow.mjs compiling src/ through tsx')
+    }
+    const startupGoals = () => {
+      const goals: [string, string, string, string, string, boolean][] = []
+      for (const { t, value } of hangingStarts) goals.push([`start -> /health, 1010 files, T = ${t} ms`, ms(value), `(a) ${ms(empty)}`, times(value / empty), '<= 1.2x (a)', value <= 1.2 * empty])
+      goals.push(['start -> /health, empty app (a)', ms(empty), `(c) ${ms(bare)}`, `+${ms(empty - bare)}`, '<= +150 ms', empty - bare <= 150])
+      return goals
+    }
+    const printGoals = (goals: readonly [string, string, string, string, string, boolean][]) => {
+      console.log('\nsummary')
+      console.log(`  ${'figure'.padEnd(42)} ${'measured'.padStart(12)}  ${'baseline'.padStart(14)}  ${'ratio'.padEnd(9)} ${'goal'.padEnd(19)} verdict`)
+      for (const [figure, value, baseline, ratio, goal, met] of goals) console.log(`  ${figure.padEnd(42)} ${value.padStart(12)}  ${baseline.padStart(14)}  ${ratio.padEnd(9)} ${goal.padEnd(19)} ${verdict(met)}`)
+    }
+    if (STARTUP_ONLY) {
+      printStartup()
+      printGoals(startupGoals())
+      if (forcedStops.length > 0) console.log(`  note: these servers ignored SIGTERM for ${STOP_GRACE_MS} ms and were killed: ${forcedStops.join('; ')}`)
+      return
+    }
 
     // 2. Serving every workflow. The default deadline costs about 10 s a run: measured once, in the last round.
     const serving = { naive: [] as Naive[], clean: [] as Serving[], afterReady: [] as Serving[], hanging: new Map<number, Serving[]>(deadlines.map((t) => [t, []])) }
@@ -708,13 +762,6 @@ export async function runServerBench(): Promise<void> {
     if (ddl.size !== 1) throw new Error(`the two items tables differ: ${[...ddl].join(' / ')}`)
 
     // The figures.
-    const health = (list: readonly StartSample[]) => median(list.map((sample) => sample.healthMs))
-    const printed = (list: readonly StartSample[]) => `URL printed at ${ms(median(list.map((sample) => sample.urlMs)))}`
-    const bare = health(starts.bare)
-    const empty = health(starts.empty)
-    const checkout = health(starts.checkout)
-    const imports = median(starts.imports)
-    const hangingStarts = [...starts.hanging].map(([t, list]) => ({ t, value: health(list), printed: printed(list) }))
     const naiveRun = medianBy(serving.naive, (r) => r.wallMs)
     const clean = medianBy(serving.clean, (r) => r.wallMs)
     const afterReady = medianBy(serving.afterReady, (r) => r.wallMs)
@@ -726,14 +773,7 @@ export async function runServerBench(): Promise<void> {
 
     // Discovery starts once listening; the execution workers' warm-up (each imports every served file) follows it; /ready answers 200 after both.
     const phases = (run: Serving) => `listening ${ms(run.listenMs)}, discovery ${ms(run.discoveryMs)}, warm-up ${ms(run.readyMs - run.listenMs - run.discoveryMs)}, /ready ${ms(run.readyMs)}`
-    const loadNote = `1-minute load average ${loadBefore.toFixed(1)} before the run, ${(loadavg()[0] ?? 0).toFixed(1)} after it; ${CPUS} CPUs; ${((performance.now() - benchStarted) / 1000).toFixed(0)} s in all`
-    console.log(`\nserver: nexflow start (the compiled package, as installed) in child processes, over HTTP\n  ${loadNote}`)
-    console.log(`\n1. process start to the first GET /health 200 (median of ${STARTS}; polled every ${HEALTH_POLL_MS} ms once the URL is printed)`)
-    row('(c) bare node:http server (baseline)', ms(bare), '1.00x', `node bare-server.mjs; GET /; ${printed(starts.bare)}`)
-    row('(a) nexflow start, empty app', ms(empty), `+${ms(empty - bare)} over (c)`, `${times(empty / bare)} (c); ${printed(starts.empty)}`)
-    for (const { t, value, printed: at } of hangingStarts) row(`(b) nexflow start, ${FILES} files + ${HANGING} hanging, T = ${t} ms`, ms(value), `${times(value / empty)} (a)`, `cold (--no-cache); ${at}`)
-    row('    node importing the modules (a) loads, no listen', ms(imports), `${times(imports / bare)} (c)`, 'start to exit: the CLI, @hono/node-server, the routes, the pool (piscina)')
-    row('    nexflow start from the checkout (tsx), empty app', ms(checkout), `${times(checkout / bare)} (c)`, 'for reference (1 run): bin/nexflow.mjs compiling src/ through tsx')
+    printStartup()
     console.log(`\n2. process start until each of ${FILES} workflows (DataFlow Create + Function) answered an execute once (${EXECUTE_CONCURRENCY} requests in flight; ${RUNS === 1 ? 'one run each' : `median of ${RUNS} unless said`}; T = ${QUICK_TIMEOUT_MS} ms unless said)`)
     row('naive: one process imports + runs each (baseline)', ms(naiveRun.wallMs), '1.00x', `process wall; ${ms(naiveRun.inProcessMs)} of it importing and running`)
     row(`Nexus, ${FILES} files, executing from the start`, ms(clean.wallMs), `${times(clean.wallMs / naiveRun.wallMs)} naive`, `${phases(clean)}; ${clean.notYet} 404s; slowest 200 took ${ms(clean.slowestMs)}`)
@@ -749,24 +789,20 @@ export async function runServerBench(): Promise<void> {
     }
 
     // The compact table: each goal, its figure, its baseline, the ratio and the verdict.
-    const goals: [string, string, string, string, string, boolean][] = []
-    for (const { t, value } of hangingStarts) goals.push([`start -> /health, 1010 files, T = ${t} ms`, ms(value), `(a) ${ms(empty)}`, times(value / empty), '<= 1.2x (a)', value <= 1.2 * empty])
-    goals.push(['start -> /health, empty app (a)', ms(empty), `(c) ${ms(bare)}`, `+${ms(empty - bare)}`, '<= +150 ms', empty - bare <= 150])
+    const goals = startupGoals()
     goals.push(['all 1000 workflows answered (the better way)', ms(best), `naive ${ms(naiveRun.wallMs)}`, times(best / naiveRun.wallMs), '<= 1.5x', best <= 1.5 * naiveRun.wallMs])
     for (const { t, extra } of hanging) goals.push([`10 hanging files, T = ${t} ms`, `+${ms(extra)}`, `T ${ms(t)}`, `${(extra / t).toFixed(2)} T`, 'about 1 T (<= 2 T)', extra <= 2 * t])
     goals.push([`throughput, ${CPUS} workers`, `${nexus.rps.toFixed(0)} req/s`, `${hono.rps.toFixed(0)} req/s`, times(nexus.rps / hono.rps), '>= 0.8x', nexus.rps >= 0.8 * hono.rps])
     goals.push([`p99 latency, ${CPUS} workers`, `${nexus.p99} ms`, `${hono.p99} ms`, times(nexus.p99 / hono.p99), '<= 2x', nexus.p99 <= 2 * hono.p99])
     const failures = (l: Load) => l.non2xx + l.errors + l.timeouts
     goals.push(['non-2xx, errors, timeouts (all load runs)', String([nexus, echo, nexusOther, nexusBare].reduce((n, l) => n + failures(l), 0)), String(failures(hono)), '', '0', [hono, nexus, echo, nexusOther, nexusBare].every((l) => failures(l) === 0)])
-    console.log('\nsummary')
-    console.log(`  ${'figure'.padEnd(42)} ${'measured'.padStart(12)}  ${'baseline'.padStart(14)}  ${'ratio'.padEnd(9)} ${'goal'.padEnd(19)} verdict`)
-    for (const [figure, value, baseline, ratio, goal, met] of goals) console.log(`  ${figure.padEnd(42)} ${value.padStart(12)}  ${baseline.padStart(14)}  ${ratio.padEnd(9)} ${goal.padEnd(19)} ${verdict(met)}`)
+    printGoals(goals)
     if (forcedStops.length > 0) console.log(`  note: these servers ignored SIGTERM for ${STOP_GRACE_MS} ms and were killed: ${forcedStops.join('; ')}`)
 
     if (process.env.NEXFLOW_BENCH_VERBOSE !== undefined) {
       console.log('\nevery run:')
       const samples = (list: readonly StartSample[]) => list.map((sample) => `${ms(sample.healthMs)} (URL ${ms(sample.urlMs)})`).join(', ')
-      console.log(`  bare: ${samples(starts.bare)}\n  empty: ${samples(starts.empty)}\n  imports only: ${starts.imports.map(ms).join(', ')}`)
+      console.log(`  bare: ${samples(starts.bare)}\n  empty: ${samples(starts.empty)}\n  empty, GET /workflows: ${samples(starts.app)}\n  imports only: ${starts.imports.map(ms).join(', ')}\n  whole server imported: ${starts.server.map(ms).join(', ')}`)
       for (const [t, list] of starts.hanging) console.log(`  start, T = ${t} ms: ${samples(list)}`)
       console.log(`  naive: ${serving.naive.map((r) => ms(r.wallMs)).join(', ')}`)
       console.log(`  Nexus, ${FILES} files, from the start: ${serving.clean.map((r) => `${ms(r.wallMs)} (${phases(r)})`).join(', ')}`)

@@ -36,8 +36,8 @@ type Command = (args: readonly string[], io: CommandIo) => Promise<number>
  */
 const COMMANDS: ReadonlyMap<string, () => Promise<Command>> = new Map([
   ['check', () => import('./commands/check.js').then((m) => m.runCheck)],
-  ['start', () => import('./commands/start.js').then((m) => m.runStart)],
-  ['dev', () => import('./commands/start.js').then((m) => m.runDev)],
+  ['start', () => import('./commands/start-command.js').then((m) => m.runStart)],
+  ['dev', () => import('./commands/start-command.js').then((m) => m.runDev)],
   ['mcp', () => import('./commands/mcp.js').then((m) => m.runMcp)],
   ['list', () => import('./commands/list.js').then((m) => m.runList)],
   ['run', () => import('./commands/run.js').then((m) => m.runRun)],

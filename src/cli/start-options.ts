@@ -1,6 +1,5 @@
 import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
-import { z } from 'zod'
 import { closestName } from '../closest-name.js'
 import { NexflowError } from '../errors.js'
 
@@ -79,13 +78,25 @@ SIGINT or SIGTERM shuts down gracefully (in-flight runs finish); a second signal
 
 const MAX_MS = 2_147_483_647
 
-function wholeNumber(flag: string, min: number, max: number, example: number) {
-  const message = (input: unknown) => `${flag}: expected a whole number from ${min} to ${max}, got ${JSON.stringify(String(input))}; for example ${flag} ${example}`
-  return z
-    .string()
-    .regex(/^\d+$/, { error: (issue) => message(issue.input) })
-    .transform(Number)
-    .refine((n) => n >= min && n <= max, { error: (issue) => message(issue.input) })
+/*
+ * The flags are checked by hand, not with zod: `nexflow start` checks them before it listens, and
+ * loading zod (a hundred modules) would delay the port's first answer by about as long as node
+ * takes to boot. The options they become are validated again, with zod, when the server is made.
+ * Each check returns the value, or the message that names the flag and gives an example.
+ */
+type Checked<T> = { value: T } | { problem: string }
+
+function wholeNumber(flag: string, min: number, max: number, example: number): (input: string) => Checked<number> {
+  return (input) => {
+    const n = Number(input)
+    if (/^\d+$/.test(input) && n >= min && n <= max) return { value: n }
+    return { problem: `${flag}: expected a whole number from ${min} to ${max}, got ${JSON.stringify(input)}; for example ${flag} ${example}` }
+  }
+}
+
+function oneOf<const T extends string>(flag: string, choices: readonly T[]): (input: string) => Checked<T> {
+  const expected = choices.map((choice) => JSON.stringify(choice)).join(' or ')
+  return (input) => ((choices as readonly string[]).includes(input) ? { value: input as T } : { problem: `${flag}: expected ${expected}, got ${JSON.stringify(input)}` })
 }
 
 const PARSE_OPTIONS = {
@@ -126,39 +137,42 @@ export function parseRateLimit(text: string): { max: number; windowMs: number } 
 /** Flags that only turn something off: `--no-<name>` is the only form. */
 const NEGATIONS = new Set(['cache', 'discovery', 'auth', 'secure-headers', 'dashboard', 'metrics', 'request-log'])
 
-const flagsSchema = z.object({
-  help: z.boolean().optional(),
-  port: wholeNumber('--port', 0, 65_535, 8000).optional(),
-  host: z.string().min(1, { error: '--host: expected an address, e.g. --host 0.0.0.0' }).optional(),
-  'timeout-ms': wholeNumber('--timeout-ms', 1, MAX_MS, 5000).optional(),
-  isolation: z.enum(['thread', 'process'], { error: (issue) => `--isolation: expected "thread" or "process", got ${JSON.stringify(issue.input)}` }).optional(),
-  concurrency: wholeNumber('--concurrency', 1, 256, 4).optional(),
-  cache: z.boolean().optional(),
-  discovery: z.boolean().optional(),
-  workers: wholeNumber('--workers', 1, 256, 4).optional(),
-  'run-timeout-ms': wholeNumber('--run-timeout-ms', 1, MAX_MS, 30000).optional(),
-  'max-memory-mb': wholeNumber('--max-memory-mb', 32, 1_048_576, 1024).optional(),
-  'max-body-bytes': wholeNumber('--max-body-bytes', 1024, 1024 * 1024 * 1024, 10485760).optional(),
-  'rate-limit': z
-    .string()
-    .transform((text, context) => {
-      const limit = parseRateLimit(text)
-      if (limit === undefined) {
-        context.addIssue({ code: 'custom', message: `--rate-limit: expected <requests>/<window> with a window from 1s to 24h, got ${JSON.stringify(text)}; for example --rate-limit 100/1m (or 10/30s, 5000/1h)` })
-        return z.NEVER
-      }
-      return limit
-    })
-    .optional(),
-  'cors-origin': z.array(z.string().regex(/^(\*|https?:\/\/[^\s/,]+)$/, { error: (issue) => `--cors-origin: expected "*" or an origin such as https://app.example.com (no path), got ${JSON.stringify(issue.input)}` })).optional(),
-  auth: z.literal(false, { error: '--auth is not a flag: API keys come from NEXFLOW_API_KEYS or the config file (auth: { apiKeys }); --no-auth turns auth off' }).optional(),
-  'secure-headers': z.boolean().optional(),
-  dashboard: z.boolean().optional(),
-  metrics: z.boolean().optional(),
-  'request-log': z.boolean().optional(),
-  'log-format': z.enum(['json', 'text'], { error: (issue) => `--log-format: expected "json" or "text", got ${JSON.stringify(issue.input)}` }).optional(),
-  positionals: z.array(z.string()).max(1, { error: (issue) => `unexpected extra argument ${JSON.stringify((issue.input as string[])[1])}: nexflow start takes one root folder` }),
-})
+/** The boolean flags and the field each sets (`--no-auth` aside: it can only be false). */
+const SWITCHES = [
+  ['cache', 'cache'],
+  ['discovery', 'discovery'],
+  ['secure-headers', 'secureHeaders'],
+  ['dashboard', 'dashboard'],
+  ['metrics', 'metrics'],
+  ['request-log', 'requestLog'],
+] as const satisfies readonly (readonly [string, keyof StartFlags])[]
+
+const CORS_ORIGIN = /^(\*|https?:\/\/[^\s/,]+)$/
+
+/** The checks of the flags that take a value, in the order their problems are listed. */
+const VALUE_CHECKS = {
+  port: wholeNumber('--port', 0, 65_535, 8000),
+  host: (input: string): Checked<string> => (input.length >= 1 ? { value: input } : { problem: '--host: expected an address, e.g. --host 0.0.0.0' }),
+  'timeout-ms': wholeNumber('--timeout-ms', 1, MAX_MS, 5000),
+  isolation: oneOf('--isolation', ['thread', 'process']),
+  concurrency: wholeNumber('--concurrency', 1, 256, 4),
+  workers: wholeNumber('--workers', 1, 256, 4),
+  'run-timeout-ms': wholeNumber('--run-timeout-ms', 1, MAX_MS, 30000),
+  'max-memory-mb': wholeNumber('--max-memory-mb', 32, 1_048_576, 1024),
+  'max-body-bytes': wholeNumber('--max-body-bytes', 1024, 1024 * 1024 * 1024, 10485760),
+  'rate-limit': (input: string): Checked<{ max: number; windowMs: number }> => {
+    const limit = parseRateLimit(input)
+    return limit !== undefined ? { value: limit } : { problem: `--rate-limit: expected <requests>/<window> with a window from 1s to 24h, got ${JSON.stringify(input)}; for example --rate-limit 100/1m (or 10/30s, 5000/1h)` }
+  },
+  'cors-origin': (inputs: string[]): Checked<string[]> => {
+    const bad = inputs.filter((input) => !CORS_ORIGIN.test(input))
+    return bad.length === 0 ? { value: inputs } : { problem: bad.map((input) => `--cors-origin: expected "*" or an origin such as https://app.example.com (no path), got ${JSON.stringify(input)}`).join('\n') }
+  },
+  'log-format': oneOf('--log-format', ['json', 'text']),
+} as const
+
+type ValueFlag = keyof typeof VALUE_CHECKS
+type CheckedValues = { [K in ValueFlag]?: (typeof VALUE_CHECKS)[K] extends (input: never) => Checked<infer T> ? T : never }
 
 /** The flags `nexflow start` knows, as typed (`--no-cache` for the negations), for messages. */
 const KNOWN_FLAGS = Object.keys(PARSE_OPTIONS).flatMap((name) => (NEGATIONS.has(name) ? [`--no-${name}`] : [`--${name}`]))
@@ -184,28 +198,36 @@ export function parseStartArgs(args: readonly string[], cwd: string): StartFlags
     }
     throw new StartUsageError((error as Error).message)
   }
-  const result = flagsSchema.safeParse({ ...parsed.values, positionals: parsed.positionals })
-  if (!result.success) throw new StartUsageError(result.error.issues.map((issue) => issue.message).join('\n'))
-  const flags = result.data
-  const out: StartFlags = { help: flags.help === true, root: resolve(cwd, flags.positionals[0] ?? '.') }
+  const given = parsed.values as Record<string, string | string[] | boolean | undefined>
+  const problems: string[] = []
+  const flags: CheckedValues = {}
+  for (const [name, check] of Object.entries(VALUE_CHECKS) as [ValueFlag, (input: never) => Checked<unknown>][]) {
+    const input = given[name]
+    if (input === undefined) continue
+    const checked = check(input as never)
+    if ('problem' in checked) problems.push(checked.problem)
+    else (flags as Record<string, unknown>)[name] = checked.value
+  }
+  if (given.auth === true) problems.push('--auth is not a flag: API keys come from NEXFLOW_API_KEYS or the config file (auth: { apiKeys }); --no-auth turns auth off')
+  if (parsed.positionals.length > 1) problems.push(`unexpected extra argument ${JSON.stringify(parsed.positionals[1])}: nexflow start takes one root folder`)
+  if (problems.length > 0) throw new StartUsageError(problems.join('\n'))
+  const out: StartFlags = { help: given.help === true, root: resolve(cwd, parsed.positionals[0] ?? '.') }
   if (flags.port !== undefined) out.port = flags.port
   if (flags.host !== undefined) out.host = flags.host
   if (flags['timeout-ms'] !== undefined) out.timeoutMs = flags['timeout-ms']
   if (flags.isolation !== undefined) out.isolation = flags.isolation
   if (flags.concurrency !== undefined) out.concurrency = flags.concurrency
-  if (flags.cache !== undefined) out.cache = flags.cache
-  if (flags.discovery !== undefined) out.discovery = flags.discovery
   if (flags.workers !== undefined) out.workers = flags.workers
   if (flags['run-timeout-ms'] !== undefined) out.runTimeoutMs = flags['run-timeout-ms']
   if (flags['max-memory-mb'] !== undefined) out.maxMemoryMb = flags['max-memory-mb']
   if (flags['max-body-bytes'] !== undefined) out.maxBodyBytes = flags['max-body-bytes']
   if (flags['rate-limit'] !== undefined) out.rateLimit = flags['rate-limit']
   if (flags['cors-origin'] !== undefined) out.corsOrigins = flags['cors-origin']
-  if (flags.auth === false) out.auth = false
-  if (flags['secure-headers'] !== undefined) out.secureHeaders = flags['secure-headers']
-  if (flags.dashboard !== undefined) out.dashboard = flags.dashboard
-  if (flags.metrics !== undefined) out.metrics = flags.metrics
-  if (flags['request-log'] !== undefined) out.requestLog = flags['request-log']
+  if (given.auth === false) out.auth = false
   if (flags['log-format'] !== undefined) out.logFormat = flags['log-format']
+  for (const [name, key] of SWITCHES) {
+    const value = given[name]
+    if (typeof value === 'boolean') out[key] = value
+  }
   return out
 }

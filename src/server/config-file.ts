@@ -1,5 +1,5 @@
 import { closeSync, constants, fstatSync, openSync, readSync, statSync, type Stats } from 'node:fs'
-import { basename, isAbsolute, relative, resolve } from 'node:path'
+import { resolve } from 'node:path'
 import { finished } from 'node:stream/promises'
 import { fileURLToPath } from 'node:url'
 import { Worker } from 'node:worker_threads'
@@ -9,9 +9,10 @@ import { outputText } from '../discovery/pool/verdicts.js'
 import { NexflowError, serializeError } from '../errors.js'
 import type { SerializedErrorData } from '../protocol/discovery.js'
 import { configWorkerMessageSchema, MAX_CONFIG_BYTES, toConfigData, type ConfigWorkerInit } from '../protocol/config-messages.js'
+import { shown } from './config-file-lookup.js'
 
-/** The names a config file may have at the root, in the order they are looked for. */
-export const CONFIG_FILE_NAMES = ['nexflow.config.ts', 'nexflow.config.mts', 'nexflow.config.js', 'nexflow.config.mjs', 'nexflow.config.json'] as const
+// Finding the file is apart: `nexflow start` looks for it before it listens, without loading what evaluating one needs.
+export { CONFIG_FILE_NAMES, findConfigFile } from './config-file-lookup.js'
 
 /** Limits of loading a config file that are not options. */
 const CONFIG_FILE_TUNING = {
@@ -48,12 +49,6 @@ export interface LoadConfigFileOptions {
   tsconfig?: string
 }
 
-/** The file as messages name it: relative to the working directory when inside it. */
-function shown(file: string): string {
-  const path = relative(process.cwd(), file)
-  return path !== '' && !path.startsWith('..') && !isAbsolute(path) ? path : file
-}
-
 function invalid(file: string, message: string, details: Record<string, unknown> = {}, cause?: unknown): NexflowError {
   return new NexflowError('CONFIG_INVALID', message, { details: { file, ...details }, ...(cause === undefined ? {} : { cause }) })
 }
@@ -62,31 +57,6 @@ function invalid(file: string, message: string, details: Record<string, unknown>
 const DO_NOT_WAIT = 'a config file must not wait on anything at import (move work out of its top level)'
 
 const clip = (text: string) => (text.length > CONFIG_FILE_TUNING.maxQuotedChars ? `${text.slice(0, CONFIG_FILE_TUNING.maxQuotedChars)}...` : text)
-
-function exists(file: string): boolean {
-  try {
-    return statSync(file, { throwIfNoEntry: false }) !== undefined
-  } catch (thrown) {
-    // The root is a file: nothing is in it.
-    if ((thrown as NodeJS.ErrnoException).code === 'ENOTDIR') return false
-    // Unreadable (EACCES): whether it holds a config file cannot be known, which is not "no".
-    throw invalid(file, `${shown(file)} cannot be checked: ${(thrown as Error).message}`, {}, thrown)
-  }
-}
-
-/**
- * The config file at `root` (absolute), or `undefined` if there is none.
- * @throws NexflowError `CONFIG_INVALID` when there are several: which one applies would be a guess.
- */
-export function findConfigFile(root: string): string | undefined {
-  const found = CONFIG_FILE_NAMES.map((name) => resolve(root, name)).filter(exists)
-  if (found.length > 1) {
-    const names = found.map((file) => basename(file))
-    const list = `${names.slice(0, -1).join(', ')} and ${names.at(-1)}`
-    throw new NexflowError('CONFIG_INVALID', `${shown(resolve(root))} has ${found.length} config files, ${list}; keep one`, { details: { root: resolve(root), files: found } })
-  }
-  return found[0]
-}
 
 /**
  * Loads the options a config file holds, without evaluating it on this thread: a `.json` file is

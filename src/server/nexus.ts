@@ -24,6 +24,7 @@ import { Durability } from './durability/durability.js'
 import { RunsWithAsync } from './runs/with-async-runs.js'
 import type { ServerEvent } from './events.js'
 import { Generations } from './generations.js'
+import { discoveryRunning, type HealthJson } from './health.js'
 import type { HttpServices, RunAnswer, RunContext } from './http/app.js'
 import type { ServerMiddleware } from './http/protection.js'
 import type { McpServices } from './mcp/mcp-server.js'
@@ -31,6 +32,7 @@ import type { McpSessions } from './mcp/mcp-sessions.js'
 import type { NexusMetrics, RunOutcome, ServerSnapshot } from './metrics.js'
 import { resolveNexusOptions, type NexusOptions, type ResolvedNexusOptions } from './options.js'
 import { ActivityLog } from './request-log.js'
+import { listenError, serverUrl, type StartupListener } from './startup-listener.js'
 import { poolPlan } from './pool-plan.js'
 import { RecentRuns, runFromJson, type RunRecord, type RunSource } from './runs/recent-runs.js'
 import { WorkflowTable, type ServedWorkflow } from './workflow-table.js'
@@ -39,6 +41,12 @@ import { WorkflowTable, type ServedWorkflow } from './workflow-table.js'
 export interface StartOptions {
   /** Listen for HTTP (default true). `false` runs discovery and the pool only, for another transport (`nexflow mcp` on stdio). */
   http?: boolean
+  /**
+   * A port already listening, that answered `/health` while this server loaded (`nexflow start`
+   * opens one before it loads anything; see startup-listener.ts): the API is served on it instead
+   * of listening on `apiPort`, and the requests it held are served now.
+   */
+  listener?: StartupListener
 }
 
 /** Where the server is in its life; each step happens once. */
@@ -169,11 +177,7 @@ export class Nexus {
 
   /** The API's base URL once listening (`http://127.0.0.1:8000`). */
   get url(): string | undefined {
-    const address = this.#server?.address()
-    if (address === null || address === undefined || typeof address === 'string') return undefined
-    const { port } = address
-    const host = this.options.host.includes(':') ? `[${this.options.host}]` : this.options.host
-    return `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${port}`
+    return this.#server === undefined ? undefined : serverUrl(this.#server, this.options.host)
   }
 
   /** The discovery in progress or done (iterate it for each file as it arrives); `undefined` before `start()` or with discovery off. */
@@ -267,7 +271,7 @@ export class Nexus {
     // Listening comes first: the pool (piscina) and MCP (its SDK) load after the port is open.
     if (options.http !== false) {
       try {
-        const [{ serve }, { createHttpApp, createMcpOnlyApp }, { createServerMiddleware }, metrics] = await Promise.all([
+        const [{ serve, getRequestListener }, { createHttpApp, createMcpOnlyApp }, { createServerMiddleware }, metrics] = await Promise.all([
           import('@hono/node-server'),
           import('./http/app.js'),
           import('./http/protection.js'),
@@ -276,7 +280,12 @@ export class Nexus {
         this.#metrics = metrics === undefined ? undefined : new metrics.NexusMetrics(() => this.#snapshot())
         this.#middleware = await createServerMiddleware(this.options, { metrics: this.#metrics, log: this.options.log.requests ? this.#activity : undefined, development: this.#development })
         const services = this.#httpServices()
-        this.#server = await this.#listen(serve, createHttpApp(services).fetch, this.options.apiPort, 'apiPort', '--port')
+        const { listener } = options
+        if (listener === undefined) this.#server = await this.#listen(serve, createHttpApp(services).fetch, this.options.apiPort, 'apiPort', '--port')
+        else {
+          this.#server = listener.server
+          listener.serve(getRequestListener(createHttpApp(services).fetch, { hostname: this.options.host }))
+        }
         if (this.options.mcpPort !== undefined) this.#mcpServer = await this.#listen(serve, createMcpOnlyApp(services).fetch, this.options.mcpPort, 'mcpPort', 'mcpPort')
       } catch (error) {
         this.#state = 'closed'
@@ -311,10 +320,7 @@ export class Nexus {
     const { host } = this.options
     return new Promise<ServerType>((resolve, reject) => {
       const server = serve({ fetch, port, hostname: host }, () => resolve(server))
-      server.once('error', (error: NodeJS.ErrnoException) => {
-        const message = error.code === 'EADDRINUSE' ? `Port ${port} on ${host} is in use; pick another with ${option} (${flag})` : `The server cannot listen on ${host}:${port}: ${error.message}`
-        reject(new NexflowError('CONFIG_INVALID', message, { cause: error, details: { port, host } }))
-      })
+      server.once('error', (error: NodeJS.ErrnoException) => reject(listenError(error, port, host, option, flag)))
     })
   }
 
@@ -741,11 +747,13 @@ export class Nexus {
     }
   }
 
-  #health(): Record<string, unknown> {
+  /** The fields of the answer of the port that listens while the server loads, and more (see health.ts). */
+  #health(): HealthJson {
     const byStatus: Record<string, number> = {}
     for (const file of this.#files.values()) byStatus[file.status] = (byStatus[file.status] ?? 0) + 1
     return {
       status: this.#state === 'listening' ? 'ok' : this.#state,
+      phase: this.#state === 'listening' ? 'serving' : this.#state,
       uptime_s: Math.round((Date.now() - this.#startedAt) / 1000),
       workflows: this.#table.list().length,
       discovery: { state: this.#discoveryState, files: this.#files.size, by_status: byStatus },
@@ -757,7 +765,7 @@ export class Nexus {
 
   #readiness(): { ready: boolean; reason?: string } {
     if (this.#state !== 'listening') return { ready: false, reason: `the server is ${this.#state}` }
-    if (this.#discoveryState === 'running') return { ready: false, reason: `discovery is running (${this.#files.size} files so far)` }
+    if (this.#discoveryState === 'running') return { ready: false, reason: discoveryRunning(this.#files.size) }
     if (this.#discoveryState === 'failed') return { ready: false, reason: `discovery failed: ${this.#discoveryError?.message ?? 'unknown error'}` }
     if (this.#warm !== 'warm') return { ready: false, reason: 'the execution workers are importing the discovered files' }
     return { ready: true }

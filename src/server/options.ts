@@ -1,27 +1,14 @@
-import { availableParallelism } from 'node:os'
 import { resolve } from 'node:path'
 import { z } from 'zod'
 import { closestName } from '../closest-name.js'
-import { resolveDiscoveryOptions, type DiscoveryOptions, type ResolvedDiscoveryOptions } from '../discovery/index.js'
+import { resolveDiscoveryOptions, type DiscoveryOptions, type ResolvedDiscoveryOptions } from '../discovery/options.js'
 import { NexflowError } from '../errors.js'
 import { DURABILITY_HINT, durabilitySchema, resolveDurabilityOptions, type DurabilityOptions, type ResolvedDurabilityOptions } from './durability/durability-options.js'
+import { NEXUS_DEFAULTS } from './nexus-defaults.js'
 import { PRODUCTION_HINTS, productionConfigShape, resolveProductionOptions, type ProductionOptions, type ResolvedProductionOptions } from './production-options.js'
 
-/** Every default of the server, in one place. */
-export const NEXUS_DEFAULTS = {
-  apiPort: 8000,
-  host: '127.0.0.1',
-  root: '.',
-  autoDiscovery: true,
-  workers: () => availableParallelism(),
-  runTimeoutMs: 30_000,
-  queueTimeoutMs: 30_000,
-  maxMemoryMb: 1024,
-  maxRequestBodyBytes: 10 * 1024 * 1024,
-  dashboard: true,
-  /** How long `close()` lets in-flight runs finish before stopping them. */
-  shutdownTimeoutMs: 10_000,
-} as const
+// The defaults are apart: `nexflow start` needs the port and host before it loads zod and this module.
+export { NEXUS_DEFAULTS }
 
 /** Discovery options as the server takes them: the root is the server's own `root`. */
 export type NexusDiscoveryOptions = Omit<DiscoveryOptions, 'root' | 'signal'>

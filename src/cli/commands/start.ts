@@ -1,16 +1,20 @@
-import { existsSync } from 'node:fs'
 import { dirname, relative, resolve } from 'node:path'
-import { DISCOVERY_DEFAULTS, projectTsconfig, type FileResult } from '../../discovery/index.js'
+import { DISCOVERY_DEFAULTS } from '../../discovery/defaults.js'
+import type { FileResult } from '../../discovery/index.js'
+import { projectTsconfig } from '../../discovery/project-files.js'
+import { describeStatus } from '../../discovery/report.js'
 import { NexflowError } from '../../errors.js'
 import { findConfigFile, loadConfigFile } from '../../server/config-file.js'
-import { Nexus } from '../../server/nexus.js'
+import type { Nexus } from '../../server/nexus.js'
 import { resolveNexusOptions, type NexusDiscoveryOptions, type NexusOptions } from '../../server/options.js'
-import { describeStatus } from '../../discovery/report.js'
 import { hardExit } from '../hard-exit.js'
-import { batchedLines } from '../line-batch.js'
 import { flush } from '../process-end.js'
-import { parseStartArgs, START_HELP, StartUsageError, type StartFlags } from '../start-options.js'
+import type { StartFlags } from '../start-options.js'
 import type { CommandIo } from './io.js'
+
+// What `nexflow start`, `dev` and `mcp` share beyond their flags: the options from the project's
+// config file, the report of discovery, the shutdown. The commands themselves are in
+// start-command.ts (start, dev: loaded before listening, so kept light) and mcp.ts.
 
 /**
  * The server's options from the three sources, each winning over the one before: defaults (left
@@ -58,22 +62,6 @@ export function startOptions(flags: StartFlags, config: Record<string, unknown> 
   return options
 }
 
-export const DEV_HELP = `Usage: nexflow dev [root] [options]
-
-nexflow start for development: the same server, options and config file, plus a watcher on the
-root. A saved file is live almost at once, without a restart and without losing a request: changed
-and new files (and every file importing a changed module) are imported again in fresh workers, a
-new generation of execution workers takes the new requests, and runs in flight finish on the old
-one. A file that breaks keeps its last good workflows serving (marked stale) until it is fixed.
-Each reload prints one line; GET /events streams reload and file events; error answers carry the
-failing node and its stack. Options: see nexflow start --help.
-`
-
-/** \`nexflow dev\`: \`nexflow start\` plus hot reload. */
-export function runDev(args: readonly string[], io: CommandIo): Promise<number> {
-  return runStart(args, io, { dev: true })
-}
-
 /**
  * The server's options for the project at `flags.root`: its config file (user code, so evaluated
  * in an isolated worker with a deadline like any discovered file; only its data comes back),
@@ -91,49 +79,6 @@ export function fileLine(file: FileResult): string {
   const status = file.status === 'ok' || file.status === 'empty' ? file.status : file.status.toUpperCase()
   const what = file.workflows.length > 0 ? file.workflows.join(', ') : file.error !== undefined ? (file.error.message.split('\n')[0] ?? '') : describeStatus(file)
   return `  ${file.relativePath}  ${status}${file.cached ? ' (cached)' : ''}  ${Math.round(file.durationMs)} ms  ${what}\n`
-}
-
-/**
- * `nexflow start`: the server in the foreground. Prints the URL at once, one line per discovered
- * file as it arrives, then a summary; runs until SIGINT or SIGTERM (graceful; a second one forces).
- */
-export async function runStart(args: readonly string[], io: CommandIo, mode: { dev: boolean } = { dev: false }): Promise<number> {
-  const command = mode.dev ? 'dev' : 'start'
-  let flags: StartFlags
-  try {
-    flags = parseStartArgs(args, io.cwd)
-  } catch (error) {
-    if (!(error instanceof StartUsageError)) throw error
-    io.err.write(`${error.message
-      .split('\n')
-      .map((line) => `nexflow ${command}: ${line}`)
-      .join('\n')}\nRun "nexflow ${command} --help" for usage.\n`)
-    return 2
-  }
-  if (flags.help) {
-    io.out.write(mode.dev ? DEV_HELP : START_HELP)
-    return 0
-  }
-  if (!existsSync(flags.root)) {
-    io.err.write(`nexflow start: root ${JSON.stringify(flags.root)} does not exist; pass the folder of the app, e.g. nexflow start ./my-app\n`)
-    return 2
-  }
-
-  let app: Nexus
-  try {
-    app = new Nexus({ ...(await optionsFromProject(flags, io)), dev: mode.dev, logger: { info: batchedLines(io.out), warn: (line) => io.err.write(`${line}\n`) } })
-    await app.start()
-  } catch (error) {
-    if (error instanceof NexflowError && error.code === 'CONFIG_INVALID') {
-      io.err.write(`nexflow start: ${error.message}\n`)
-      return 2
-    }
-    throw error
-  }
-  io.out.write(`nexflow: listening on ${app.url ?? '?'} (serving ${app.options.root}${mode.dev ? '; watching for changes' : ''})\n`)
-
-  void report(app, io.out, io.err)
-  return serveUntilStopped(app, io)
 }
 
 /**

@@ -4,6 +4,7 @@ import { streamSSE } from 'hono/streaming'
 import { NexflowError } from '../../errors.js'
 import type { SerializedErrorData } from '../../protocol/discovery.js'
 import type { ServerEvent } from '../events.js'
+import type { HealthJson, ReadinessJson } from '../health.js'
 import type { ServedWorkflow } from '../workflow-table.js'
 import type { ProgressChannel } from '../progress-channel.js'
 import { errorResponse } from './errors.js'
@@ -35,8 +36,8 @@ export interface HttpServices {
   execute(workflow: ServedWorkflow, inputs: Record<string, unknown>, context?: RunContext): Promise<RunAnswer>
   /** What to tell a caller asking for a workflow that is not served: the closest name, whether discovery still runs. */
   notFoundHint(name: string): string
-  health(): Record<string, unknown>
-  readiness(): { ready: boolean; reason?: string }
+  health(): HealthJson
+  readiness(): ReadinessJson
   discovery(): Record<string, unknown>
   /** The MCP Streamable HTTP endpoint. */
   mcp(request: Request): Promise<Response>
