@@ -35,6 +35,18 @@ function bigintSafe(_key: string, value: unknown): unknown {
   return typeof value === 'bigint' ? value.toString() : value
 }
 
+/**
+ * Outputs as JSON text, bigints as decimal strings. A replacer takes JSON.stringify off its fast
+ * path, so it is used only for outputs the plain call refuses: one with a bigint anywhere.
+ */
+function toJson(results: unknown): string {
+  try {
+    return stringify(results)
+  } catch {
+    return stringify(results, bigintSafe)
+  }
+}
+
 async function importWorkflow(target: FileTarget): Promise<Workflow> {
   const namespace = (await import(pathToFileURL(target.file).href)) as Record<string, unknown>
   const exported = exportsOf(namespace, undefined, dataflowInstances()).get(target.exportName)
@@ -123,7 +135,7 @@ async function runWorkflow(task: RunTask): Promise<RunReply> {
     const { results } = result
     let outputs: string
     try {
-      outputs = stringify(results, bigintSafe)
+      outputs = toJson(results)
     } catch (error) {
       throw new Error(`the run's outputs cannot be sent as JSON (${(error as Error).message})`, { cause: error })
     }
