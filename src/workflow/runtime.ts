@@ -142,7 +142,7 @@ interface CompiledNode {
   /** Params whose config value is an object or array: copied deeply per run, since templates write into them. */
   readonly nested: readonly string[]
   readonly sites: readonly CompiledSite[]
-  /** Declared params a workflow-level input may fill, for each kind of caller (see `#prepareParams`). */
+  /** Declared params a workflow-level input may fill, for each kind of caller (see {@link prepareParams}). */
   readonly injected: { readonly local: readonly string[]; readonly remote: readonly string[] }
 }
 
@@ -196,8 +196,8 @@ function prepareParams(workflow: Workflow, compiled: CompiledWorkflow, parameter
   for (const { node, nested, sites, injected } of compiled.nodes) {
     const own = perNode?.get(node.id)
     const templateInputs = own === undefined ? shared : { ...shared, ...own }
-    // The config is frozen and shared by every run: a shallow copy, and a deep one of any
-    // param a template may write into.
+    // The config is frozen and shared by every run: a shallow copy, and a deep one of each
+    // object or array param, since templates write into them and a node may change its params.
     const params: Record<string, unknown> = { ...node.params }
     for (const key of nested) params[key] = structuredClone(params[key])
     for (const { site, param, droppable } of sites) {
