@@ -40,6 +40,11 @@ interface ModelState {
 /** Tables DataFlow creates for itself; no model may map to them. */
 const RESERVED_TABLES: readonly string[] = [MIGRATIONS_MODEL.tableName, MODEL_REGISTRY_MODEL.tableName]
 const CACHED_OPERATIONS: ReadonlySet<NodeOperation> = new Set(['Read', 'List', 'Count'])
+
+/** The node type an operation of a model runs as, as metrics name it. */
+function nodeType(state: ModelState, op: NodeOperation): string {
+  return `${state.spec.name}${op}Node`
+}
 const SLOW_SQL_SHOWN = 300
 let memoryDatabases = 0
 
@@ -333,8 +338,9 @@ export class DataFlow implements DescribableDataFlow {
 
   /** Every node run and direct call comes through here: caching, metrics, errors. */
   async #invoke(state: ModelState, op: NodeOperation, params: Record<string, unknown>): Promise<NodeOutput> {
-    const type = `${state.spec.name}${op}Node`
-    const start = performance.now()
+    const metrics = this.#metrics
+    // Only metrics read the clock.
+    const start = metrics === undefined ? 0 : performance.now()
     const cache = CACHED_OPERATIONS.has(op) ? this.#cache : undefined
     const key = cache === undefined ? '' : cacheKey(op, params)
     try {
@@ -342,21 +348,24 @@ export class DataFlow implements DescribableDataFlow {
       if (cache !== undefined) {
         const hit = cache.get(state.spec.name, key)
         if (hit !== undefined) {
-          this.#metrics?.record(type, performance.now() - start, 'cached')
+          metrics?.record(nodeType(state, op), performance.now() - start, 'cached')
           return cloneResult(hit as NodeOutput)
         }
       }
       const generation = state.generation
-      const context = await this.#context(state)
+      // Once a model's context exists its driver is open and its schema checked: only a closed
+      // instance (refused above) changes that.
+      const ready = state.context
+      const context = ready !== undefined && ready.driver === this.#driver ? ready : await this.#context(state)
       const result = await executeOperation(context, state.schemas, op, params)
       if (WRITE_OPERATIONS.has(op)) this.#invalidate(state)
       else if (cache !== undefined && generation === state.generation) cache.set(state.spec.name, key, cloneResult(result))
-      this.#metrics?.record(type, performance.now() - start, 'ok')
+      metrics?.record(nodeType(state, op), performance.now() - start, 'ok')
       return result
     } catch (error) {
       // A failed write may still have changed something (MySQL DDL, a driver error after commit).
       if (WRITE_OPERATIONS.has(op)) this.#invalidate(state)
-      this.#metrics?.record(type, performance.now() - start, 'error')
+      metrics?.record(nodeType(state, op), performance.now() - start, 'error')
       throw toDataflowError(error, state.spec, this.#driver?.sql, this.#databaseUrl)
     }
   }

@@ -1,5 +1,5 @@
 import { NexflowError } from '../errors.js'
-import type { TableCodec } from './codec.js'
+import type { ColumnCodec, TableCodec } from './codec.js'
 import { Params, type Driver, type Executor, type SqlDialect } from './dialects/dialect.js'
 import { compileFilter } from './filter.js'
 
@@ -104,62 +104,107 @@ async function selectById(ex: Executor, codec: TableCodec, id: unknown): Promise
   return row
 }
 
-/** Columns an INSERT of these rows writes: the key only when it is caller-supplied. */
-function insertColumns(codec: TableCodec, rows: readonly Data[]) {
+/** Whether an INSERT of these rows writes the key column: only when it is caller-supplied. */
+function includesId(codec: TableCodec, rows: readonly Data[]): boolean {
+  if (codec.model.primaryKey === 'text') return true
   const idName = codec.model.id.name
   let withId = 0
   for (const row of rows) if (row[idName] !== undefined) withId++
-  if (codec.model.primaryKey === 'integer' && withId !== 0 && withId !== rows.length) {
+  if (withId !== 0 && withId !== rows.length) {
     throw invalid(`${codec.model.name}: either every row gives "${idName}" or none does (${withId} of ${rows.length} do)`)
   }
-  const includeId = codec.model.primaryKey === 'text' || withId > 0
-  return codec.columns.filter((c) => c.field.role !== 'deleted_at' && (c.field.role !== 'id' || includeId))
+  return withId > 0
 }
 
-type InsertColumns = ReturnType<typeof insertColumns>
+type InsertColumns = readonly ColumnCodec[]
+
+/** A one-row INSERT of a model on a dialect: the same for every Create, so built once. */
+interface InsertStatement {
+  readonly columns: InsertColumns
+  readonly encoder: RowEncoder
+  readonly sql: string
+  /** The same, returning the stored row (where the driver supports RETURNING). */
+  readonly returning: string
+  /** Integer keys given by the caller: the database's key sequence must be moved past them. */
+  readonly syncsKeys: boolean
+}
+
+/** By codec (a model on a dialect), with and without the key column. */
+const insertStatements = new WeakMap<TableCodec, { withId?: InsertStatement; withoutId?: InsertStatement }>()
+
+function insertStatement(codec: TableCodec, includeId: boolean): InsertStatement {
+  let both = insertStatements.get(codec)
+  if (both === undefined) insertStatements.set(codec, (both = {}))
+  const cached = includeId ? both.withId : both.withoutId
+  if (cached !== undefined) return cached
+  const columns = codec.columns.filter((c) => c.field.role !== 'deleted_at' && (c.field.role !== 'id' || includeId))
+  const sql = `INSERT INTO ${codec.table} (${columns.map((c) => c.quoted).join(', ')}) VALUES ${valuesList(codec.sql, 1, columns.length)}`
+  const statement: InsertStatement = {
+    columns,
+    encoder: new RowEncoder(codec, columns),
+    sql,
+    returning: `${sql} RETURNING ${codec.selectList}`,
+    syncsKeys: codec.model.primaryKey === 'integer' && columns.some((c) => c.field.role === 'id'),
+  }
+  if (includeId) both.withId = statement
+  else both.withoutId = statement
+  return statement
+}
 
 /**
  * Encodes rows for an INSERT, column by column, into a flat parameter array. Everything per column
- * (name, encoder, what a missing value becomes) is looked up once per call, not once per cell:
- * BulkCreate runs this for every cell of every row.
+ * (name, encoder, what a missing value becomes) is looked up once, not once per cell: BulkCreate
+ * runs this for every cell of every row.
  */
 class RowEncoder {
   readonly #names: string[]
   readonly #encoders: ((value: unknown) => unknown)[]
-  /** What a missing value becomes: `now` for timestamps, the zod default, else NULL. */
-  readonly #missing: ((() => unknown) | undefined)[]
+  /** Timestamps: a missing value becomes the time of the write. */
+  readonly #stamped: boolean[]
+  /** What any other missing value becomes: the zod default, else NULL. */
+  readonly #defaults: ((() => unknown) | undefined)[]
   /** An explicit null stays NULL (declared fields), or falls back like a missing value (timestamps). */
   readonly #nullIsNull: boolean[]
 
-  constructor(codec: TableCodec, columns: InsertColumns, now: Date) {
+  constructor(codec: TableCodec, columns: InsertColumns) {
     this.#names = columns.map((c) => c.field.name)
     this.#encoders = columns.map((c) => c.encode)
     this.#nullIsNull = columns.map((c) => c.field.role === 'field')
-    this.#missing = columns.map((c) => {
-      if (c.field.role === 'created_at' || c.field.role === 'updated_at') {
-        const encoded = c.encode(now)
-        return () => encoded
-      }
+    this.#stamped = columns.map((c) => c.field.role === 'created_at' || c.field.role === 'updated_at')
+    this.#defaults = columns.map((c) => {
       const makeDefault = codec.defaultOf(c.field)
       return makeDefault === undefined ? undefined : () => c.encode(makeDefault())
     })
   }
 
-  /** Encodes `rows` into one parameter array. */
-  encode(rows: readonly Data[]): unknown[] {
+  /** Encodes `rows` into one parameter array; missing timestamps become `now`. */
+  encode(rows: readonly Data[], now: Date): unknown[] {
     const names = this.#names
     const encoders = this.#encoders
     const width = names.length
     const out = new Array<unknown>(rows.length * width)
+    // `now` as each timestamp column's encoder spells it, encoded once per call: the two
+    // timestamps of a model share one encoder.
+    let stampEncoder: ((value: unknown) => unknown) | undefined
+    let stamp: unknown
     let at = 0
     for (const row of rows) {
       for (let i = 0; i < width; i++) {
         const value = row[names[i] as string]
-        if (value == null) {
-          const fallback = this.#missing[i]
-          out[at++] = fallback === undefined || (value === null && this.#nullIsNull[i]) ? null : fallback()
+        const encode = encoders[i] as (value: unknown) => unknown
+        if (value != null) {
+          out[at++] = encode(value)
+        } else if (value === null && this.#nullIsNull[i]) {
+          out[at++] = null
+        } else if (this.#stamped[i]) {
+          if (stampEncoder !== encode) {
+            stampEncoder = encode
+            stamp = encode(now)
+          }
+          out[at++] = stamp
         } else {
-          out[at++] = (encoders[i] as (value: unknown) => unknown)(value)
+          const fallback = this.#defaults[i]
+          out[at++] = fallback === undefined ? null : fallback()
         }
       }
     }
@@ -168,24 +213,22 @@ class RowEncoder {
 }
 
 /** After an insert that gave integer keys itself: lets the database generate keys past them. */
-async function syncGeneratedKeys(ex: Executor, codec: TableCodec, columns: InsertColumns): Promise<void> {
-  if (codec.model.primaryKey !== 'integer' || !columns.some((c) => c.field.role === 'id')) return
+async function syncGeneratedKeys(ex: Executor, codec: TableCodec): Promise<void> {
   const statement = codec.sql.syncGeneratedKeys(codec.model.tableName, codec.model.id.column)
   if (statement !== undefined) await ex.all(statement.sql, statement.params)
 }
 
 async function insertOne(ex: Executor, ctx: OperationContext, data: Data): Promise<Data> {
   const { codec, driver } = ctx
-  const columns = insertColumns(codec, [data])
-  const values = new RowEncoder(codec, columns, new Date()).encode([data])
-  const head = `INSERT INTO ${codec.table} (${columns.map((c) => c.quoted).join(', ')}) VALUES ${valuesList(codec.sql, 1, columns.length)}`
+  const statement = insertStatement(codec, includesId(codec, [data]))
+  const values = statement.encoder.encode([data], new Date())
   if (driver.supportsReturning) {
-    const rows = await ex.all(`${head} RETURNING ${codec.selectList}`, values)
-    await syncGeneratedKeys(ex, codec, columns)
+    const rows = await ex.all(statement.returning, values)
+    if (statement.syncsKeys) await syncGeneratedKeys(ex, codec)
     return codec.decodeRow(rows[0] as Data)
   }
-  const result = await ex.run(head, values)
-  await syncGeneratedKeys(ex, codec, columns)
+  const result = await ex.run(statement.sql, values)
+  if (statement.syncsKeys) await syncGeneratedKeys(ex, codec)
   return selectById(ex, codec, data[codec.model.id.name] ?? Number(result.insertId))
 }
 
@@ -426,7 +469,7 @@ export async function bulkInsert(ctx: OperationContext, p: BulkCreateParams): Pr
   const sql = codec.sql
   const rows = dedupe(codec, p)
   if (rows.length === 0) return { processed: 0, inserted: 0, updated: 0, ...(p.returnIds ? { ids: [] } : {}) }
-  const columns = insertColumns(codec, rows)
+  const { columns, encoder, syncsKeys } = insertStatement(codec, includesId(codec, rows))
   const conflict = p.conflictResolution === 'update' ? conflictColumns(codec, p.conflictOn) : []
   const groups = p.conflictResolution === 'update' ? groupByGivenFields(columns, rows) : [{ given: columns, rows }]
   const idName = codec.model.id.name
@@ -437,7 +480,7 @@ export async function bulkInsert(ctx: OperationContext, p: BulkCreateParams): Pr
   const returning = p.returnIds && driver.supportsReturning && !oneByOne ? ` RETURNING ${sql.quote(codec.model.id.column)}` : ''
   const head = `INSERT INTO ${codec.table} (${columns.map((c) => c.quoted).join(', ')}) VALUES `
   const per = oneByOne ? 1 : rowsPerStatement(sql, p.batchSize, columns.length)
-  const encoder = new RowEncoder(codec, columns, new Date())
+  const now = new Date()
 
   return driver.transaction(async (tx) => {
     let changed = 0
@@ -461,7 +504,7 @@ export async function bulkInsert(ctx: OperationContext, p: BulkCreateParams): Pr
       for (let start = 0; start < group.rows.length; start += per) {
         const chunk = group.rows.slice(start, start + per)
         if (p.conflictResolution === 'update') existing += await existingKeys(tx, codec, conflict, chunk)
-        const values = encoder.encode(chunk)
+        const values = encoder.encode(chunk, now)
         if (returning !== '') {
           const out = await tx.all(statement(chunk.length), values)
           for (const row of out) ids.push(codec.decodeRow(row)[idName])
@@ -480,7 +523,7 @@ export async function bulkInsert(ctx: OperationContext, p: BulkCreateParams): Pr
         }
       }
     }
-    await syncGeneratedKeys(tx, codec, columns)
+    if (syncsKeys) await syncGeneratedKeys(tx, codec)
     const counts = p.conflictResolution === 'update' ? { inserted: rows.length - existing, updated: existing } : { inserted: changed, updated: 0 }
     return { processed: rows.length, ...counts, ...(p.returnIds ? { ids } : {}) }
   })

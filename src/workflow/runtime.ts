@@ -1,13 +1,15 @@
 import { randomUUID } from 'node:crypto'
 import { performance } from 'node:perf_hooks'
+import type { z } from 'zod'
 import { NexflowError, serializeError, ValidationError, WorkflowAbortedError, WorkflowExecutionError, type SerializedError } from '../errors.js'
 import { getPath } from './dotted-path.js'
 import { defaultRegistry } from './default-registry.js'
 import type { NodeContext, NodeDefinition, NodeOutput } from './node.js'
 import { validateCallerInputs } from './caller-inputs.js'
 import { isOptionalParam } from './param-schema.js'
+import type { WorkflowNodeJson } from '../protocol/workflow-json.js'
 import type { NodeRegistry } from './registry.js'
-import { renderSite, setAt } from './template.js'
+import { renderSite, setAt, type TemplateSite } from './template.js'
 import type { Workflow } from './workflow.js'
 
 export interface ExecuteOptions {
@@ -104,61 +106,130 @@ export class LocalRuntime {
 
   async execute(workflow: Workflow, options: ExecuteOptions = {}): Promise<ExecutionResult> {
     const runId = options.runId ?? randomUUID()
-    const definitions = new Map(workflow.nodes.map((n) => [n.id, this.#registry.require(n.type)]))
+    const compiled = this.#compiled(workflow)
     const caller = options.caller ?? 'local'
     const parameters = caller === 'remote' ? validateCallerInputs(workflow.name, workflow.inputSchema, options.parameters ?? {}) : (options.parameters ?? {})
-    const baseParams = this.#prepareParams(workflow, definitions, parameters, caller)
-    return new Run(workflow, definitions, baseParams, runId, options).start()
+    const baseParams = prepareParams(workflow, compiled, parameters, caller)
+    return new Run(workflow, compiled.definitions, baseParams, runId, options).start()
   }
 
   /**
-   * Node params before connections, by precedence node-specific > workflow-level > config. Every
-   * template is rendered here, so a missing input fails the run before any node has run.
+   * The workflow's nodes compiled against the types registered now. Types are looked up on every
+   * run (a type may be replaced, as a reloaded model's are), and the compiled form is reused for as
+   * long as each lookup finds the definition it was compiled with.
    */
-  #prepareParams(workflow: Workflow, definitions: Map<string, NodeDefinition>, parameters: Record<string, unknown>, caller: 'local' | 'remote'): Map<string, Record<string, unknown>> {
-    const { shared, perNode } = caller === 'remote' ? { shared: parameters, perNode: new Map<string, Record<string, unknown>>() } : splitParameters(workflow, parameters)
-    const prepared = new Map<string, Record<string, unknown>>()
-    for (const node of workflow.nodes) {
-      const definition = definitions.get(node.id) as NodeDefinition
-      const own = perNode.get(node.id) ?? {}
-      const templateInputs = { ...shared, ...own }
-      const params: Record<string, unknown> = structuredClone(node.params)
-      for (const site of workflow.plan.templates.get(node.id) ?? []) {
-        const param = String(site.path[0])
-        if (definition.literalParams.includes(param)) continue
-        if (!Object.hasOwn(params, param)) continue // an earlier site dropped this optional param
-        const rendered = renderSite(site, templateInputs)
-        if (rendered.ok) {
-          if (caller === 'remote' && site.path.length > 1 && isPlainObject(rendered.value)) {
-            // A template inside a param the author shaped (a filter) fills a value, never
-            // structure: an object here would be `{ $ne: ... }` turning an equality into a wildcard.
-            const message = `Node "${node.id}" param "${site.path.join('.')}" takes a value from input "${site.refs[0] ?? ''}", not an object`
-            throw new ValidationError(message, [{ code: 'custom', path: [site.refs[0] ?? ''], message, input: undefined }], { details: { nodeId: node.id, param } })
-          }
-          setAt(params, site.path, rendered.value)
-          continue
-        }
-        const field = definition.params.shape[param]
-        // Only a template that is the whole param may be left out (its default applies): dropping
-        // a param the author shaped around a missing input (a filter) would widen what it does.
-        if (field !== undefined && site.path.length === 1 && isOptionalParam(field)) {
-          delete params[param]
-          continue
-        }
-        throw new NexflowError('MISSING_INPUT', `Node "${node.id}" param "${param}" uses template input "${rendered.missing}", which was not given`, {
-          details: { nodeId: node.id, param, input: rendered.missing },
-        })
-      }
-      for (const [key, field] of Object.entries(definition.params.shape)) {
-        if (!Object.hasOwn(shared, key)) continue
-        if (caller === 'remote' && (Object.hasOwn(node.params, key) || isOptionalParam(field) || definition.literalParams.includes(key))) continue
-        params[key] = shared[key]
-      }
-      Object.assign(params, own)
-      prepared.set(node.id, params)
+  #compiled(workflow: Workflow): CompiledWorkflow {
+    let byRegistry = compiledWorkflows.get(workflow)
+    if (byRegistry === undefined) compiledWorkflows.set(workflow, (byRegistry = new WeakMap()))
+    const cached = byRegistry.get(this.#registry)
+    const nodes = workflow.nodes
+    let current = cached !== undefined
+    for (let i = 0; i < nodes.length; i++) {
+      const definition = this.#registry.require((nodes[i] as WorkflowNodeJson).type)
+      if (current && cached?.nodes[i]?.definition !== definition) current = false
     }
-    return prepared
+    if (current) return cached as CompiledWorkflow
+    const compiled = compileWorkflow(workflow, this.#registry)
+    byRegistry.set(this.#registry, compiled)
+    return compiled
   }
+}
+
+/** What preparing one node's params needs, worked out once per workflow and set of definitions. */
+interface CompiledNode {
+  readonly node: Readonly<WorkflowNodeJson>
+  readonly definition: NodeDefinition
+  /** Params whose config value is an object or array: copied deeply per run, since templates write into them. */
+  readonly nested: readonly string[]
+  readonly sites: readonly CompiledSite[]
+  /** Declared params a workflow-level input may fill, for each kind of caller (see {@link prepareParams}). */
+  readonly injected: { readonly local: readonly string[]; readonly remote: readonly string[] }
+}
+
+interface CompiledSite {
+  readonly site: TemplateSite
+  readonly param: string
+  /** The template is the whole param and the param may be left out: a missing input drops it. */
+  readonly droppable: boolean
+}
+
+interface CompiledWorkflow {
+  readonly nodes: readonly CompiledNode[]
+  readonly definitions: ReadonlyMap<string, NodeDefinition>
+}
+
+/** Compiled forms by workflow, then by registry (a workflow may run on several runtimes). */
+const compiledWorkflows = new WeakMap<Workflow, WeakMap<NodeRegistry, CompiledWorkflow>>()
+
+function compileWorkflow(workflow: Workflow, registry: NodeRegistry): CompiledWorkflow {
+  const nodes: CompiledNode[] = []
+  const definitions = new Map<string, NodeDefinition>()
+  for (const node of workflow.nodes) {
+    const definition = registry.require(node.type)
+    definitions.set(node.id, definition)
+    const shape: Record<string, z.core.$ZodType> = definition.params.shape
+    const sites: CompiledSite[] = []
+    for (const site of workflow.plan.templates.get(node.id) ?? []) {
+      const param = String(site.path[0])
+      if (definition.literalParams.includes(param)) continue
+      const field = shape[param]
+      sites.push({ site, param, droppable: field !== undefined && site.path.length === 1 && isOptionalParam(field) })
+    }
+    const local = Object.keys(shape)
+    const remote = local.filter((key) => !(Object.hasOwn(node.params, key) || isOptionalParam(shape[key] as z.core.$ZodType) || definition.literalParams.includes(key)))
+    const nested = Object.keys(node.params).filter((key) => {
+      const value = node.params[key]
+      return value !== null && typeof value === 'object'
+    })
+    nodes.push({ node, definition, nested, sites, injected: { local, remote } })
+  }
+  return { nodes, definitions }
+}
+
+/**
+ * Node params before connections, by precedence node-specific > workflow-level > config. Every
+ * template is rendered here, so a missing input fails the run before any node has run.
+ */
+function prepareParams(workflow: Workflow, compiled: CompiledWorkflow, parameters: Record<string, unknown>, caller: 'local' | 'remote'): Map<string, Record<string, unknown>> {
+  const { shared, perNode } = caller === 'remote' ? { shared: parameters, perNode: undefined } : splitParameters(workflow, parameters)
+  const prepared = new Map<string, Record<string, unknown>>()
+  for (const { node, nested, sites, injected } of compiled.nodes) {
+    const own = perNode?.get(node.id)
+    const templateInputs = own === undefined ? shared : { ...shared, ...own }
+    // The config is frozen and shared by every run: a shallow copy, and a deep one of each
+    // object or array param, since templates write into them and a node may change its params.
+    const params: Record<string, unknown> = { ...node.params }
+    for (const key of nested) params[key] = structuredClone(params[key])
+    for (const { site, param, droppable } of sites) {
+      if (!Object.hasOwn(params, param)) continue // an earlier site dropped this optional param
+      const rendered = renderSite(site, templateInputs)
+      if (rendered.ok) {
+        if (caller === 'remote' && site.path.length > 1 && isPlainObject(rendered.value)) {
+          // A template inside a param the author shaped (a filter) fills a value, never
+          // structure: an object here would be `{ $ne: ... }` turning an equality into a wildcard.
+          const message = `Node "${node.id}" param "${site.path.join('.')}" takes a value from input "${site.refs[0] ?? ''}", not an object`
+          throw new ValidationError(message, [{ code: 'custom', path: [site.refs[0] ?? ''], message, input: undefined }], { details: { nodeId: node.id, param } })
+        }
+        setAt(params, site.path, rendered.value)
+        continue
+      }
+      // Only a template that is the whole param may be left out (its default applies): dropping
+      // a param the author shaped around a missing input (a filter) would widen what it does.
+      if (droppable) {
+        delete params[param]
+        continue
+      }
+      throw new NexflowError('MISSING_INPUT', `Node "${node.id}" param "${param}" uses template input "${rendered.missing}", which was not given`, {
+        details: { nodeId: node.id, param, input: rendered.missing },
+      })
+    }
+    for (const key of caller === 'remote' ? injected.remote : injected.local) {
+      if (Object.hasOwn(shared, key)) params[key] = shared[key]
+    }
+    if (own !== undefined) Object.assign(params, own)
+    prepared.set(node.id, params)
+  }
+  return prepared
 }
 
 type NodeState = 'waiting' | 'running' | 'done' | 'skipped'
@@ -168,7 +239,10 @@ class Run {
   readonly #results: Record<string, NodeOutput> = {}
   readonly #state = new Map<string, NodeState>()
   readonly #pending = new Map<string, number>()
-  readonly #controller = new AbortController()
+  // Made on the first read of a node's `context.signal`: most nodes never read it, and an
+  // AbortSignal costs more than scheduling a one-node run.
+  #controller: AbortController | undefined
+  #failure: { error: unknown } | undefined
   readonly #failed: string[] = []
   #deadline: number | undefined
   #running = 0
@@ -178,7 +252,7 @@ class Run {
 
   constructor(
     readonly workflow: Workflow,
-    readonly definitions: Map<string, NodeDefinition>,
+    readonly definitions: ReadonlyMap<string, NodeDefinition>,
     readonly baseParams: Map<string, Record<string, unknown>>,
     readonly runId: string,
     readonly options: ExecuteOptions,
@@ -193,7 +267,7 @@ class Run {
     const { plan } = this.workflow
     for (const id of plan.order) {
       this.#state.set(id, 'waiting')
-      this.#pending.set(id, new Set(plan.incoming.get(id)?.map((c) => c.from)).size)
+      this.#pending.set(id, plan.dependencies.get(id) ?? 0)
     }
     if (!this.#settled) {
       for (const id of plan.order) if (this.#pending.get(id) === 0) this.#launch(id)
@@ -237,7 +311,8 @@ class Run {
     if (this.#settled) return
     this.#settled = true
     // Running nodes see this signal and can stop their own I/O; the run does not wait for them.
-    this.#controller.abort(error)
+    this.#failure = { error }
+    this.#controller?.abort(error)
     this.#reject(error)
   }
 
@@ -245,6 +320,14 @@ class Run {
     if (this.#settled || this.#running > 0) return
     this.#settled = true
     this.#resolve({ runId: this.runId, results: this.#results, ok: this.#failed.length === 0, failed: [...this.#failed] })
+  }
+
+  #signal(): AbortSignal {
+    if (this.#controller === undefined) {
+      this.#controller = new AbortController()
+      if (this.#failure !== undefined) this.#controller.abort(this.#failure.error)
+    }
+    return this.#controller.signal
   }
 
   #observe(report: (observer: RunObserver) => void): void {
@@ -334,7 +417,16 @@ class Run {
       const detail = parsed.error.issues.map((issue) => `param "${issue.path.join('.') || '(params)'}": ${issue.message}`).join('; ')
       throw new ValidationError(`Node "${id}" (${definition.type}) got invalid params: ${detail}`, parsed.error.issues, { details: { nodeId: id } })
     }
-    const context: NodeContext = { nodeId: id, runId: this.runId, workflowName: this.workflow.name, signal: this.#controller.signal }
+    const signal = () => this.#signal()
+    // An own getter, so a node that spreads its context still passes the signal on.
+    const context: NodeContext = {
+      nodeId: id,
+      runId: this.runId,
+      workflowName: this.workflow.name,
+      get signal() {
+        return signal()
+      },
+    }
     const output: unknown = await definition.run(parsed.data, context)
     if (!isPlainObject(output)) {
       throw new NexflowError('WORKFLOW_EXECUTION_FAILED', `Node "${id}" (${definition.type}) returned ${output === null ? 'null' : typeof output}; a node returns a plain object`)

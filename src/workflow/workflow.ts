@@ -15,6 +15,8 @@ export interface ExecutionPlan {
   readonly order: readonly string[]
   readonly incoming: ReadonlyMap<string, readonly PlannedConnection[]>
   readonly outgoing: ReadonlyMap<string, readonly string[]>
+  /** How many distinct nodes each node waits for. */
+  readonly dependencies: ReadonlyMap<string, number>
   readonly templates: ReadonlyMap<string, readonly TemplateSite[]>
 }
 
@@ -162,7 +164,8 @@ export class Workflow {
       if (out !== undefined && !out.includes(c.to)) out.push(c.to)
     }
     const templates = new Map(this.nodes.map((n) => [n.id, findTemplates(n.params)]))
-    return { order: topologicalOrder(this.nodes, this.connections).order, incoming, outgoing, templates }
+    const dependencies = new Map([...incoming].map(([id, list]) => [id, new Set(list.map((c) => c.from)).size]))
+    return { order: topologicalOrder(this.nodes, this.connections).order, incoming, outgoing, dependencies, templates }
   }
 }
 

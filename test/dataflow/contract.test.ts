@@ -77,6 +77,8 @@ function contract(kind: TargetKind) {
       expect(created).toMatchObject({ id: 'w1', email: 'w1@x.io', age: 30, active: true, role: 'user' })
       expect(created.created_at).toBeInstanceOf(Date)
       expect(created.updated_at).toBeInstanceOf(Date)
+      // One write, one time: both timestamps are the same instant.
+      expect((created.updated_at as Date).getTime()).toBe((created.created_at as Date).getTime())
 
       expect(await run('UserReadNode', { id: 'w1' })).toMatchObject({ id: 'w1', found: true })
       expect(await run('UserReadNode', { conditions: { email: 'w1@x.io' } })).toMatchObject({ id: 'w1', found: true })

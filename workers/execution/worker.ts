@@ -1,5 +1,5 @@
 import { pathToFileURL } from 'node:url'
-import { workerData, type MessagePort } from 'node:worker_threads'
+import { MessagePort, workerData } from 'node:worker_threads'
 // All of nexflow, loaded with the worker: a user file's `import 'nexflow'` finds it loaded, and
 // the node registry it fills (DataFlow models, defineNode types) is the one runs use.
 import '../../src/index.js'
@@ -33,6 +33,18 @@ const typeModules = new Map<string, Promise<unknown>>()
 
 function bigintSafe(_key: string, value: unknown): unknown {
   return typeof value === 'bigint' ? value.toString() : value
+}
+
+/**
+ * Outputs as JSON text, bigints as decimal strings. A replacer takes JSON.stringify off its fast
+ * path, so it is used only for outputs the plain call refuses: one with a bigint anywhere.
+ */
+function toJson(results: unknown): string {
+  try {
+    return stringify(results)
+  } catch {
+    return stringify(results, bigintSafe)
+  }
 }
 
 async function importWorkflow(target: FileTarget): Promise<Workflow> {
@@ -123,7 +135,7 @@ async function runWorkflow(task: RunTask): Promise<RunReply> {
     const { results } = result
     let outputs: string
     try {
-      outputs = stringify(results, bigintSafe)
+      outputs = toJson(results)
     } catch (error) {
       throw new Error(`the run's outputs cannot be sent as JSON (${(error as Error).message})`, { cause: error })
     }
@@ -149,8 +161,39 @@ async function warm(files: readonly string[], types: readonly string[] | undefin
   return { warmed, failures, missingTypes: types.filter((type) => !registry.has(type)) }
 }
 
+const nonEmpty = (value: unknown): value is string => typeof value === 'string' && value.length > 0
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null) return false
+  const proto = Object.getPrototypeOf(value) as unknown
+  return proto === Object.prototype || proto === null
+}
+
+/**
+ * A run of a discovered file's workflow (nearly every task), checked as `runTaskSchema` would
+ * check it, or `undefined` for anything else: the task schema also holds the workflow JSON
+ * schema, which is recursive, and zod gives every parse of it memo state of its own, which made
+ * it the costliest check of a one-node run. Everything this does not accept goes to the schema.
+ */
+function fileRunTask(task: unknown): RunTask | undefined {
+  if (!isPlainObject(task) || task.type !== 'run') return undefined
+  const { runId, seq, target, inputs, progress } = task
+  // The schema's record drops an own `__proto__` key, which JSON can carry: left to it.
+  if (!nonEmpty(runId) || !Number.isSafeInteger(seq) || (seq as number) <= 0 || !isPlainObject(inputs) || Object.hasOwn(inputs, '__proto__')) return undefined
+  if (!isPlainObject(target) || target.kind !== 'file' || !nonEmpty(target.file) || !nonEmpty(target.exportName) || !nonEmpty(target.name)) return undefined
+  if (progress !== undefined && !(progress instanceof MessagePort)) return undefined
+  return {
+    type: 'run',
+    runId,
+    seq: seq as number,
+    target: { kind: 'file', file: target.file, exportName: target.exportName, name: target.name },
+    inputs,
+    ...(progress === undefined ? {} : { progress }),
+  }
+}
+
 /** piscina's task handler. Never throws for a failed run: that is an answer, sent as data. */
 export async function handle(task: unknown): Promise<RunReply | WarmReply> {
-  const parsed = executionTaskSchema.parse(task)
+  const parsed = fileRunTask(task) ?? executionTaskSchema.parse(task)
   return parsed.type === 'warm' ? warm(parsed.files, parsed.types) : run(parsed)
 }

@@ -176,6 +176,50 @@ describe('LocalRuntime', () => {
     expect(new Set(runs.map((r) => r.runId)).size).toBe(3)
   })
 
+  it('a node that reads its signal only after the run failed finds it aborted, and a spread context keeps it', async () => {
+    let late: AbortSignal | undefined
+    let spread: Record<string, unknown> | undefined
+    const Late = defineNode({
+      type: 'LateSignal',
+      params: z.object({}),
+      async run(_p, context) {
+        await sleep(60)
+        spread = { ...context }
+        late = context.signal
+        return {}
+      },
+    })
+    const own = new NodeRegistry()
+    for (const node of [Late, Fail]) own.register(node)
+    const wf = new WorkflowBuilder({ registry: own }).addNode('LateSignal', 'late').addNode('Fail', 'fail').addNode('Fail', 'after').addConnection('fail', '', 'after', 'message').build({ name: 'late' })
+    await expect(new LocalRuntime({ registry: own }).execute(wf)).rejects.toMatchObject({ code: 'WORKFLOW_EXECUTION_FAILED' })
+    await sleep(100)
+    expect(late?.aborted).toBe(true)
+    expect(late?.reason).toMatchObject({ code: 'WORKFLOW_EXECUTION_FAILED' })
+    expect(spread?.signal).toBe(late)
+  })
+
+  it('runs a node type replaced between two runs of the same workflow with the new definition', async () => {
+    const own = new NodeRegistry()
+    own.register(defineNode({ type: 'Swap', params: z.object({ n: z.number() }), run: ({ n }) => ({ version: 1, n }) }))
+    const ownRuntime = new LocalRuntime({ registry: own })
+    const wf = new WorkflowBuilder({ registry: own }).addNode('Swap', 's', { n: '${n}' }).build({ name: 'swap' })
+    expect((await ownRuntime.execute(wf, { parameters: { n: 1 } })).results.s).toEqual({ version: 1, n: 1 })
+    // The new definition also declares a param the old one did not: it is injected from the inputs.
+    own.register(defineNode({ type: 'Swap', params: z.object({ n: z.number(), m: z.number() }), run: ({ n, m }) => ({ version: 2, n, m }) }), { replace: true })
+    expect((await ownRuntime.execute(wf, { parameters: { n: 2, m: 3 } })).results.s).toEqual({ version: 2, n: 2, m: 3 })
+    own.unregister('Swap')
+    await expect(ownRuntime.execute(wf, { parameters: { n: 3 } })).rejects.toMatchObject({ code: 'NODE_TYPE_UNKNOWN' })
+  })
+
+  it('gives each run its own copy of nested params that templates fill', async () => {
+    const wf = builder().addNode('Value', 'v', { value: { user: '${user}', fixed: [1, 2] } }).build({ name: 'nested' })
+    const [one, two] = await Promise.all([runtime.execute(wf, { parameters: { user: 'ada' } }), runtime.execute(wf, { parameters: { user: 'bob' } })])
+    expect(one?.results.v).toEqual({ value: { user: 'ada', fixed: [1, 2] } })
+    expect(two?.results.v).toEqual({ value: { user: 'bob', fixed: [1, 2] } })
+    expect(wf.nodes[0]?.params).toEqual({ value: { user: '${user}', fixed: [1, 2] } })
+  })
+
   // Regression: a 1.5 s busy loop under timeoutMs: 100 came back as a success after 1501 ms.
   it('a node that blocks past timeoutMs fails the run with WORKFLOW_TIMEOUT, never a success', async () => {
     const wf = new WorkflowBuilder().addNode('Function', 'spin', { code: '() => { const end = Date.now() + 300; while (Date.now() < end) {} return { done: true } }' }).build({ name: 'spin' })

@@ -3,7 +3,7 @@ import { dirname } from 'node:path'
 import type BetterSqlite3 from 'better-sqlite3'
 import { NexflowError } from '../../../errors.js'
 import type { Driver, Executor, RawRow, RunResult } from '../dialect.js'
-import { retryUntil } from '../retry.js'
+import { retryAfter, retryUntil } from '../retry.js'
 import { regexProblem } from '../../safe-regex.js'
 import { sqliteRegExp } from './linear-regex.js'
 import { sqliteDialect } from './sqlite-dialect.js'
@@ -126,8 +126,18 @@ export class SqliteDriver implements Driver {
     return { changes: info.changes, insertId: info.lastInsertRowid }
   }
 
-  #retryBusy<T>(attempt: () => T, timeoutMs = SQLITE_BUSY_RETRY_MS): Promise<T> {
-    return retryUntil(attempt, isBusy, timeoutMs, (last) => new NexflowError('DATABASE_ERROR', `SQLite database ${this.#path} stayed locked by another connection for ${timeoutMs} ms`, { cause: last }))
+  /**
+   * `attempt`'s value, or, while another connection holds the lock, a promise of it. The first try
+   * is made here: an unlocked database (nearly every statement) then costs no promise of its own.
+   */
+  #retryBusy<T>(attempt: () => T, timeoutMs = SQLITE_BUSY_RETRY_MS): T | Promise<T> {
+    const deadline = performance.now() + timeoutMs
+    try {
+      return attempt()
+    } catch (error) {
+      if (!isBusy(error)) throw error
+      return retryAfter(error, attempt, isBusy, deadline, (last) => new NexflowError('DATABASE_ERROR', `SQLite database ${this.#path} stayed locked by another connection for ${timeoutMs} ms`, { cause: last }))
+    }
   }
 
   /** Runs `fn` when every earlier caller on this connection is done. */
@@ -153,10 +163,7 @@ export class SqliteDriver implements Driver {
     // A deferred BEGIN takes no lock; in WAL mode the first read fixes the snapshot every later
     // read of the transaction sees, while other connections keep writing.
     return this.#exclusive(() =>
-      this.#inTransaction(fn, () => {
-        this.#connection().exec('BEGIN DEFERRED')
-        return Promise.resolve()
-      }),
+      this.#inTransaction(fn, () => this.#connection().exec('BEGIN DEFERRED')),
     )
   }
 
@@ -173,7 +180,7 @@ export class SqliteDriver implements Driver {
     return this.#exclusive(() => this.#inTransaction(fn, begin))
   }
 
-  async #inTransaction<T>(fn: (tx: Executor) => Promise<T>, begin: () => Promise<unknown>): Promise<T> {
+  async #inTransaction<T>(fn: (tx: Executor) => Promise<T>, begin: () => unknown): Promise<T> {
     await begin()
     const db = this.#connection()
     try {
