@@ -218,6 +218,45 @@ describe.each(targets)('RunStore contract ($name)', ({ make, skip, name }) => {
   })
 })
 
+describe('the embedded store holds running keys in memory', () => {
+  it('a key held by a process that stopped is free at the next start; a stored answer still replays', async () => {
+    const path = join(root.path, 'held', 'nexflow.db')
+    const first = new SqliteRunStore(path)
+    await first.open()
+    await begin(first, 'held', 'h', times(T0))
+    await begin(first, 'answered', 'h', times(T0))
+    await first.completeIdempotent([{ key: 'answered', status: 200, body: '"kept"' }])
+    await first.close()
+    const next = new SqliteRunStore(path)
+    await next.open()
+    try {
+      await next.recover(T0 + 1)
+      expect(await begin(next, 'held', 'h', times(T0 + 1))).toEqual({ kind: 'new' })
+      expect(await begin(next, 'answered', 'h', times(T0 + 1))).toEqual({ kind: 'replay', status: 200, body: '"kept"' })
+    } finally {
+      await next.close()
+    }
+  })
+
+  it("a store written when running keys were rows: the dead process's running rows are dropped at recovery", async () => {
+    const path = join(root.path, 'rows', 'nexflow.db')
+    const store = new SqliteRunStore(path)
+    await store.open()
+    await store.close()
+    const db = new Database(path)
+    db.prepare("INSERT INTO nexflow_idempotency (key, body_hash, state, expires_at, locked_until) VALUES ('stale', 'h', 'running', ?, ?)").run(T0 + 10_000, T0 + 5000)
+    db.close()
+    const reopened = new SqliteRunStore(path)
+    await reopened.open()
+    try {
+      await reopened.recover(T0 + 1)
+      expect(await begin(reopened, 'stale', 'h', times(T0 + 1))).toEqual({ kind: 'new' })
+    } finally {
+      await reopened.close()
+    }
+  })
+})
+
 describe('an embedded store written by an earlier version', () => {
   it('gains the request_id column; its runs are kept', async () => {
     const path = join(root.path, 'old', 'nexflow.db')

@@ -91,6 +91,12 @@ export class SqliteRunStore implements RunStore {
   readonly kind = 'sqlite'
   readonly #path: string
   #db: BetterSqlite3.Database | undefined
+  /**
+   * Keys whose first request is still running. They live in memory, not in the file: this store
+   * has one process (see #claim), and a process that dies takes its requests with it, so a key it
+   * held is free again at the next start. Only answers are written: one write per keyed request.
+   */
+  readonly #running = new Map<string, StoredKey>()
   /** Statements prepared once: parsing SQL per request showed in bench/durability.ts. */
   readonly #statements = new Map<string, BetterSqlite3.Statement>()
 
@@ -197,6 +203,8 @@ export class SqliteRunStore implements RunStore {
         const running = this.#prepare("SELECT id FROM nexflow_runs WHERE status = 'running'").all() as { id: string }[]
         this.#prepare("UPDATE nexflow_runs SET status = 'interrupted', finished_at = ? WHERE status = 'running'").run(now)
         const pending = (this.#prepare("SELECT * FROM nexflow_runs WHERE status = 'pending' ORDER BY created_at").all() as RunRow[]).map(runOfRow)
+        // Keys held by requests of a process that is gone (stores written before keys were held in memory).
+        this.#prepare("DELETE FROM nexflow_idempotency WHERE state = 'running'").run()
         return { interrupted: running.map((row) => row.id), pending }
       })()
     })
@@ -212,33 +220,34 @@ export class SqliteRunStore implements RunStore {
   beginIdempotent(claims: readonly IdempotencyClaim[], times: IdempotencyTimes): Promise<IdempotencyBegin[]> {
     return settled(() => {
       const find = this.#prepare('SELECT body_hash, state, status, body, expires_at, locked_until FROM nexflow_idempotency WHERE key = ?')
-      const take = this.#prepare("INSERT OR REPLACE INTO nexflow_idempotency (key, body_hash, state, status, body, expires_at, locked_until) VALUES (?, ?, 'running', NULL, NULL, ?, ?)")
-      // One transaction for the batch: one WAL commit instead of one per request. Claims are
-      // judged in order, so a second claim on a key the first just took finds it running.
-      return this.#ready.transaction(() =>
-        claims.map((claim): IdempotencyBegin => {
-          const judged = judgeKey(find.get(claim.key) as StoredKey | undefined, claim.bodyHash, times.now)
-          if (judged !== 'take') return judged
-          take.run(claim.key, claim.bodyHash, times.now + times.ttlMs, times.now + times.lockMs)
-          return { kind: 'new' }
-        }),
-      )()
+      // Claims are judged in order, so a second claim on a key the first just took finds it running.
+      return claims.map((claim): IdempotencyBegin => {
+        const judged = judgeKey(this.#running.get(claim.key) ?? (find.get(claim.key) as StoredKey | undefined), claim.bodyHash, times.now)
+        if (judged !== 'take') return judged
+        this.#running.set(claim.key, { body_hash: claim.bodyHash, state: 'running', status: null, body: null, expires_at: times.now + times.ttlMs, locked_until: times.now + times.lockMs })
+        return { kind: 'new' }
+      })
     })
   }
 
   completeIdempotent(answers: readonly IdempotencyAnswer[]): Promise<void> {
     return settled(() => {
-      const store = this.#prepare("UPDATE nexflow_idempotency SET state = 'done', status = ?, body = ? WHERE key = ?")
+      const store = this.#prepare("INSERT OR REPLACE INTO nexflow_idempotency (key, body_hash, state, status, body, expires_at, locked_until) VALUES (?, ?, 'done', ?, ?, ?, 0)")
+      // One transaction for the batch: one WAL commit instead of one per request.
       this.#ready.transaction(() => {
-        for (const answer of answers) store.run(answer.status, answer.body, answer.key)
+        for (const answer of answers) {
+          const held = this.#running.get(answer.key)
+          if (held === undefined) continue // released, or taken over meanwhile: not this request's to store
+          store.run(answer.key, held.body_hash, answer.status, answer.body, held.expires_at)
+        }
       })()
+      for (const answer of answers) this.#running.delete(answer.key)
     })
   }
 
   releaseIdempotent(key: string): Promise<void> {
-    return settled(() => {
-      this.#prepare("DELETE FROM nexflow_idempotency WHERE key = ? AND state = 'running'").run(key)
-    })
+    this.#running.delete(key)
+    return Promise.resolve()
   }
 
   close(): Promise<void> {
