@@ -545,8 +545,10 @@ export class Nexus {
     this.#state = 'closing'
     const servers = [this.#server, this.#mcpServer].filter((s): s is ServerType => s !== undefined)
     const serverClosed = Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))))
-    // It stops taking queued runs now; it closes its store once the runs below have recorded how they ended.
-    const durabilityClosed = this.#durability.close()
+    // It stops taking queued runs now; it closes its store once the runs below have ended and
+    // recorded how (an async run's end, a keyed request's answer).
+    let drained: () => void = () => undefined
+    const durabilityClosed = this.#durability.close(new Promise<void>((resolve) => (drained = resolve)))
     if (this.#inFlight.size > 0) {
       let timer: NodeJS.Timeout | undefined
       const bound = new Promise<void>((resolve) => {
@@ -556,6 +558,7 @@ export class Nexus {
       clearTimeout(timer)
     }
     this.#shutdown.abort(new NexflowError('SERVER_CLOSING', 'the server shut down before the run finished'))
+    drained()
     await durabilityClosed
     // The pool and MCP may still be loading: they are closed below once they exist.
     await this.#services?.catch(() => undefined)

@@ -9,8 +9,8 @@ const root = tempRoot()
 const logger: NexusLogger = { info: () => {}, warn: () => {} }
 const apps: Nexus[] = []
 
-async function start(): Promise<string> {
-  const app = new Nexus({ apiPort: 0, root: root.path, autoDiscovery: false, workers: 1, runTimeoutMs: 20_000, shutdownTimeoutMs: 300, logger, durability: { concurrency: 1 } })
+async function start(shutdownTimeoutMs = 300): Promise<string> {
+  const app = new Nexus({ apiPort: 0, root: root.path, autoDiscovery: false, workers: 1, runTimeoutMs: 20_000, shutdownTimeoutMs, logger, durability: { concurrency: 1 } })
   apps.push(app)
   app.register('gate', gate)
   await app.start()
@@ -38,5 +38,27 @@ describe('async runs across a graceful restart (embedded store)', () => {
     await pollStatus(next, 'gate', pending.json.execution_id as string, (status) => status === 'running')
     root.open('later')
     expect((await pollStatus(next, 'gate', pending.json.execution_id as string, (status) => status === 'completed')).outputs).toEqual({ gate: { opened: root.file('later') } })
+  })
+})
+
+describe('a keyed sync request in flight when the server closes gracefully (embedded store)', () => {
+  it('finishes and is answered; its key is stored and replays after the next start', async () => {
+    const url = await start(20_000)
+    const closing = apps.at(-1) as Nexus
+    const key = 'shutdown-key-1'
+    const body = { inputs: { path: root.file('keyed') } }
+    const answer = post(url, 'gate', body, { 'idempotency-key': key })
+    await expect.poll(async () => ((await request(`${url}/health`)).json as { runs_in_flight?: number }).runs_in_flight, { timeout: 20_000, interval: 20 }).toBe(1)
+    const closed = closing.close()
+    root.open('keyed')
+    const first = await answer
+    expect(first.status, JSON.stringify(first.json)).toBe(200)
+    await closed
+
+    const next = await start()
+    const replayed = await post(next, 'gate', body, { 'idempotency-key': key })
+    expect(replayed.status).toBe(200)
+    expect(replayed.headers.get('idempotent-replayed')).toBe('true')
+    expect(replayed.json).toEqual(first.json)
   })
 })

@@ -65,4 +65,21 @@ describe('TurnBatch', () => {
     expect(await results).toEqual([10, 20, 30, 40, 50])
     expect(flushes).toEqual([[1, 2], [3, 4], [5]])
   })
+
+  it('idle resolves at once with nothing to flush, else once every call so far is flushed', async () => {
+    const { batch, releases, flushed } = recorded()
+    await batch.idle()
+    const first = batch.add(1)
+    let idle = false
+    const waiting = batch.idle().then(() => (idle = true))
+    await flushed(1)
+    const second = batch.add(2)
+    releases[0]?.()
+    await first
+    await flushed(2)
+    expect(idle).toBe(false)
+    releases[1]?.()
+    await Promise.all([second, waiting])
+    expect(idle).toBe(true)
+  })
 })

@@ -63,7 +63,10 @@ export class Durability {
   #cancelPoll: NodeJS.Timeout | undefined
   /** Job handlers in progress: close() waits for them to record how their runs ended. */
   readonly #jobs = new Set<Promise<void>>()
-  /** Keyed requests of one turn begin in one transaction, and store their answers in another. */
+  /**
+   * Keyed requests of one turn begin together (on PostgreSQL, one statement), and store their
+   * answers in one transaction.
+   */
   readonly #begins = new TurnBatch<IdempotencyClaim, IdempotencyBegin>(async (claims) => {
     const store = await this.store()
     const { runTimeoutMs, queueTimeoutMs } = this.#limits
@@ -75,8 +78,10 @@ export class Durability {
     return runs.map(() => undefined)
   })
   readonly #finishes = new TurnBatch<{ id: string; end: RunEnd; now: number }, boolean>(async (ends) => (await this.#openStore()).finishRuns(ends))
+  // The open store even while closing: a request whose run finished during a graceful shutdown
+  // stores its answer before it is sent.
   readonly #completes = new TurnBatch<IdempotencyAnswer, undefined>(async (answers) => {
-    await (await this.store()).completeIdempotent(answers)
+    await (await this.#openStore()).completeIdempotent(answers)
     return answers.map(() => undefined)
   })
 
@@ -198,7 +203,7 @@ export class Durability {
   }
 
   async releaseIdempotent(key: string): Promise<void> {
-    await (await this.store()).releaseIdempotent(key)
+    await (await this.#openStore()).releaseIdempotent(key)
   }
 
   /**
@@ -279,16 +284,20 @@ export class Durability {
   }
 
   /**
-   * Stops taking jobs; call after the server has let its runs finish or stopped them, so each
-   * run has recorded how it ended before the store closes.
+   * Stops taking jobs and new async or keyed requests at once; closes the store once `drained`
+   * settles (the server has let its runs finish or stopped them) and what those runs had left to
+   * record has been written: each async run how it ended, each keyed request its answer.
    */
-  async close(): Promise<void> {
+  async close(drained: Promise<unknown> = Promise.resolve()): Promise<void> {
     this.#closed = true
     clearInterval(this.#pruneTimer)
     clearInterval(this.#cancelPoll)
     await this.#opening?.catch(() => undefined)
     await this.#queue?.close()
-    await Promise.allSettled([...this.#jobs])
+    await Promise.allSettled([...this.#jobs, drained])
+    // A run that just settled reaches its completeIdempotent or finish call a few microtasks later.
+    await new Promise((resolve) => setImmediate(resolve))
+    await Promise.all([this.#creates, this.#finishes, this.#completes, this.#begins].map((batch) => batch.idle()))
     await this.#store?.close()
   }
 }

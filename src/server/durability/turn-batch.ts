@@ -14,6 +14,7 @@ export class TurnBatch<In, Out> {
   #waiting: { item: In; resolve: (out: Out) => void; reject: (error: unknown) => void }[] = []
   #scheduled = false
   #flushing = false
+  #idle: (() => void)[] = []
 
   /** `flush` answers one result per item, in the order given; at most `max` items per flush. */
   constructor(flush: (items: In[]) => Promise<Out[]>, max = 256) {
@@ -26,6 +27,12 @@ export class TurnBatch<In, Out> {
       this.#waiting.push({ item, resolve, reject })
       this.#schedule()
     })
+  }
+
+  /** Resolves once every call made so far has been flushed. */
+  idle(): Promise<void> {
+    if (!this.#scheduled && !this.#flushing && this.#waiting.length === 0) return Promise.resolve()
+    return new Promise((resolve) => this.#idle.push(resolve))
   }
 
   #schedule(): void {
@@ -41,7 +48,10 @@ export class TurnBatch<In, Out> {
 
   async #run(): Promise<void> {
     const batch = this.#waiting.splice(0, this.#max)
-    if (batch.length === 0) return
+    if (batch.length === 0) {
+      this.#settle()
+      return
+    }
     this.#flushing = true
     try {
       const results = await this.#flush(batch.map((entry) => entry.item))
@@ -51,6 +61,11 @@ export class TurnBatch<In, Out> {
     } finally {
       this.#flushing = false
       if (this.#waiting.length > 0) this.#schedule()
+      else this.#settle()
     }
+  }
+
+  #settle(): void {
+    for (const resolve of this.#idle.splice(0)) resolve()
   }
 }
