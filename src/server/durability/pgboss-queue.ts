@@ -117,8 +117,10 @@ export class PgBossQueue implements RunQueue {
     const boss = this.#boss
     this.#boss = undefined
     if (boss === undefined) return
-    // The server has already waited for its runs (shutdownTimeoutMs) and aborted the rest, so the
-    // handlers are ending: their jobs complete rather than wait to expire.
+    // Called as the server begins to close: no job is fetched from now on, and the handlers in
+    // progress get 5 s to complete their jobs (the server lets their runs finish within
+    // shutdownTimeoutMs, then stops them). A job left active past that expires, and the run row,
+    // which its handler has ended, stays as it ended.
     await boss.stop({ graceful: true, timeout: 5000, wait: true, close: true }).catch(() => undefined)
   }
 }
