@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import pg from 'pg'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
-import { COMMON_FLAGS, getJson, killAll, REPO, SERVER_FIXTURES, SLOW_MS, startNexflow, tempDir, waitForReady, waitUntil, type Json, type NexflowProcess } from './server-helpers.js'
+import { COMMON_FLAGS, getJson, killAll, REPO, SERVER_FIXTURES, SLOW_MS, startNexflow, tempDir, WAIT_MS, waitForReady, waitUntil, type Json, type NexflowProcess } from './server-helpers.js'
 
 const POSTGRES_URL = process.env.NEXFLOW_TEST_POSTGRES_URL
 if (POSTGRES_URL === undefined) console.warn('durability.test.ts: PostgreSQL cases skipped: set NEXFLOW_TEST_POSTGRES_URL to run them')
@@ -43,7 +43,10 @@ function makeRoot(config: Record<string, unknown>): { path: string; file(name: s
     const target = pathToFileURL(join(SERVER_FIXTURES, 'durability', 'workflows', `${name}.js`)).href
     writeFileSync(join(root.path, 'workflows', `${name}.ts`), `export { workflow } from ${JSON.stringify(target)}\n`)
   }
-  writeFileSync(join(root.path, 'nexflow.config.json'), JSON.stringify(config))
+  // Discovery's per-file deadline (10 s by default) is raised to the bound of every other wait:
+  // two instances importing at once on a busy machine once timed a file out, and /ready still
+  // turned 200 with nothing served.
+  writeFileSync(join(root.path, 'nexflow.config.json'), JSON.stringify({ autoDiscovery: { timeoutMs: WAIT_MS }, ...config }))
   return { path: root.path, file: (name) => join(root.path, name), open: (name) => writeFileSync(join(root.path, name), 'open') }
 }
 
