@@ -60,6 +60,14 @@ describe('async runs (embedded store)', () => {
     expect(run).toMatchObject({ request_id: 'async-trace-7', workflow: 'echo', outcome: 'completed' })
   })
 
+  it('invalid inputs are 400 naming the input, as for a sync run; nothing is accepted', async () => {
+    const before = ((await request(`${url}/runs`)).json as unknown as unknown[]).length
+    const { status, json } = await post(url, 'echo', { inputs: { value: 1, nope: true }, mode: 'async' })
+    expect(status).toBe(400)
+    expect(json.error).toMatchObject({ code: 'VALIDATION_FAILED', message: expect.stringContaining('nope') })
+    expect(((await request(`${url}/runs`)).json as unknown as unknown[]).length).toBe(before)
+  })
+
   it('a run that fails is "failed" with the error', async () => {
     const { json } = await post(url, 'broken', { mode: 'async' })
     const done = await pollStatus(url, 'broken', json.execution_id as string, (status) => status !== 'pending' && status !== 'running')

@@ -1,6 +1,7 @@
 import { Hono, type Context } from 'hono'
 import { NexflowError } from '../../errors.js'
 import { sha256 } from '../../sha256.js'
+import { validateCallerInputs } from '../../workflow/caller-inputs.js'
 import type { Durability } from '../durability/durability.js'
 import type { RunRecord } from '../durability/run-store.js'
 import type { ServedWorkflow } from '../workflow-table.js'
@@ -104,6 +105,8 @@ export async function idempotent(runs: RunsService, key: string, hash: string, d
 /** The answer to `mode: 'async'`: 202 with the id to poll. */
 export async function acceptAsync(runs: RunsService | undefined, workflow: ServedWorkflow, inputs: Record<string, unknown>, requestId: string | undefined): Promise<JsonAnswer> {
   if (runs === undefined) throw new NexflowError('REQUEST_INVALID', 'This server does not take async runs (no durability)')
+  // Refused now with the 400 a sync run gets, rather than accepted and failed when it runs.
+  validateCallerInputs(workflow.name, workflow.json.inputSchema, inputs)
   const run = await runs.accept(workflow, inputs, requestId)
   return {
     status: 202,
