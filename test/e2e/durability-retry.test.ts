@@ -14,7 +14,7 @@ import { pathToFileURL } from 'node:url'
 import pg from 'pg'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { pollStatus, post, type Json } from '../server/durability-helpers.js'
-import { COMMON_FLAGS, getJson, killAll, REPO, SERVER_FIXTURES, SLOW_MS, startNexflow, tempDir, WAIT_MS, waitForReady, waitUntil, type NexflowProcess } from './server-helpers.js'
+import { COMMON_FLAGS, dropDurabilitySchemas, getJson, killAll, REPO, SERVER_FIXTURES, SLOW_MS, startNexflow, tempDir, WAIT_MS, waitForReady, waitUntil, type NexflowProcess } from './server-helpers.js'
 
 const POSTGRES_URL = process.env.NEXFLOW_TEST_POSTGRES_URL
 if (POSTGRES_URL === undefined) console.warn('durability-retry.test.ts: skipped: set NEXFLOW_TEST_POSTGRES_URL to run the pg-boss retry cases')
@@ -35,14 +35,7 @@ afterEach(async () => {
 afterAll(async () => {
   await killAll()
   for (const root of roots) root.remove()
-  if (POSTGRES_URL === undefined || schemas.length === 0) return
-  const client = new pg.Client({ connectionString: POSTGRES_URL })
-  await client.connect()
-  for (const schema of schemas) {
-    await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`)
-    await client.query(`DROP SCHEMA IF EXISTS ${schema}_boss CASCADE`)
-  }
-  await client.end()
+  await dropDurabilitySchemas(POSTGRES_URL, schemas)
 }, SLOW_MS)
 
 interface Instance {

@@ -7,9 +7,8 @@ import { randomUUID } from 'node:crypto'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
-import pg from 'pg'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
-import { COMMON_FLAGS, getJson, killAll, REPO, SERVER_FIXTURES, SLOW_MS, startNexflow, tempDir, WAIT_MS, waitForReady, waitUntil, type Json, type NexflowProcess } from './server-helpers.js'
+import { COMMON_FLAGS, dropDurabilitySchemas, getJson, killAll, REPO, SERVER_FIXTURES, SLOW_MS, startNexflow, tempDir, WAIT_MS, waitForReady, waitUntil, type Json, type NexflowProcess } from './server-helpers.js'
 
 const POSTGRES_URL = process.env.NEXFLOW_TEST_POSTGRES_URL
 if (POSTGRES_URL === undefined) console.warn('durability.test.ts: PostgreSQL cases skipped: set NEXFLOW_TEST_POSTGRES_URL to run them')
@@ -24,14 +23,7 @@ afterEach(async () => {
 afterAll(async () => {
   await killAll()
   for (const root of roots) root.remove()
-  if (POSTGRES_URL === undefined || schemas.length === 0) return
-  const client = new pg.Client({ connectionString: POSTGRES_URL })
-  await client.connect()
-  for (const schema of schemas) {
-    await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`)
-    await client.query(`DROP SCHEMA IF EXISTS ${schema}_boss CASCADE`)
-  }
-  await client.end()
+  await dropDurabilitySchemas(POSTGRES_URL, schemas)
 }, SLOW_MS)
 
 /** A root serving `gate` and `echo`, with `config` as its nexflow.config.json. */

@@ -234,3 +234,19 @@ export function waitForReady(base: string, timeoutMs = WAIT_MS): Promise<true> {
 
 /** Server-level flags every test passes: a free port, and no manifest cache (nothing written into fixture folders, every file really imported). */
 export const COMMON_FLAGS = ['--port', '0', '--no-cache'] as const
+
+/** Drops the durability schemas a test made (nexflow's and pg-boss's `<schema>_boss`). */
+export async function dropDurabilitySchemas(url: string | undefined, schemas: readonly string[]): Promise<void> {
+  if (url === undefined || schemas.length === 0) return
+  const { default: pg } = await import('pg')
+  const client = new pg.Client({ connectionString: url })
+  await client.connect()
+  try {
+    for (const schema of schemas) {
+      await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`)
+      await client.query(`DROP SCHEMA IF EXISTS ${schema}_boss CASCADE`)
+    }
+  } finally {
+    await client.end()
+  }
+}
