@@ -299,3 +299,35 @@ describe('the embedded store has one live process', () => {
     await reopened.close()
   })
 })
+
+describe("the embedded store's writer thread", () => {
+  it("a write it cannot make rejects with the driver's error; the writes after it are made, in order", async () => {
+    const path = join(root.path, 'writer', 'nexflow.db')
+    const store = new SqliteRunStore(path)
+    await store.open()
+    try {
+      const id = randomUUID()
+      await store.createRuns([{ id, workflow: 'w', inputs: '{}', now: T0 }])
+      // The same id again breaks the primary key: the batch is rolled back whole.
+      const other = randomUUID()
+      const failed = store.createRuns([
+        { id: other, workflow: 'w', inputs: '{}', now: T0 },
+        { id, workflow: 'w', inputs: '{}', now: T0 },
+      ])
+      const next = store.markRunning(id, T0 + 1)
+      await expect(failed).rejects.toMatchObject({ code: 'SQLITE_CONSTRAINT_PRIMARYKEY', message: expect.stringMatching(/UNIQUE/) })
+      expect(await next).toBe(true)
+      expect(await store.getRun(other)).toBeUndefined()
+      expect((await store.getRun(id))?.status).toBe('running')
+    } finally {
+      await store.close()
+    }
+  })
+
+  it('once closed, a write is refused as unavailable rather than lost', async () => {
+    const store = new SqliteRunStore(join(root.path, 'closed', 'nexflow.db'))
+    await store.open()
+    await store.close()
+    await expect(store.createRuns([{ id: randomUUID(), workflow: 'w', inputs: '{}', now: T0 }])).rejects.toMatchObject({ code: 'DURABILITY_UNAVAILABLE' })
+  })
+})

@@ -1,7 +1,6 @@
 import type pg from 'pg'
 import { NexflowError } from '../../errors.js'
-import { runOfRow } from './sqlite-store.js'
-import { judgeKey, type IdempotencyAnswer, type IdempotencyBegin, type IdempotencyClaim, type IdempotencyTimes, type NewRun, type RunEnd, type RunRecord, type RunStore, type StoredKey } from './run-store.js'
+import { judgeKey, runOfRow, type IdempotencyAnswer, type IdempotencyBegin, type IdempotencyClaim, type IdempotencyTimes, type NewRun, type RunEnd, type RunRecord, type RunRow, type RunStore, type StoredKey } from './run-store.js'
 
 /** Connections of one instance's store: each statement is short; under load (bench/durability.ts) 4 queued requests behind each other. */
 const POOL_SIZE = 10
@@ -123,12 +122,12 @@ export class PostgresRunStore implements RunStore {
   }
 
   async getRun(id: string): Promise<RunRecord | undefined> {
-    const { rows } = await this.#db.query<Parameters<typeof runOfRow>[0]>(`SELECT * FROM ${this.#schema}.runs WHERE id = $1`, [id])
+    const { rows } = await this.#db.query<RunRow>(`SELECT * FROM ${this.#schema}.runs WHERE id = $1`, [id])
     return rows[0] === undefined ? undefined : runOfRow(rows[0])
   }
 
   async listRuns(limit: number): Promise<RunRecord[]> {
-    const { rows } = await this.#db.query<Parameters<typeof runOfRow>[0]>(`SELECT * FROM ${this.#schema}.runs ORDER BY created_at DESC LIMIT $1`, [limit])
+    const { rows } = await this.#db.query<RunRow>(`SELECT * FROM ${this.#schema}.runs ORDER BY created_at DESC LIMIT $1`, [limit])
     return rows.map(runOfRow)
   }
 

@@ -27,6 +27,35 @@ export interface RunRecord {
   finishedAt?: number | undefined
 }
 
+/** A run as a row of either store (PostgreSQL's bigint columns may arrive as strings). */
+export interface RunRow {
+  id: string
+  workflow: string
+  status: string
+  inputs: string
+  request_id?: string | null
+  outputs: string | null
+  error: string | null
+  created_at: number | string
+  started_at: number | string | null
+  finished_at: number | string | null
+}
+
+export function runOfRow(row: RunRow): RunRecord {
+  return {
+    id: row.id,
+    workflow: row.workflow,
+    status: row.status as RunStatus,
+    inputs: row.inputs,
+    ...(row.request_id === null || row.request_id === undefined ? {} : { requestId: row.request_id }),
+    ...(row.outputs === null ? {} : { outputs: row.outputs }),
+    ...(row.error === null ? {} : { error: JSON.parse(row.error) as RunRecord['error'] }),
+    createdAt: Number(row.created_at),
+    ...(row.started_at === null ? {} : { startedAt: Number(row.started_at) }),
+    ...(row.finished_at === null ? {} : { finishedAt: Number(row.finished_at) }),
+  }
+}
+
 /** A run to store as accepted (`pending`). */
 export interface NewRun {
   id: string
