@@ -5,7 +5,7 @@ import type { RunAnswer, RunContext } from '../http/app.js'
 import type { NexusLogger } from '../options.js'
 import type { ServedWorkflow } from '../workflow-table.js'
 import type { ResolvedDurabilityOptions } from './durability-options.js'
-import type { RunQueue } from './run-queue.js'
+import type { JobOutcome, RunQueue } from './run-queue.js'
 import type { FinalStatus, IdempotencyAnswer, IdempotencyBegin, IdempotencyClaim, NewRun, RunEnd, RunRecord, RunStore } from './run-store.js'
 import { TurnBatch } from './turn-batch.js'
 
@@ -62,7 +62,7 @@ export class Durability {
   #pruneTimer: NodeJS.Timeout | undefined
   #cancelPoll: NodeJS.Timeout | undefined
   /** Job handlers in progress: close() waits for them to record how their runs ended. */
-  readonly #jobs = new Set<Promise<void>>()
+  readonly #jobs = new Set<Promise<unknown>>()
   /**
    * Keyed requests of one turn begin together (on PostgreSQL, one statement), and store their
    * answers in one transaction.
@@ -219,31 +219,26 @@ export class Durability {
     return this.#finishes.add({ id, end, now: Date.now() })
   }
 
-  #track(job: Promise<void>): Promise<void> {
+  #track<T>(job: Promise<T>): Promise<T> {
     this.#jobs.add(job)
     return job.finally(() => this.#jobs.delete(job))
   }
 
   /** One job: claims the run, executes it here, records how it ended. Never throws. */
-  async #runJob(id: string, workflowName: string, retry: boolean): Promise<void> {
+  async #runJob(id: string, workflowName: string, retry: boolean): Promise<JobOutcome> {
     const store = this.#store
-    if (store === undefined) return
-    if (this.#closed) {
-      // Closing: a run not yet started stays pending. The next start dispatches it again
-      // (embedded); pg-boss retries or dead-letters a failed job (PostgreSQL).
-      if (this.kind === 'postgres') throw new NexflowError('SERVER_CLOSING', 'The instance is shutting down')
-      return
-    }
+    // Closing: a run not yet started stays pending, and the queue hands it on (see JobOutcome).
+    if (store === undefined || this.#closed) return 'declined'
     const controller = new AbortController()
     try {
-      if (!(await store.markRunning(id, Date.now(), retry))) return // cancelled while pending, or gone
+      if (!(await store.markRunning(id, Date.now(), retry))) return 'done' // cancelled while pending, or gone
       this.#local.set(id, controller)
       await this.#executor.ready().catch(() => undefined)
       const workflow = this.#executor.workflow(workflowName)
       if (workflow === undefined) {
         const error = new NexflowError('WORKFLOW_NOT_FOUND', `Workflow "${workflowName}" is not served by this instance any more`, { details: { workflow: workflowName } })
         await this.#finish(id, { status: 'failed', error: serializeError(error) })
-        return
+        return 'done'
       }
       const run = await store.getRun(id)
       const inputs = JSON.parse(run?.inputs ?? '{}') as Record<string, unknown>
@@ -263,6 +258,7 @@ export class Durability {
     } finally {
       this.#local.delete(id)
     }
+    return 'done'
   }
 
   /** The queue gave up on a run whose instance died. */

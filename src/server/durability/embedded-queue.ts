@@ -1,5 +1,5 @@
 import { NexflowError } from '../../errors.js'
-import type { JobInfo, RunJob, RunQueue } from './run-queue.js'
+import type { JobHandlers, RunJob, RunQueue } from './run-queue.js'
 import { settled } from './sqlite-store.js'
 
 /** Jobs waiting beyond this are refused (429): an unbounded backlog would only grow the heap. */
@@ -14,14 +14,14 @@ export class EmbeddedQueue implements RunQueue {
   readonly #concurrency: number
   readonly #waiting: RunJob[] = []
   #active = 0
-  #handler: ((job: RunJob, info: JobInfo) => Promise<void>) | undefined
+  #handler: JobHandlers['run'] | undefined
   #closed = false
 
   constructor(concurrency: number) {
     this.#concurrency = concurrency
   }
 
-  start(handlers: { run: (job: RunJob, info: JobInfo) => Promise<void> }, ready: Promise<unknown>): Promise<void> {
+  start(handlers: JobHandlers, ready: Promise<unknown>): Promise<void> {
     void ready.then(() => {
       this.#handler = handlers.run
       this.#pump()
@@ -49,6 +49,7 @@ export class EmbeddedQueue implements RunQueue {
       const job = this.#waiting.shift()
       if (job === undefined) return
       this.#active++
+      // A declined run (the server is closing) stays pending in the store: the next start dispatches it again.
       void handler(job, { retry: false }).finally(() => {
         this.#active--
         this.#pump()

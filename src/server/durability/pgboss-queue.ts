@@ -1,7 +1,7 @@
 import type PgBoss from 'pg-boss'
 import { NexflowError } from '../../errors.js'
 import type { NexusLogger } from '../options.js'
-import type { JobInfo, RunJob, RunQueue } from './run-queue.js'
+import type { JobHandlers, RunJob, RunQueue } from './run-queue.js'
 import { TurnBatch } from './turn-batch.js'
 
 const QUEUE = 'nexflow-runs'
@@ -41,7 +41,7 @@ export class PgBossQueue implements RunQueue {
     this.#options = options
   }
 
-  async start(handlers: { run: (job: RunJob, info: JobInfo) => Promise<void>; interrupted: (job: RunJob) => Promise<void> }, ready: Promise<unknown>): Promise<void> {
+  async start(handlers: JobHandlers, ready: Promise<unknown>): Promise<void> {
     const { default: PgBossClass } = await import('pg-boss')
     const { url, schema, logger } = this.#options
     const boss = new PgBossClass({
@@ -75,14 +75,19 @@ export class PgBossQueue implements RunQueue {
   }
 
   /** Subscribes this instance's workers, unless it closed meanwhile. */
-  async #work(boss: PgBoss, handlers: { run: (job: RunJob, info: JobInfo) => Promise<void>; interrupted: (job: RunJob) => Promise<void> }): Promise<void> {
+  async #work(boss: PgBoss, handlers: JobHandlers): Promise<void> {
     const polling = { pollingIntervalSeconds: this.#options.pollingIntervalSeconds ?? 0.5, batchSize: 1, includeMetadata: true as const }
     for (let i = 0; i < this.#options.concurrency; i++) {
       if (this.#boss !== boss) return
       // Set once work() resolves; the worker may take its first job before that.
       const worker: { id?: string } = {}
       worker.id = await boss.work<RunJob>(QUEUE, polling, async (jobs) => {
-        for (const job of jobs) await handlers.run(job.data, { retry: job.retryCount > 0 })
+        for (const job of jobs) {
+          // Fetched as this instance began to close: the run never started, so it goes back to
+          // the queue as a new job for another instance. Failing it would spend a retry, and with
+          // none left, dead-letter a run that never ran as interrupted.
+          if ((await handlers.run(job.data, { retry: job.retryCount > 0 })) === 'declined') await this.#insert(boss, [job.data])
+        }
         // pg-boss pauses a worker for the rest of its polling interval after every job, found or
         // not: a backlog drained at two jobs per second per worker (29 runs/s in bench/durability).
         // A worker that just finished one asks again at once; only an empty fetch waits.
@@ -106,12 +111,16 @@ export class PgBossQueue implements RunQueue {
   readonly #sends = new TurnBatch<RunJob, undefined>(async (jobs) => {
     const boss = this.#boss
     if (boss === undefined) throw new NexflowError('DURABILITY_UNAVAILABLE', 'The run queue is not running')
-    const { retryLimit, expireInSeconds } = this.#options
-    await boss.insert(jobs.map((data) => ({ name: QUEUE, data, deadLetter: DEAD_LETTER, retryLimit, expireInSeconds })))
+    await this.#insert(boss, jobs)
     // A worker of this instance that is idle takes them now rather than at its next poll.
     for (const id of this.#workers) boss.notifyWorker(id)
     return jobs.map(() => undefined)
   })
+
+  async #insert(boss: PgBoss, jobs: RunJob[]): Promise<void> {
+    const { retryLimit, expireInSeconds } = this.#options
+    await boss.insert(jobs.map((data) => ({ name: QUEUE, data, deadLetter: DEAD_LETTER, retryLimit, expireInSeconds })))
+  }
 
   async close(): Promise<void> {
     const boss = this.#boss

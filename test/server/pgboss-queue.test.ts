@@ -1,0 +1,78 @@
+// The PostgreSQL run queue (pg-boss) on a real database: a job fetched by an instance that is
+// closing is handed on, never failed. Needs NEXFLOW_TEST_POSTGRES_URL.
+import { randomUUID } from 'node:crypto'
+import pg from 'pg'
+import { afterAll, describe, expect, it } from 'vitest'
+import { PgBossQueue } from '../../src/server/durability/pgboss-queue.js'
+import type { JobOutcome, RunJob } from '../../src/server/durability/run-queue.js'
+
+const POSTGRES_URL = process.env.NEXFLOW_TEST_POSTGRES_URL
+if (POSTGRES_URL === undefined) console.warn('pgboss-queue.test.ts: skipped: set NEXFLOW_TEST_POSTGRES_URL to run it')
+const SCHEMA = `nx_queue_${randomUUID().slice(0, 8)}_boss`
+const warnings: string[] = []
+const logger = { info: () => {}, warn: (message: string) => void warnings.push(message) }
+
+afterAll(async () => {
+  if (POSTGRES_URL === undefined) return
+  const client = new pg.Client({ connectionString: POSTGRES_URL })
+  await client.connect()
+  await client.query(`DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE`)
+  await client.end()
+})
+
+describe('PgBossQueue', () => {
+  it.skipIf(POSTGRES_URL === undefined)('a job its handler declines (the instance is closing) is queued again and taken, not dead-lettered as interrupted', async () => {
+    const url = POSTGRES_URL as string
+    const queue = new PgBossQueue({ url, schema: SCHEMA, concurrency: 1, retryLimit: 0, expireInSeconds: 60, logger, maintenanceIntervalSeconds: 1 })
+    const runId = randomUUID()
+    const deliveries: { job: RunJob; retry: boolean }[] = []
+    const interrupted: RunJob[] = []
+    let taken!: () => void
+    const takenAgain = new Promise<void>((resolve) => (taken = resolve))
+    await queue.start(
+      {
+        run: (job, info): Promise<JobOutcome> => {
+          deliveries.push({ job, retry: info.retry })
+          if (deliveries.length === 1) return Promise.resolve('declined')
+          taken()
+          return Promise.resolve('done')
+        },
+        interrupted: (job) => {
+          interrupted.push(job)
+          return Promise.resolve()
+        },
+      },
+      Promise.resolve(),
+    )
+    const client = new pg.Client({ connectionString: url })
+    await client.connect()
+    try {
+      await queue.send({ runId, workflow: 'w' })
+      await takenAgain
+      expect(deliveries.map((delivery) => delivery.job)).toEqual([
+        { runId, workflow: 'w' },
+        { runId, workflow: 'w' },
+      ])
+      // Handed on as a new job, so it is not counted as a retry of a run that died.
+      expect(deliveries[1]?.retry).toBe(false)
+      // Both jobs end completed (pg-boss completes a job once its handler returns); none failed.
+      const deadline = Date.now() + 30_000
+      let states: { name: string; state: string }[] = []
+      for (;;) {
+        states = (await client.query<{ name: string; state: string }>(`SELECT name, state FROM ${SCHEMA}.job WHERE data->>'runId' = $1 ORDER BY created_on`, [runId])).rows
+        if (states.length === 2 && states.every((row) => row.state === 'completed')) break
+        if (Date.now() > deadline) throw new Error(`the jobs did not complete: ${JSON.stringify(states)}`)
+        await new Promise((resolve) => setTimeout(resolve, 50))
+      }
+      expect(states).toEqual([
+        { name: 'nexflow-runs', state: 'completed' },
+        { name: 'nexflow-runs', state: 'completed' },
+      ])
+      expect(interrupted).toEqual([])
+    } finally {
+      await client.end()
+      await queue.close()
+    }
+    expect(warnings).toEqual([])
+  })
+})
