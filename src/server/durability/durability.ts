@@ -128,9 +128,12 @@ export class Durability {
       queue = new EmbeddedQueue(options.concurrency)
     } else {
       const [{ PostgresRunStore }, { PgBossQueue }] = await Promise.all([import('./postgres-store.js'), import('./pgboss-queue.js')])
-      store = new PostgresRunStore(options.databaseUrl, options.schema)
+      const postgres = new PostgresRunStore(options.databaseUrl, options.schema)
+      store = postgres
       queue = new PgBossQueue({
         url: options.databaseUrl,
+        // The store's pool (open before the queue starts, closed after it stops).
+        db: postgres,
         schema: `${options.schema}_boss`,
         concurrency: options.concurrency,
         retryLimit: options.retryLimit,

@@ -10,6 +10,8 @@ const DEAD_LETTER = 'nexflow-runs-interrupted'
 
 export interface PgBossQueueOptions {
   url: string
+  /** Statements run on this instead of a pool of pg-boss's own (the run store's pool). */
+  db?: { executeSql(text: string, values?: unknown[]): Promise<{ rows: unknown[] }> }
   /** pg-boss's own schema (a plain identifier). */
   schema: string
   /** Workers polling on this instance: the async runs it executes at once. */
@@ -43,11 +45,10 @@ export class PgBossQueue implements RunQueue {
 
   async start(handlers: JobHandlers, ready: Promise<unknown>): Promise<void> {
     const { default: PgBossClass } = await import('pg-boss')
-    const { url, schema, logger } = this.#options
+    const { url, schema, logger, db } = this.#options
     const boss = new PgBossClass({
-      connectionString: url,
+      ...(db === undefined ? { connectionString: url, max: Math.min(10, this.#options.concurrency + 2) } : { db }),
       schema,
-      max: Math.min(10, this.#options.concurrency + 2),
       schedule: false,
       supervise: true,
       maintenanceIntervalSeconds: this.#options.maintenanceIntervalSeconds ?? 30,

@@ -2,7 +2,10 @@ import type pg from 'pg'
 import { NexflowError } from '../../errors.js'
 import { judgeKey, runOfRow, type IdempotencyAnswer, type IdempotencyBegin, type IdempotencyClaim, type IdempotencyTimes, type NewRun, type RunEnd, type RunRecord, type RunRow, type RunStore, type StoredKey } from './run-store.js'
 
-/** Connections of one instance's store: each statement is short; under load (bench/durability.ts) 4 queued requests behind each other. */
+/**
+ * Connections of one instance, shared by the store and pg-boss (see executeSql): each statement is
+ * short, and the store groups the statements of one turn of the event loop.
+ */
 const POOL_SIZE = 10
 
 /**
@@ -25,7 +28,8 @@ export class PostgresRunStore implements RunStore {
   async open(): Promise<void> {
     if (this.#pool !== undefined) return
     const { default: pgModule } = await import('pg')
-    const pool = new pgModule.Pool({ connectionString: this.#url, max: POOL_SIZE })
+    // Named, so an operator can tell nexflow's connections apart in pg_stat_activity.
+    const pool = new pgModule.Pool({ connectionString: this.#url, max: POOL_SIZE, application_name: 'nexflow' })
     // An idle client losing its connection emits 'error' on the pool; unhandled it would crash the process.
     pool.on('error', () => undefined)
     const s = this.#schema
@@ -72,6 +76,14 @@ export class PostgresRunStore implements RunStore {
     }
     client.release()
     this.#pool = pool
+  }
+
+  /**
+   * Runs one statement on this store's pool, in the shape pg-boss takes as its `db`: the queue
+   * shares the store's connections, so an instance holds one pool on the database, not two.
+   */
+  executeSql(text: string, values?: unknown[]): Promise<{ rows: unknown[] }> {
+    return this.#db.query(text, values)
   }
 
   get #db(): pg.Pool {
