@@ -127,7 +127,9 @@ function loadVariant(target: string, variant: Variant, fixed: string, seconds: n
     connections: CONNECTIONS,
     // Async runs pile up behind their 202s: a fixed number, so the queue neither refuses them
     // (the embedded queue holds 10,000) nor leaves minutes of work for the next measurement.
-    ...(variant.status === 202 ? { amount: ASYNC_RUNS } : { duration: seconds }),
+    // autocannon ends a fixed-count run at its next sampling tick (1 s by default), so its
+    // duration, and the rate from it, would be counted in whole seconds: 10 ms ticks.
+    ...(variant.status === 202 ? { amount: ASYNC_RUNS, sampleInt: 10 } : { duration: seconds }),
     body: variant.body,
     headers: { 'content-type': 'application/json' },
     requests: [
