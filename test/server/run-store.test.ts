@@ -73,6 +73,23 @@ describe.each(targets)('RunStore contract ($name)', ({ make, skip, name }) => {
     expect(await store.getRun(id)).toMatchObject({ status: 'completed', outputs: '{"n":{"x":1}}', startedAt: T0 + 1, finishedAt: T0 + 3 })
   })
 
+  it.skipIf(skip)('a run claimed by an instance that then closes goes back to pending, to be taken again; a cancelled one stays cancelled', async () => {
+    const [handed, cancelled] = [randomUUID(), randomUUID()]
+    await store.createRuns([
+      { id: handed, workflow: 'w', inputs: '{}', now: T0 },
+      { id: cancelled, workflow: 'w', inputs: '{}', now: T0 },
+    ])
+    await store.markRunning(handed, T0 + 1)
+    expect(await store.returnToPending(handed)).toBe(true)
+    expect(await store.getRun(handed)).toEqual({ id: handed, workflow: 'w', status: 'pending', inputs: '{}', createdAt: T0 })
+    expect(await store.returnToPending(handed)).toBe(false)
+    expect(await store.markRunning(handed, T0 + 2)).toBe(true)
+    await store.markRunning(cancelled, T0 + 1)
+    await store.cancelRun(cancelled, T0 + 2)
+    expect(await store.returnToPending(cancelled)).toBe(false)
+    expect((await store.getRun(cancelled))?.status).toBe('cancelled')
+  })
+
   it.skipIf(skip)('a cancelled run stays cancelled: a later finish does not overwrite it', async () => {
     const id = randomUUID()
     await store.createRuns([{ id, workflow: 'w', inputs: '{}', now: T0 }])

@@ -22,6 +22,8 @@ async function apply(request: StoreWrite): Promise<unknown> {
       return opened().createRuns(request.runs)
     case 'markRunning':
       return opened().markRunning(request.id, request.now, request.retry)
+    case 'returnToPending':
+      return opened().returnToPending(request.id)
     case 'finishRuns':
       return opened().finishRuns(request.ends)
     case 'cancelRun':

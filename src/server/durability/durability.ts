@@ -244,6 +244,10 @@ export class Durability {
         return 'done'
       }
       const run = await store.getRun(id)
+      // The server began to close while the run was being claimed: it has not started, so it is
+      // handed on rather than stopped as interrupted. From here to execute() nothing awaits, so a
+      // close that begins later finds the run in flight and lets it finish.
+      if (this.#closed) return (await store.returnToPending(id)) ? 'declined' : 'done'
       const inputs = JSON.parse(run?.inputs ?? '{}') as Record<string, unknown>
       let end: { status: FinalStatus; outputs?: string; error?: ReturnType<typeof serializeError> }
       try {

@@ -107,6 +107,11 @@ export class PostgresRunStore implements RunStore {
     return result.rowCount === 1
   }
 
+  async returnToPending(id: string): Promise<boolean> {
+    const result = await this.#db.query(`UPDATE ${this.#schema}.runs SET status = 'pending', started_at = NULL WHERE id = $1 AND status = 'running'`, [id])
+    return result.rowCount === 1
+  }
+
   async finishRuns(ends: readonly { id: string; end: RunEnd; now: number }[]): Promise<boolean[]> {
     if (ends.length === 0) return []
     if (new Set(ends.map((entry) => entry.id)).size < ends.length) {

@@ -146,6 +146,11 @@ export interface RunStore {
    */
   markRunning(id: string, now: number, retry?: boolean): Promise<boolean>
   /**
+   * `running` back to `pending`, for a run marked running that never started: the instance began
+   * to close first, and hands the run on. False when it was not running (a cancel came first).
+   */
+  returnToPending(id: string): Promise<boolean>
+  /**
    * Ends pending or running runs, in one transaction; for each, false when it had already ended
    * (a cancel came first).
    */

@@ -85,6 +85,10 @@ export class SqliteRunStore implements RunStore {
     return this.#writes.write({ op: 'markRunning', id, now, retry })
   }
 
+  async returnToPending(id: string): Promise<boolean> {
+    return this.#writes.write({ op: 'returnToPending', id })
+  }
+
   async finishRuns(ends: readonly { id: string; end: RunEnd; now: number }[]): Promise<boolean[]> {
     return this.#writes.write({ op: 'finishRuns', ends })
   }

@@ -104,6 +104,10 @@ export class SqliteWrites {
     return this.#prepare(`UPDATE nexflow_runs SET status = 'running', started_at = ? WHERE id = ? AND status IN ${from}`).run(now, id).changes === 1
   }
 
+  returnToPending(id: string): StoreWriteResults['returnToPending'] {
+    return this.#prepare("UPDATE nexflow_runs SET status = 'pending', started_at = NULL WHERE id = ? AND status = 'running'").run(id).changes === 1
+  }
+
   finishRuns(ends: readonly { id: string; end: RunEnd; now: number }[]): StoreWriteResults['finishRuns'] {
     const finish = this.#prepare("UPDATE nexflow_runs SET status = ?, outputs = ?, error = ?, finished_at = ? WHERE id = ? AND status IN ('pending', 'running')")
     return this.#db.transaction(() =>

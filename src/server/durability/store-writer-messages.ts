@@ -22,6 +22,7 @@ export type StoreWrite =
   | { op: 'open'; path: string }
   | { op: 'createRuns'; runs: readonly NewRun[] }
   | { op: 'markRunning'; id: string; now: number; retry: boolean }
+  | { op: 'returnToPending'; id: string }
   | { op: 'finishRuns'; ends: readonly { id: string; end: RunEnd; now: number }[] }
   | { op: 'cancelRun'; id: string; now: number }
   | { op: 'recover'; now: number }
@@ -34,6 +35,7 @@ export interface StoreWriteResults {
   open: undefined
   createRuns: undefined
   markRunning: boolean
+  returnToPending: boolean
   finishRuns: boolean[]
   cancelRun: undefined
   recover: { interrupted: string[]; pending: RunRecord[] }
