@@ -34,6 +34,7 @@ describe('async runs (embedded store)', () => {
     expect(accepted.status).toBe(202)
     expect(accepted.json).toEqual({ execution_id: expect.stringMatching(/^[0-9a-f-]{36}$/), status: 'pending' })
     expect(accepted.headers.get('location')).toBe(`/workflows/gate/status/${accepted.json.execution_id}`)
+    expect(accepted.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/)
     const id = accepted.json.execution_id as string
     const running = await pollStatus(url, 'gate', id, (status) => status === 'running')
     expect(running).toMatchObject({ execution_id: id, status: 'running', started_at: expect.any(String), finished_at: null })

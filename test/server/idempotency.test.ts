@@ -62,6 +62,9 @@ describe.each(targets)('Idempotency-Key ($name)', ({ durability, skip }) => {
     expect(second.status).toBe(200)
     expect(second.headers.get('idempotent-replayed')).toBe('true')
     expect(second.json).toEqual(first.json)
+    // Each answer carries its own request's id, a replay too.
+    expect([first.headers.get('x-request-id'), second.headers.get('x-request-id')]).toEqual([expect.stringMatching(/^[0-9a-f-]{36}$/), expect.stringMatching(/^[0-9a-f-]{36}$/)])
+    expect(second.headers.get('x-request-id')).not.toBe(first.headers.get('x-request-id'))
   })
 
   it.skipIf(skip)('the same key with another body, or on another workflow, is 422', async () => {

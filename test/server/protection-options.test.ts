@@ -25,6 +25,25 @@ afterAll(async () => {
   await Promise.all(started.map((app) => app.close()))
 })
 
+describe('headers the middleware sets before the route', () => {
+  it('reach the answers a route builds itself: an execute, the dashboard page, MCP', async () => {
+    const url = await serve({ rateLimit: { windowMs: 60_000, max: 50 }, dashboard: true })
+    const answers = {
+      execute: await fetch(`${url}/workflows/greet/execute`, { method: 'POST', headers: { 'x-request-id': 'hdr-run-1' }, body: '{}' }),
+      page: await fetch(`${url}/`, { headers: { 'x-request-id': 'hdr-page-1' } }),
+      mcp: await fetch(`${url}/mcp`, { method: 'POST', headers: { 'x-request-id': 'hdr-mcp-1', 'content-type': 'application/json' }, body: '{}' }),
+    }
+    expect(answers.execute.status).toBe(200)
+    expect(answers.page.status).toBe(200)
+    for (const [name, answer] of Object.entries(answers)) {
+      expect([name, answer.headers.get('x-request-id')]).toEqual([name, `hdr-${name === 'execute' ? 'run' : name}-1`])
+      // The dashboard's page and assets are exempt from the limit, as /health is.
+      expect([name, answer.headers.get('ratelimit-limit')]).toEqual([name, name === 'page' ? null : '50'])
+      expect([name, answer.headers.get('x-content-type-options')]).toEqual([name, 'nosniff'])
+    }
+  })
+})
+
 describe('rate limits', () => {
   let url: string
   beforeAll(async () => {

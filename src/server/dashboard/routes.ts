@@ -1,4 +1,4 @@
-import { Hono } from 'hono'
+import { Hono, type Context } from 'hono'
 import { dashboardScript } from './assets.js'
 import { DASHBOARD_HTML } from './page.js'
 import { DASHBOARD_PREFIX } from './paths.js'
@@ -13,7 +13,7 @@ export function dashboardRoutes(): Hono {
   const app = new Hono()
   // A new server version may ship a new script: browsers ask again rather than run a stale one.
   const noCache = { 'cache-control': 'no-cache' }
-  const page = () => new Response(DASHBOARD_HTML, { headers: { 'content-type': 'text/html; charset=utf-8', ...noCache } })
+  const page = (c: Context) => c.body(DASHBOARD_HTML, 200, { 'content-type': 'text/html; charset=utf-8', ...noCache })
   app.get('/', page)
   app.get(DASHBOARD_PREFIX, page)
   app.get(`${DASHBOARD_PREFIX}/`, page)

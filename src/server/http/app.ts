@@ -157,8 +157,8 @@ export function createHttpApp(services: HttpServices): Hono {
       return streamRun(c, services, workflow, request.inputs)
     }
     const respond = () => (request.mode === 'async' ? acceptAsync(runs, workflow, request.inputs, c.get('requestId')) : runSync(c, workflow, request.inputs))
-    if (key === undefined || runs === undefined) return jsonResponse(await respond())
-    return idempotent(runs, key, bodyHash(workflow.name, request), development, respond)
+    if (key === undefined || runs === undefined) return jsonResponse(c, await respond())
+    return idempotent(c, runs, key, bodyHash(workflow.name, request), development, respond)
   }
   const runSync = async (c: Context, workflow: ServedWorkflow, inputs: Record<string, unknown>): Promise<JsonAnswer> => {
     const answer = await services.execute(workflow, inputs, { requestId: c.get('requestId') })
@@ -170,8 +170,17 @@ export function createHttpApp(services: HttpServices): Hono {
   if (runs !== undefined) workflows.route('/', runsRoutes(runs, development))
   app.route('/workflows', workflows)
   // The MCP transport reads the web Request itself: hono's bodyLimit guards it.
-  app.all('/mcp', bodyLimitFor(services), (c) => services.mcp(c.req.raw))
+  app.all('/mcp', bodyLimitFor(services), (c) => mcpResponse(c, services))
   return app
+}
+
+/**
+ * The MCP transport builds its own Response. Reading `c.res` first makes hono keep the headers
+ * the middleware set (X-Request-Id, RateLimit-*) and merge them into it.
+ */
+function mcpResponse(c: Context, services: HttpServices): Promise<Response> {
+  void c.res
+  return services.mcp(c.req.raw)
 }
 
 /** Only the MCP endpoint, for `mcpPort` (the source system serves MCP on its own port). */
@@ -179,6 +188,6 @@ export function createMcpOnlyApp(services: HttpServices): Hono {
   const app = new Hono()
   app.onError((error, c) => sendError(c, error, services.development))
   for (const handler of services.middleware ?? []) app.use(handler)
-  app.all('/mcp', bodyLimitFor(services), (c) => services.mcp(c.req.raw))
+  app.all('/mcp', bodyLimitFor(services), (c) => mcpResponse(c, services))
   return app
 }

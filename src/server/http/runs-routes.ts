@@ -1,4 +1,5 @@
 import { Hono, type Context } from 'hono'
+import type { ContentfulStatusCode } from 'hono/utils/http-status'
 import { NexflowError } from '../../errors.js'
 import { sha256 } from '../../sha256.js'
 import { validateCallerInputs } from '../../workflow/caller-inputs.js'
@@ -61,8 +62,12 @@ export interface JsonAnswer {
 }
 
 /** The Response of an answer. */
-export function jsonResponse(answer: JsonAnswer, headers?: Record<string, string>): Response {
-  return new Response(answer.body, { status: answer.status, headers: { 'content-type': JSON_TYPE, ...answer.headers, ...headers } })
+/**
+ * Through the context, not `new Response()`: hono merges the headers the middleware set before
+ * the route (X-Request-Id, RateLimit-*) only into responses it builds.
+ */
+export function jsonResponse(c: Context, answer: JsonAnswer, headers?: Record<string, string>): Response {
+  return c.body(answer.body, answer.status as ContentfulStatusCode, { 'content-type': JSON_TYPE, ...answer.headers, ...headers })
 }
 
 /**
@@ -71,11 +76,11 @@ export function jsonResponse(answer: JsonAnswer, headers?: Record<string, string
  * `Idempotent-Replayed: true`; another body is 422; a key whose first request is still running is 409.
  * The answer stays JSON text throughout: storing it never reads a Response's body stream.
  */
-export async function idempotent(runs: RunsService, key: string, hash: string, development: boolean, respond: () => Promise<JsonAnswer>): Promise<Response> {
+export async function idempotent(c: Context, runs: RunsService, key: string, hash: string, development: boolean, respond: () => Promise<JsonAnswer>): Promise<Response> {
   const begun = await runs.beginIdempotent(key, hash)
   switch (begun.kind) {
     case 'replay':
-      return jsonResponse({ status: begun.status, body: begun.body }, { 'idempotent-replayed': 'true' })
+      return jsonResponse(c, { status: begun.status, body: begun.body }, { 'idempotent-replayed': 'true' })
     case 'conflict':
       throw new NexflowError('IDEMPOTENCY_CONFLICT', 'A request with this Idempotency-Key is still being processed; retry once it has finished', { details: { retryable: true } })
     case 'mismatch':
@@ -96,10 +101,10 @@ export async function idempotent(runs: RunsService, key: string, hash: string, d
   }
   if (answer.status >= 500) {
     await runs.releaseIdempotent(key)
-    return jsonResponse(answer)
+    return jsonResponse(c, answer)
   }
   await runs.completeIdempotent(key, answer.status, answer.body)
-  return jsonResponse(answer)
+  return jsonResponse(c, answer)
 }
 
 /** The answer to `mode: 'async'`: 202 with the id to poll. */
