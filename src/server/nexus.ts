@@ -278,7 +278,14 @@ export class Nexus {
           this.options.metrics ? import('./metrics.js') : undefined,
         ])
         this.#metrics = metrics === undefined ? undefined : new metrics.NexusMetrics(() => this.#snapshot())
-        this.#middleware = await createServerMiddleware(this.options, { metrics: this.#metrics, log: this.options.log.requests ? this.#activity : undefined, development: this.#development })
+        const { rateLimit } = this.options
+        const hits = rateLimit === undefined || rateLimit.shared === false ? undefined : this.#durability.sharedHits(rateLimit.windowMs)
+        this.#middleware = await createServerMiddleware(this.options, {
+          metrics: this.#metrics,
+          log: this.options.log.requests ? this.#activity : undefined,
+          development: this.#development,
+          sharedHits: hits === undefined ? undefined : { hits, warn: (message) => this.options.logger.warn(message) },
+        })
         const services = this.#httpServices()
         const { listener } = options
         if (listener === undefined) this.#server = await this.#listen(serve, createHttpApp(services).fetch, this.options.apiPort, 'apiPort', '--port')

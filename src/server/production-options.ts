@@ -77,6 +77,7 @@ const rateLimitSchema = z.union([
   z.strictObject({
     windowMs: z.number().int().min(1000, { error: 'rateLimit.windowMs must be at least 1000 ms' }).max(86_400_000, { error: 'rateLimit.windowMs must be at most one day' }),
     max: z.number().int().min(1).max(1_000_000_000),
+    shared: z.boolean().optional(),
   }),
 ])
 
@@ -142,7 +143,7 @@ export const productionConfigShape = {
 /** What each option expects, for messages that say how to fix them. */
 export const PRODUCTION_HINTS = {
   auth: 'false, or { apiKeys?: string[], jwt?: { secret | jwksUrl, issuer?, audience? } }, e.g. auth: { apiKeys: [process.env.MY_KEY] }',
-  rateLimit: 'false, or { windowMs, max }, e.g. rateLimit: { windowMs: 60_000, max: 100 }',
+  rateLimit: 'false, or { windowMs, max, shared? }, e.g. rateLimit: { windowMs: 60_000, max: 100 }',
   cors: 'false, or { origin, allowMethods?, allowHeaders?, exposeHeaders?, credentials?, maxAgeSec? }, e.g. cors: { origin: "https://app.example.com" }',
   secureHeaders: 'true (the default), false, or an object of hono secureHeaders settings, e.g. secureHeaders: { strictTransportSecurity: false }',
   metrics: 'metrics: true (GET /metrics, the default) or metrics: false',
@@ -176,6 +177,12 @@ export interface JwtOptions {
 export interface RateLimitOptions {
   windowMs: number
   max: number
+  /**
+   * With PostgreSQL durability, the counts live in its database, so every instance behind the load
+   * balancer counts a client's requests together (default true). false: each process counts its
+   * own. The embedded store has one instance: counts stay in memory either way.
+   */
+  shared?: boolean
 }
 
 /** Cross-origin requests from browsers (hono's `cors`). */

@@ -51,6 +51,11 @@ describe('flags over the config file over the defaults', () => {
     expect(startOptions(parseStartArgs(['--discovery'], cwd), { autoDiscovery: false }, configFile).autoDiscovery).toEqual({})
   })
 
+  it('--rate-limit sets the limit; whether counts are shared still comes from the config', () => {
+    expect(startOptions(parseStartArgs(['--rate-limit', '5/1m'], cwd), { rateLimit: { windowMs: 1000, max: 1, shared: false } }, configFile).rateLimit).toEqual({ windowMs: 60_000, max: 5, shared: false })
+    expect(startOptions(parseStartArgs(['--rate-limit', '5/1m'], cwd), { rateLimit: false }, configFile).rateLimit).toEqual({ windowMs: 60_000, max: 5 })
+  })
+
   it("a config file's root is relative to the file", () => {
     expect(startOptions(parseStartArgs([], cwd), { root: 'src' }, configFile).root).toBe(`${cwd}/src`)
   })

@@ -42,7 +42,8 @@ export function startOptions(flags: StartFlags, config: Record<string, unknown> 
   if (flags.runTimeoutMs !== undefined) options.runTimeoutMs = flags.runTimeoutMs
   if (flags.maxMemoryMb !== undefined) options.maxMemoryMb = flags.maxMemoryMb
   if (flags.maxBodyBytes !== undefined) options.maxRequestBodyBytes = flags.maxBodyBytes
-  if (flags.rateLimit !== undefined) options.rateLimit = flags.rateLimit
+  // The flag sets the limit; whether counts are shared still comes from the config.
+  if (flags.rateLimit !== undefined) options.rateLimit = { ...(options.rateLimit || {}), ...flags.rateLimit }
   if (flags.corsOrigins !== undefined) options.cors = { ...(options.cors || {}), origin: flags.corsOrigins.includes('*') ? '*' : flags.corsOrigins }
   if (flags.auth === false) options.auth = false
   if (flags.secureHeaders !== undefined) options.secureHeaders = flags.secureHeaders

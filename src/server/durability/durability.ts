@@ -7,6 +7,7 @@ import type { ServedWorkflow } from '../workflow-table.js'
 import type { ResolvedDurabilityOptions } from './durability-options.js'
 import type { JobOutcome, RunQueue } from './run-queue.js'
 import type { FinalStatus, IdempotencyAnswer, IdempotencyBegin, IdempotencyClaim, NewRun, RunEnd, RunRecord, RunStore } from './run-store.js'
+import { PostgresHitCounter, type HitCount, type SqlExecutor } from './hit-counter.js'
 import { TurnBatch } from './turn-batch.js'
 
 /** What durability needs from the server to run a job. */
@@ -16,6 +17,13 @@ export interface RunExecutor {
   workflow(name: string): ServedWorkflow | undefined
   execute(workflow: ServedWorkflow, inputs: Record<string, unknown>, context: RunContext): Promise<RunAnswer>
   logger: NexusLogger
+}
+
+/** Rate-limit counts kept where every instance sees them. */
+export interface SharedHits {
+  count(key: string): Promise<HitCount>
+  uncount(key: string): Promise<void>
+  forget(key: string): Promise<void>
 }
 
 /** Limits of the server that bound how long a job may be active. */
@@ -54,6 +62,8 @@ export class Durability {
   readonly #limits: RunLimits
   readonly #executor: RunExecutor
   #store: RunStore | undefined
+  /** The PostgreSQL store's pool, once open (the shared rate-limit counts run on it). */
+  #sql: SqlExecutor | undefined
   #queue: RunQueue | undefined
   #opening: Promise<RunStore> | undefined
   #closed = false
@@ -106,6 +116,28 @@ export class Durability {
     return (await this.#store?.listRuns(limit)) ?? []
   }
 
+  /**
+   * Rate-limit counts in the PostgreSQL database, shared by every instance; undefined for the
+   * embedded store, which serves one instance. Opens the store on first use.
+   */
+  sharedHits(windowMs: number): SharedHits | undefined {
+    if (this.kind !== 'postgres') return undefined
+    let counter: Promise<PostgresHitCounter> | undefined
+    const open = (): Promise<PostgresHitCounter> =>
+      (counter ??= this.store().then(
+        () => new PostgresHitCounter(this.#sql as SqlExecutor, this.options.schema, windowMs),
+        (error: unknown) => {
+          counter = undefined
+          throw error
+        },
+      ))
+    return {
+      count: async (key) => (await open()).count(key),
+      uncount: async (key) => (await open()).uncount(key),
+      forget: async (key) => (await open()).forget(key),
+    }
+  }
+
   /** The open store (opening it on first use). */
   store(): Promise<RunStore> {
     if (this.#closed) return Promise.reject(new NexflowError('SERVER_CLOSING', 'The server is shutting down; retry on another instance'))
@@ -130,6 +162,7 @@ export class Durability {
       const [{ PostgresRunStore }, { PgBossQueue }] = await Promise.all([import('./postgres-store.js'), import('./pgboss-queue.js')])
       const postgres = new PostgresRunStore(options.databaseUrl, options.schema)
       store = postgres
+      this.#sql = postgres
       queue = new PgBossQueue({
         url: options.databaseUrl,
         // The store's pool (open before the queue starts, closed after it stops).

@@ -68,6 +68,12 @@ export class PostgresRunStore implements RunStore {
         expires_at bigint NOT NULL,
         locked_until bigint NOT NULL
       )`)
+      // Rate-limit counts the instances share (hit-counter.ts): one row per client and window.
+      await client.query(`CREATE TABLE IF NOT EXISTS ${s}.rate_limits (
+        key text PRIMARY KEY,
+        hits integer NOT NULL,
+        reset_at bigint NOT NULL
+      )`)
       await client.query('COMMIT')
     } catch (error) {
       await client.query('ROLLBACK').catch(() => undefined)
@@ -165,6 +171,7 @@ export class PostgresRunStore implements RunStore {
   async prune(now: number, keepRunsMs: number): Promise<void> {
     await this.#db.query(`DELETE FROM ${this.#schema}.runs WHERE status NOT IN ('pending', 'running') AND finished_at < $1`, [now - keepRunsMs])
     await this.#db.query(`DELETE FROM ${this.#schema}.idempotency WHERE expires_at <= $1`, [now])
+    await this.#db.query(`DELETE FROM ${this.#schema}.rate_limits WHERE reset_at <= $1`, [now])
   }
 
   async beginIdempotent(claims: readonly IdempotencyClaim[], times: IdempotencyTimes): Promise<IdempotencyBegin[]> {

@@ -3,6 +3,7 @@ import { cors } from 'hono/cors'
 import { requestId } from 'hono/request-id'
 import { secureHeaders } from 'hono/secure-headers'
 import { DASHBOARD_CSP, isDashboardPath } from '../dashboard/paths.js'
+import type { SharedHits } from '../durability/durability.js'
 import type { NexusMetrics } from '../metrics.js'
 import type { ResolvedProductionOptions, SecureHeadersConfig } from '../production-options.js'
 import type { ActivityLog } from '../request-log.js'
@@ -40,7 +41,10 @@ function secureHeadersOf(config: SecureHeadersConfig): MiddlewareHandler {
  * then auth and the rate limit. Each part is left out entirely when it is off, so an option
  * that is off costs nothing per request.
  */
-export async function createServerMiddleware(options: ResolvedProductionOptions, sinks: { metrics: NexusMetrics | undefined; log: ActivityLog | undefined; development: boolean }): Promise<ServerMiddleware> {
+export async function createServerMiddleware(
+  options: ResolvedProductionOptions,
+  sinks: { metrics: NexusMetrics | undefined; log: ActivityLog | undefined; development: boolean; sharedHits?: { hits: SharedHits; warn: (message: string) => void } | undefined },
+): Promise<ServerMiddleware> {
   const handlers: MiddlewareHandler[] = [requestId({ limitLength: MAX_REQUEST_ID_CHARS })]
   const closers: (() => void)[] = []
   if (sinks.metrics !== undefined || sinks.log !== undefined) handlers.push(observeRequests(sinks.metrics, sinks.log))
@@ -53,7 +57,7 @@ export async function createServerMiddleware(options: ResolvedProductionOptions,
   const verifier = jwt === undefined ? undefined : (await import('./jwt-verifier.js')).createJwtVerifier(jwt)
   const authenticator = options.auth === undefined ? undefined : new Authenticator(options.auth, verifier)
   if (options.rateLimit !== undefined) {
-    const limiter = createRateLimit(options.rateLimit, sinks.development)
+    const limiter = createRateLimit(options.rateLimit, sinks.development, sinks.sharedHits)
     closers.push(() => limiter.close())
     if (authenticator !== undefined) handlers.push(identify(authenticator))
     handlers.push(limiter.middleware)

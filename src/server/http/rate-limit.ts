@@ -1,7 +1,8 @@
 import type { IncomingMessage } from 'node:http'
 import type { Context, MiddlewareHandler } from 'hono'
-import { MemoryStore, rateLimiter } from 'hono-rate-limiter'
+import { MemoryStore, rateLimiter, type ClientRateLimitInfo, type HonoConfigType, type Store } from 'hono-rate-limiter'
 import { NexflowError } from '../../errors.js'
+import type { SharedHits } from '../durability/durability.js'
 import type { RateLimitOptions } from '../production-options.js'
 import { isExempt } from './auth.js'
 import { errorResponse } from './errors.js'
@@ -12,14 +13,62 @@ function remoteAddress(c: Context): string {
 }
 
 /**
- * Per-client rate limiting with hono-rate-limiter (a maintained middleware, built for hono, with
- * the IETF draft `RateLimit-*` headers and `Retry-After`, and stores for Redis when several
- * instances must share counts). The client is the authenticated principal (API key id or JWT
- * subject) when auth named one, else the connection's IP address. Counts are kept in this
- * process's memory: behind several instances each counts its own share.
+ * Counts in the durability database (every instance counts a client's requests together). When
+ * the database cannot be reached, this process's memory counts meanwhile: a limit that holds per
+ * instance rather than none, and never a 5xx for a request that was not over it.
  */
-export function createRateLimit(options: RateLimitOptions, development: boolean): { middleware: MiddlewareHandler; close(): void } {
-  const store = new MemoryStore()
+class SharedStore implements Store {
+  readonly localKeys = false
+  readonly #shared: SharedHits
+  readonly #memory = new MemoryStore()
+  readonly #warn: (message: string) => void
+  #failing = false
+
+  constructor(shared: SharedHits, warn: (message: string) => void) {
+    this.#shared = shared
+    this.#warn = warn
+  }
+
+  init(options: HonoConfigType): void {
+    this.#memory.init(options)
+  }
+
+  async increment(key: string): Promise<ClientRateLimitInfo> {
+    try {
+      const { hits, resetAt } = await this.#shared.count(key)
+      if (this.#failing) this.#warn('nexflow: rate limit: counting in the durability database again')
+      this.#failing = false
+      return { totalHits: hits, resetTime: new Date(resetAt) }
+    } catch (error) {
+      if (!this.#failing) this.#warn(`nexflow: rate limit: the durability database cannot count requests (${(error as Error).message}); this instance counts its own until it can`)
+      this.#failing = true
+      return this.#memory.increment(key)
+    }
+  }
+
+  async decrement(key: string): Promise<void> {
+    await this.#shared.uncount(key).catch(() => this.#memory.decrement(key))
+  }
+
+  async resetKey(key: string): Promise<void> {
+    this.#memory.resetKey(key)
+    await this.#shared.forget(key).catch(() => undefined)
+  }
+
+  shutdown(): void {
+    this.#memory.shutdown()
+  }
+}
+
+/**
+ * Per-client rate limiting with hono-rate-limiter (a maintained middleware, built for hono, with
+ * the IETF draft `RateLimit-*` headers and `Retry-After`). The client is the authenticated
+ * principal (API key id or JWT subject) when auth named one, else the connection's IP address.
+ * Counts are kept in this process's memory, or with `shared` in the durability database, so that
+ * several instances behind a load balancer count a client's requests together.
+ */
+export function createRateLimit(options: RateLimitOptions, development: boolean, shared?: { hits: SharedHits; warn: (message: string) => void }): { middleware: MiddlewareHandler; close(): void } {
+  const store = shared === undefined ? new MemoryStore() : new SharedStore(shared.hits, shared.warn)
   const seconds = Math.ceil(options.windowMs / 1000)
   const middleware = rateLimiter({
     windowMs: options.windowMs,
@@ -34,5 +83,5 @@ export function createRateLimit(options: RateLimitOptions, development: boolean)
       return c.json(body, status as 429)
     },
   })
-  return { middleware, close: () => store.shutdown() }
+  return { middleware, close: () => void store.shutdown() }
 }
