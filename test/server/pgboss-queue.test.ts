@@ -3,8 +3,10 @@
 import { randomUUID } from 'node:crypto'
 import pg from 'pg'
 import { afterAll, describe, expect, it } from 'vitest'
+import { Nexus } from '../../src/index.js'
 import { PgBossQueue } from '../../src/server/durability/pgboss-queue.js'
 import type { JobOutcome, RunJob } from '../../src/server/durability/run-queue.js'
+import { echo, post, pollStatus, tempRoot } from './durability-helpers.js'
 
 const POSTGRES_URL = process.env.NEXFLOW_TEST_POSTGRES_URL
 if (POSTGRES_URL === undefined) console.warn('pgboss-queue.test.ts: skipped: set NEXFLOW_TEST_POSTGRES_URL to run it')
@@ -12,11 +14,15 @@ const SCHEMA = `nx_queue_${randomUUID().slice(0, 8)}_boss`
 const warnings: string[] = []
 const logger = { info: () => {}, warn: (message: string) => void warnings.push(message) }
 
+const TOGETHER = `nx_together_${randomUUID().slice(0, 8)}`
+const root = tempRoot()
+
 afterAll(async () => {
+  root.remove()
   if (POSTGRES_URL === undefined) return
   const client = new pg.Client({ connectionString: POSTGRES_URL })
   await client.connect()
-  await client.query(`DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE`)
+  for (const schema of [SCHEMA, TOGETHER, `${TOGETHER}_boss`]) await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`)
   await client.end()
 })
 
@@ -74,5 +80,30 @@ describe('PgBossQueue', () => {
       await queue.close()
     }
     expect(warnings).toEqual([])
+  })
+})
+
+describe('instances started together on a new database', () => {
+  it.skipIf(POSTGRES_URL === undefined)('all start their queue (they take turns installing pg-boss) and each runs an async run', async () => {
+    const messages: string[] = []
+    const quiet = { info: () => {}, warn: (message: string) => void messages.push(message) }
+    const make = async () => {
+      const app = new Nexus({ apiPort: 0, root: root.path, autoDiscovery: false, workers: 1, logger: quiet, log: { requests: false, runs: false }, durability: { databaseUrl: POSTGRES_URL as string, schema: TOGETHER } })
+      app.register('echo', echo)
+      await app.start()
+      return app
+    }
+    const apps = await Promise.all([make(), make(), make()])
+    try {
+      for (const [i, app] of apps.entries()) {
+        const accepted = await post(app.url as string, 'echo', { inputs: { value: i }, mode: 'async' })
+        expect(accepted.status).toBe(202)
+        const done = await pollStatus(app.url as string, 'echo', accepted.json.execution_id as string, (status) => status !== 'pending' && status !== 'running')
+        expect(done).toMatchObject({ status: 'completed', outputs: { echo: { value: i } } })
+      }
+      expect(messages).toEqual([])
+    } finally {
+      await Promise.all(apps.map((app) => app.close()))
+    }
   })
 })

@@ -8,6 +8,7 @@ import type { ResolvedDurabilityOptions } from './durability-options.js'
 import type { JobOutcome, RunQueue } from './run-queue.js'
 import type { FinalStatus, IdempotencyAnswer, IdempotencyBegin, IdempotencyClaim, NewRun, RunEnd, RunRecord, RunStore } from './run-store.js'
 import { PostgresHitCounter, type HitCount, type SqlExecutor } from './hit-counter.js'
+import type { PostgresRunStore } from './postgres-store.js'
 import { TurnBatch } from './turn-batch.js'
 
 /** What durability needs from the server to run a job. */
@@ -154,13 +155,14 @@ export class Durability {
     const now = Date.now()
     let store: RunStore
     let queue: RunQueue
+    let postgres: PostgresRunStore | undefined
     if (options.databaseUrl === undefined) {
       const [{ SqliteRunStore }, { EmbeddedQueue }] = await Promise.all([import('./sqlite-store.js'), import('./embedded-queue.js')])
       store = new SqliteRunStore(options.sqlitePath)
       queue = new EmbeddedQueue(options.concurrency)
     } else {
       const [{ PostgresRunStore }, { PgBossQueue }] = await Promise.all([import('./postgres-store.js'), import('./pgboss-queue.js')])
-      const postgres = new PostgresRunStore(options.databaseUrl, options.schema)
+      postgres = new PostgresRunStore(options.databaseUrl, options.schema)
       store = postgres
       this.#sql = postgres
       queue = new PgBossQueue({
@@ -181,7 +183,10 @@ export class Durability {
     if (interrupted.length > 0) this.#executor.logger.warn(`nexflow: ${interrupted.length} async run${interrupted.length > 1 ? 's were' : ' was'} running when the server last stopped: marked interrupted`)
     try {
       const ready = this.#executor.ready().catch(() => undefined)
-      await queue.start({ run: (job, info) => this.#track(this.#runJob(job.runId, job.workflow, info.retry)), interrupted: (job) => this.#interrupt(job.runId) }, ready)
+      const start = () => queue.start({ run: (job, info) => this.#track(this.#runJob(job.runId, job.workflow, info.retry)), interrupted: (job) => this.#interrupt(job.runId) }, ready)
+      // Instances started together on a new database deadlocked installing pg-boss's schema and
+      // queues (measured: "deadlock detected", in about 4 starts of 6): they take turns.
+      await (postgres === undefined ? start() : postgres.exclusively('queue-start', start))
     } catch (error) {
       this.#store = undefined
       await store.close()

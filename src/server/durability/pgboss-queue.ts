@@ -44,6 +44,28 @@ export class PgBossQueue implements RunQueue {
   }
 
   async start(handlers: JobHandlers, ready: Promise<unknown>): Promise<void> {
+    const { logger } = this.#options
+    let boss: PgBoss
+    try {
+      // Instances started together on a new database race to install pg-boss's schema and
+      // queues (measured: a duplicate pg_namespace row, or a deadlock). Durability makes them take
+      // turns (PostgresRunStore.exclusively); a failed first attempt is tried once more anyway,
+      // and finds them installed.
+      boss = await this.#startBoss().catch(() => this.#startBoss())
+    } catch (error) {
+      throw new NexflowError('DURABILITY_UNAVAILABLE', `pg-boss cannot start on the durability database: ${(error as Error).message}`, { cause: error })
+    }
+    this.#boss = boss
+    void ready
+      .then(() => this.#work(boss, handlers))
+      .catch((error: unknown) => {
+        // Closing while subscribing is not worth a warning.
+        if (this.#boss === boss) logger.warn(`nexflow: pg-boss: this instance cannot take async runs: ${(error as Error).message}`)
+      })
+  }
+
+  /** A started pg-boss with the queues created, or the failure (a pg-boss that failed to start cannot start again). */
+  async #startBoss(): Promise<PgBoss> {
     const { default: PgBossClass } = await import('pg-boss')
     const { url, schema, logger, db } = this.#options
     const boss = new PgBossClass({
@@ -56,23 +78,13 @@ export class PgBossQueue implements RunQueue {
     boss.on('error', (error: Error) => logger.warn(`nexflow: pg-boss: ${error.message}`))
     try {
       await boss.start()
-      // Idempotent, but two instances creating the same queue at once may collide: once more settles it.
-      const create = async () => {
-        await boss.createQueue(DEAD_LETTER)
-        await boss.createQueue(QUEUE, { name: QUEUE, deadLetter: DEAD_LETTER, retryLimit: this.#options.retryLimit, expireInSeconds: this.#options.expireInSeconds })
-      }
-      await create().catch(create)
+      await boss.createQueue(DEAD_LETTER)
+      await boss.createQueue(QUEUE, { name: QUEUE, deadLetter: DEAD_LETTER, retryLimit: this.#options.retryLimit, expireInSeconds: this.#options.expireInSeconds })
+      return boss
     } catch (error) {
       await boss.stop({ graceful: false, wait: true }).catch(() => undefined)
-      throw new NexflowError('DURABILITY_UNAVAILABLE', `pg-boss cannot start on the durability database: ${(error as Error).message}`, { cause: error })
+      throw error
     }
-    this.#boss = boss
-    void ready
-      .then(() => this.#work(boss, handlers))
-      .catch((error: unknown) => {
-        // Closing while subscribing is not worth a warning.
-        if (this.#boss === boss) logger.warn(`nexflow: pg-boss: this instance cannot take async runs: ${(error as Error).message}`)
-      })
   }
 
   /** Subscribes this instance's workers, unless it closed meanwhile. */

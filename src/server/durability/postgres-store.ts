@@ -8,6 +8,8 @@ import { judgeKey, runOfRow, type IdempotencyAnswer, type IdempotencyBegin, type
  * (pg-boss's 8 workers fetch and complete jobs on it too); 14 measured the same as two pools.
  */
 const POOL_SIZE = 14
+/** A database that does not answer (a host that drops packets) fails requests after this, rather than holding them until TCP gives up. */
+const CONNECT_TIMEOUT_MS = 5000
 
 /**
  * The shared store: nexflow's own tables in `schema` of a PostgreSQL database, created if missing.
@@ -30,7 +32,7 @@ export class PostgresRunStore implements RunStore {
     if (this.#pool !== undefined) return
     const { default: pgModule } = await import('pg')
     // Named, so an operator can tell nexflow's connections apart in pg_stat_activity.
-    const pool = new pgModule.Pool({ connectionString: this.#url, max: POOL_SIZE, application_name: 'nexflow' })
+    const pool = new pgModule.Pool({ connectionString: this.#url, max: POOL_SIZE, application_name: 'nexflow', connectionTimeoutMillis: CONNECT_TIMEOUT_MS })
     // An idle client losing its connection emits 'error' on the pool; unhandled it would crash the process.
     pool.on('error', () => undefined)
     const s = this.#schema
@@ -83,6 +85,30 @@ export class PostgresRunStore implements RunStore {
     }
     client.release()
     this.#pool = pool
+  }
+
+  /**
+   * Runs `fn` while holding a lock that every instance on this database and schema takes for
+   * `name`, on a connection of its own: instances starting together take turns. A session lock,
+   * so an instance that dies while holding it lets it go with its connection.
+   */
+  async exclusively<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    const key = `nexflow:${this.#schema}:${name}`
+    const client = await this.#db.connect()
+    let broken: Error | undefined
+    try {
+      await client.query('SELECT pg_advisory_lock(hashtext($1))', [key])
+      try {
+        return await fn()
+      } finally {
+        await client.query('SELECT pg_advisory_unlock(hashtext($1))', [key]).catch((error: unknown) => {
+          broken = error as Error
+        })
+      }
+    } finally {
+      // A connection whose unlock failed is closed, not pooled: closing it is what lets the lock go.
+      client.release(broken)
+    }
   }
 
   /**
