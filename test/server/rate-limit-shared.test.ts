@@ -2,6 +2,8 @@
 // client's requests together (NEXFLOW_TEST_POSTGRES_URL); when the database cannot be reached,
 // each instance counts its own rather than letting everything through or answering 5xx.
 import { randomUUID } from 'node:crypto'
+import { once } from 'node:events'
+import { createServer, type Socket } from 'node:net'
 import pg from 'pg'
 import { afterAll, describe, expect, it } from 'vitest'
 import { Nexus, type NexusLogger, type NexusOptions } from '../../src/index.js'
@@ -94,6 +96,25 @@ describe('shared rate limits without their database', () => {
       expect(warnings.filter((message) => message.includes('rate limit'))).toEqual([expect.stringMatching(/durability database cannot count requests .*this instance counts its own/)])
     } finally {
       await app.close()
+    }
+  })
+
+  it('a database that accepts the connection and never answers holds the first requests until the connect timeout (5 s), not until TCP gives up', async () => {
+    warnings.length = 0
+    const sockets: Socket[] = []
+    const silent = createServer((socket) => void sockets.push(socket))
+    silent.listen(0, '127.0.0.1')
+    await once(silent, 'listening')
+    const { port } = silent.address() as { port: number }
+    const app = await instance({ durability: { databaseUrl: `postgres://postgres@127.0.0.1:${port}/none` }, rateLimit: { windowMs: 60_000, max: 2 } })
+    try {
+      const statuses = [await call(app), await call(app), await call(app)].map((answer) => answer.status)
+      expect(statuses).toEqual([200, 200, 429])
+      expect(warnings.filter((message) => message.includes('rate limit'))).toEqual([expect.stringMatching(/durability database cannot count requests .*timeout/i)])
+    } finally {
+      await app.close()
+      for (const socket of sockets) socket.destroy()
+      silent.close()
     }
   })
 })

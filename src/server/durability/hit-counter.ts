@@ -7,6 +7,12 @@ export interface HitCount {
   resetAt: number
 }
 
+/**
+ * Every request waits on its count: one the database has not answered by then fails (the caller
+ * counts in memory instead), rather than holding the request while TCP gives up on a lost host.
+ */
+const COUNT_TIMEOUT_MS = 2000
+
 /** Where the counter runs its statements: the durability store's pool. */
 export interface SqlExecutor {
   executeSql(text: string, values?: unknown[]): Promise<{ rows: unknown[] }>
@@ -32,7 +38,11 @@ export class PostgresHitCounter {
   }
 
   count(key: string): Promise<HitCount> {
-    return this.#batch.add(key)
+    let timer: NodeJS.Timeout | undefined
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`the count took over ${COUNT_TIMEOUT_MS} ms`)), COUNT_TIMEOUT_MS)
+    })
+    return Promise.race([this.#batch.add(key), late]).finally(() => clearTimeout(timer))
   }
 
   async uncount(key: string): Promise<void> {

@@ -12,10 +12,14 @@ function remoteAddress(c: Context): string {
   return (c.env as { incoming?: IncomingMessage } | undefined)?.incoming?.socket.remoteAddress ?? 'unknown'
 }
 
+/** After a count failed, one request asks the database again this much later; the others count in memory meanwhile. */
+const SHARED_RETRY_MS = 5000
+
 /**
  * Counts in the durability database (every instance counts a client's requests together). When
- * the database cannot be reached, this process's memory counts meanwhile: a limit that holds per
- * instance rather than none, and never a 5xx for a request that was not over it.
+ * the database fails or does not answer in time (see PostgresHitCounter), this process's memory
+ * counts until it is back: a limit that holds per instance rather than none, and never a 5xx for
+ * a request that was not over it. During an outage one request at a time probes the database.
  */
 class SharedStore implements Store {
   readonly localKeys = false
@@ -23,6 +27,9 @@ class SharedStore implements Store {
   readonly #memory = new MemoryStore()
   readonly #warn: (message: string) => void
   #failing = false
+  /** While failing, counts are made in memory until then. */
+  #retryAt = 0
+  #probing = false
 
   constructor(shared: SharedHits, warn: (message: string) => void) {
     this.#shared = shared
@@ -34,6 +41,9 @@ class SharedStore implements Store {
   }
 
   async increment(key: string): Promise<ClientRateLimitInfo> {
+    if (this.#failing && (this.#probing || Date.now() < this.#retryAt)) return this.#memory.increment(key)
+    const probe = this.#failing
+    this.#probing = probe
     try {
       const { hits, resetAt } = await this.#shared.count(key)
       if (this.#failing) this.#warn('nexflow: rate limit: counting in the durability database again')
@@ -42,7 +52,10 @@ class SharedStore implements Store {
     } catch (error) {
       if (!this.#failing) this.#warn(`nexflow: rate limit: the durability database cannot count requests (${(error as Error).message}); this instance counts its own until it can`)
       this.#failing = true
+      this.#retryAt = Date.now() + SHARED_RETRY_MS
       return this.#memory.increment(key)
+    } finally {
+      if (probe) this.#probing = false
     }
   }
 
