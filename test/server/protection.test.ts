@@ -203,6 +203,14 @@ describe('secure headers and CORS', () => {
     const actual = await get('/workflows', { origin: 'https://app.example', 'x-api-key': KEY_A })
     expect(actual.headers.get('access-control-allow-origin')).toBe('https://app.example')
     expect(actual.headers.get('access-control-expose-headers')).toContain('X-Request-Id')
+    expect(actual.headers.get('vary')).toMatch(/\bOrigin\b/)
+    // An execute's answer, and an error's, carry them too; another origin's answer does not.
+    const run = await fetch(`${url}/workflows/greet/execute`, { method: 'POST', headers: { origin: 'https://app.example', 'x-api-key': KEY_A }, body: JSON.stringify({ inputs: { name: 'Ada' } }) })
+    expect([run.status, run.headers.get('access-control-allow-origin'), run.headers.get('vary')]).toEqual([200, 'https://app.example', expect.stringMatching(/\bOrigin\b/)])
+    const refused = await fetch(`${url}/workflows/greet/execute`, { method: 'POST', headers: { origin: 'https://app.example' }, body: '{}' })
+    expect([refused.status, refused.headers.get('access-control-allow-origin')]).toEqual([401, 'https://app.example'])
+    const foreign = await get('/workflows', { origin: 'https://evil.example', 'x-api-key': KEY_A })
+    expect([foreign.status, foreign.headers.get('access-control-allow-origin'), foreign.headers.get('vary')]).toEqual([200, null, expect.stringMatching(/\bOrigin\b/)])
   })
 })
 

@@ -1,5 +1,4 @@
 import type { MiddlewareHandler } from 'hono'
-import { cors } from 'hono/cors'
 import { requestId } from 'hono/request-id'
 import { secureHeaders } from 'hono/secure-headers'
 import { DASHBOARD_CSP, isDashboardPath } from '../dashboard/paths.js'
@@ -8,6 +7,7 @@ import type { NexusMetrics } from '../metrics.js'
 import type { ResolvedProductionOptions, SecureHeadersConfig } from '../production-options.js'
 import type { ActivityLog } from '../request-log.js'
 import { authenticate, Authenticator, enforce, identify } from './auth.js'
+import { corsOf } from './cors.js'
 import { observeRequests } from './observe.js'
 import { createRateLimit } from './rate-limit.js'
 
@@ -49,10 +49,7 @@ export async function createServerMiddleware(
   const closers: (() => void)[] = []
   if (sinks.metrics !== undefined || sinks.log !== undefined) handlers.push(observeRequests(sinks.metrics, sinks.log))
   if (options.secureHeaders !== undefined) handlers.push(secureHeadersOf(options.secureHeaders))
-  if (options.cors !== undefined) {
-    const c = options.cors
-    handlers.push(cors({ origin: c.origin, allowMethods: c.allowMethods, allowHeaders: c.allowHeaders, exposeHeaders: c.exposeHeaders, credentials: c.credentials, maxAge: c.maxAgeSec }))
-  }
+  if (options.cors !== undefined) handlers.push(corsOf(options.cors))
   const jwt = options.auth?.jwt
   const verifier = jwt === undefined ? undefined : (await import('./jwt-verifier.js')).createJwtVerifier(jwt)
   const authenticator = options.auth === undefined ? undefined : new Authenticator(options.auth, verifier)
