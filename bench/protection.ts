@@ -4,11 +4,15 @@
 // and with everything on (API key auth, a rate limit no client reaches, CORS). Each server runs in
 // its own process; its CPU time per request is read from the process itself, and the rounds
 // alternate so that a noisy neighbour hits every configuration alike.
+// With NEXFLOW_BENCH_POSTGRES_URL, also everything on with the rate limit counted in PostgreSQL
+// (durability on that database: the instances behind a load balancer share the counts).
 // Run: npx tsx bench/protection.ts (NEXFLOW_BENCH_SECONDS=s per run, default 5; NEXFLOW_BENCH_ROUNDS=n, default 2)
 import { spawn } from 'node:child_process'
+import { randomUUID } from 'node:crypto'
 import { createRequire } from 'node:module'
 import { once } from 'node:events'
 import { fileURLToPath } from 'node:url'
+import pg from 'pg'
 import type { NexusOptions } from '../src/index.js'
 
 const SECONDS = Number(process.env.NEXFLOW_BENCH_SECONDS ?? 5)
@@ -24,10 +28,16 @@ interface LoadResult {
 type Autocannon = (options: Record<string, unknown>, done: (error: Error | null, result: LoadResult) => void) => unknown
 const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon
 
+const POSTGRES_URL = process.env.NEXFLOW_BENCH_POSTGRES_URL
+const SCHEMA = `nx_bench_rl_${randomUUID().slice(0, 8)}`
+const ALL_ON: NexusOptions = { log: { format: 'json' }, auth: { apiKeys: [KEY, `${KEY}-2`, `${KEY}-3`] }, rateLimit: { windowMs: 60_000, max: 1_000_000_000 }, cors: { origin: 'https://app.example' } }
+const ALL_ON_HEADERS = { 'x-api-key': KEY, origin: 'https://app.example' }
+
 const CONFIGS: { name: string; options: NexusOptions; headers: Record<string, string> }[] = [
   { name: 'all off (request id only)', options: { secureHeaders: false, metrics: false, log: { requests: false, runs: false } }, headers: {} },
   { name: 'defaults (secure headers, metrics, JSON log line)', options: { log: { format: 'json' } }, headers: {} },
-  { name: 'all on (+ API key, rate limit, CORS)', options: { log: { format: 'json' }, auth: { apiKeys: [KEY, `${KEY}-2`, `${KEY}-3`] }, rateLimit: { windowMs: 60_000, max: 1_000_000_000 }, cors: { origin: 'https://app.example' } }, headers: { 'x-api-key': KEY, origin: 'https://app.example' } },
+  { name: 'all on (+ API key, rate limit, CORS)', options: ALL_ON, headers: ALL_ON_HEADERS },
+  ...(POSTGRES_URL === undefined ? [] : [{ name: 'all on, rate limit counted in PostgreSQL', options: { ...ALL_ON, durability: { databaseUrl: POSTGRES_URL, schema: SCHEMA } }, headers: ALL_ON_HEADERS }]),
 ]
 
 async function measure(config: (typeof CONFIGS)[number]): Promise<{ rps: number; p99: number; cpuUsPerRequest: number }> {
@@ -72,6 +82,13 @@ for (let round = 0; round < ROUNDS; round++) {
     entry?.cpu.push(r.cpuUsPerRequest)
     entry?.p99.push(r.p99)
   }
+}
+if (POSTGRES_URL !== undefined) {
+  const client = new pg.Client({ connectionString: POSTGRES_URL })
+  await client.connect()
+  await client.query(`DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE`)
+  await client.query(`DROP SCHEMA IF EXISTS ${SCHEMA}_boss CASCADE`)
+  await client.end()
 }
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0
 const base = results.get(CONFIGS[0]?.name ?? '')
