@@ -23,6 +23,7 @@ describe('the built package', () => {
     copyFileSync(join(REPO, 'workers', 'bootstrap.mjs'), join(pkg, 'workers', 'bootstrap.mjs'))
     copyFileSync(join(REPO, 'workers', 'discovery', 'loader-hooks.mjs'), join(pkg, 'workers', 'discovery', 'loader-hooks.mjs'))
     copyFileSync(join(REPO, 'workers', 'execution-entry.cjs'), join(pkg, 'workers', 'execution-entry.cjs'))
+    copyFileSync(join(REPO, 'workers', 'store-writer-entry.mjs'), join(pkg, 'workers', 'store-writer-entry.mjs'))
     mkdirSync(join(pkg, 'bin'))
     copyFileSync(join(REPO, 'bin', 'nexflow.mjs'), join(pkg, 'bin', 'nexflow.mjs'))
     symlinkSync(join(REPO, 'node_modules'), join(pkg, 'node_modules'))
@@ -53,6 +54,32 @@ describe('the built package', () => {
       await app.close()`
     const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], { cwd: pkg })
     expect(JSON.parse(stdout)).toMatchObject({ status: 200, body: { outputs: { f: { twice: 42 } } } })
+  })
+
+  it('keeps an Idempotency-Key and an async run in the embedded store, written by its compiled writer thread', async () => {
+    expect(existsSync(join(pkg, 'dist', 'workers', 'store', 'writer.js'))).toBe(true)
+    const root = mkdtempSync(join(tmpdir(), 'nexflow-built-store-'))
+    try {
+      const script = `
+        const { Nexus, WorkflowBuilder } = await import(${JSON.stringify(join(pkg, 'dist', 'src', 'index.js'))})
+        const app = new Nexus({ apiPort: 0, root: ${JSON.stringify(root)}, autoDiscovery: false, workers: 1, logger: { info() {}, warn() {} } })
+        app.register('double', new WorkflowBuilder().addNode('Function', 'f', { code: '({ n }) => ({ twice: n * 2 })', n: '\${n}' }))
+        await app.start()
+        await app.ready()
+        const post = (body, headers = {}) => fetch(app.url + '/workflows/double/execute', { method: 'POST', headers, body: JSON.stringify(body) })
+        const first = await post({ inputs: { n: 2 } }, { 'idempotency-key': 'k-1' })
+        const again = await post({ inputs: { n: 2 } }, { 'idempotency-key': 'k-1' })
+        const accepted = await (await post({ inputs: { n: 5 }, mode: 'async' })).json()
+        let run
+        do run = await (await fetch(app.url + '/workflows/double/status/' + accepted.execution_id)).json()
+        while (run.status === 'pending' || run.status === 'running')
+        console.log(JSON.stringify({ first: first.status, replayed: again.headers.get('idempotent-replayed'), run: { status: run.status, outputs: run.outputs } }))
+        await app.close()`
+      const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], { cwd: pkg })
+      expect(JSON.parse(stdout)).toEqual({ first: 200, replayed: 'true', run: { status: 'completed', outputs: { f: { twice: 10 } } } })
+    } finally {
+      rmSync(root, { recursive: true, force: true })
+    }
   })
 
   it('its nexflow binary runs a workflow --local and, against a live server, lists and runs', { timeout: 90_000 }, async () => {
