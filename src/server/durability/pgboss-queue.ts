@@ -99,7 +99,8 @@ export class PgBossQueue implements RunQueue {
           // Fetched as this instance began to close: the run never started, so it goes back to
           // the queue as a new job for another instance. Failing it would spend a retry, and with
           // none left, dead-letter a run that never ran as interrupted.
-          if ((await handlers.run(job.data, { retry: job.retryCount > 0 })) === 'declined') await this.#insert(boss, [job.data])
+          const retry = job.retryCount > 0 || job.data.retry === true
+          if ((await handlers.run(job.data, { retry })) === 'declined') await this.#insert(boss, [{ runId: job.data.runId, workflow: job.data.workflow, ...(retry ? { retry } : {}) }])
         }
         // pg-boss pauses a worker for the rest of its polling interval after every job, found or
         // not: a backlog drained at two jobs per second per worker (29 runs/s in bench/durability).

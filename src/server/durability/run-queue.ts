@@ -2,6 +2,11 @@
 export interface RunJob {
   runId: string
   workflow: string
+  /**
+   * A retry handed on by an instance that closed before taking it: the queue's own retry count
+   * starts again with the new job, and the run may still be `running` from the instance that died.
+   */
+  retry?: boolean
 }
 
 /** How a job's handler learns the queue's view of it. */
