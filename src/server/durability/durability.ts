@@ -7,7 +7,7 @@ import type { ServedWorkflow } from '../workflow-table.js'
 import type { ResolvedDurabilityOptions } from './durability-options.js'
 import type { JobOutcome, RunQueue } from './run-queue.js'
 import type { FinalStatus, IdempotencyAnswer, IdempotencyBegin, IdempotencyClaim, NewRun, RunEnd, RunRecord, RunStore } from './run-store.js'
-import { PostgresHitCounter, type HitCount, type SqlExecutor } from './hit-counter.js'
+import { COUNT_TIMEOUT_MS, PostgresHitCounter, withDeadline, type HitCount, type SqlExecutor } from './hit-counter.js'
 import type { PostgresRunStore } from './postgres-store.js'
 import { TurnBatch } from './turn-batch.js'
 
@@ -34,6 +34,8 @@ export interface RunLimits {
 }
 
 const PRUNE_EVERY_MS = 60 * 60 * 1000
+/** How long a rate-limited request waits for the durability store to open before it is counted in memory. */
+const OPEN_COUNT_TIMEOUT_MS = 5 * COUNT_TIMEOUT_MS
 /** In PostgreSQL mode, how often an instance checks whether its runs were cancelled through another instance. */
 const CANCEL_POLL_MS = 1000
 
@@ -124,16 +126,19 @@ export class Durability {
   sharedHits(windowMs: number): SharedHits | undefined {
     if (this.kind !== 'postgres') return undefined
     let counter: Promise<PostgresHitCounter> | undefined
+    let opened: PostgresHitCounter | undefined
     const open = (): Promise<PostgresHitCounter> =>
       (counter ??= this.store().then(
-        () => new PostgresHitCounter(this.#sql as SqlExecutor, this.options.schema, windowMs),
+        () => (opened = new PostgresHitCounter(this.#sql as SqlExecutor, this.options.schema, windowMs)),
         (error: unknown) => {
           counter = undefined
           throw error
         },
       ))
     return {
-      count: async (key) => (await open()).count(key),
+      // Bounded while the store opens too (pg-boss may be waiting its turn, or migrating): a
+      // request that would wait longer is counted in memory instead.
+      count: (key) => (opened === undefined ? withDeadline(open().then((ready) => ready.count(key)), OPEN_COUNT_TIMEOUT_MS, 'opening the durability database') : opened.count(key)),
       uncount: async (key) => (await open()).uncount(key),
       forget: async (key) => (await open()).forget(key),
     }
@@ -179,9 +184,12 @@ export class Durability {
     }
     await store.open()
     this.#store = store
-    const { interrupted, pending } = await store.recover(now)
-    if (interrupted.length > 0) this.#executor.logger.warn(`nexflow: ${interrupted.length} async run${interrupted.length > 1 ? 's were' : ' was'} running when the server last stopped: marked interrupted`)
+    let pending: RunRecord[]
     try {
+      const recovered = await store.recover(now)
+      pending = recovered.pending
+      const { interrupted } = recovered
+      if (interrupted.length > 0) this.#executor.logger.warn(`nexflow: ${interrupted.length} async run${interrupted.length > 1 ? 's were' : ' was'} running when the server last stopped: marked interrupted`)
       const ready = this.#executor.ready().catch(() => undefined)
       const start = () => queue.start({ run: (job, info) => this.#track(this.#runJob(job.runId, job.workflow, info.retry)), interrupted: (job) => this.#interrupt(job.runId) }, ready)
       // Instances started together on a new database deadlocked installing pg-boss's schema and
@@ -189,7 +197,7 @@ export class Durability {
       await (postgres === undefined ? start() : postgres.exclusively('queue-start', start))
     } catch (error) {
       this.#store = undefined
-      await store.close()
+      await store.close().catch(() => undefined)
       throw error
     }
     this.#queue = queue

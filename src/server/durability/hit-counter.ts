@@ -8,14 +8,24 @@ export interface HitCount {
 }
 
 /**
- * Every request waits on its count: one the database has not answered by then fails (the caller
- * counts in memory instead), rather than holding the request while TCP gives up on a lost host.
+ * Every rate-limited request waits on its count: a count the database has not answered by then
+ * fails (the caller counts in memory instead), rather than holding the request while TCP gives up
+ * on a lost host. The statement itself is abandoned after as long, so a batch never stays stuck.
  */
-const COUNT_TIMEOUT_MS = 2000
+export const COUNT_TIMEOUT_MS = 2000
 
 /** Where the counter runs its statements: the durability store's pool. */
 export interface SqlExecutor {
-  executeSql(text: string, values?: unknown[]): Promise<{ rows: unknown[] }>
+  executeSql(text: string, values?: unknown[], timeoutMs?: number): Promise<{ rows: unknown[] }>
+}
+
+/** `promise`, or a rejection naming `what` once `ms` have passed. */
+export function withDeadline<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} took over ${ms} ms`)), ms)
+  })
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer))
 }
 
 /**
@@ -38,11 +48,7 @@ export class PostgresHitCounter {
   }
 
   count(key: string): Promise<HitCount> {
-    let timer: NodeJS.Timeout | undefined
-    const late = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`the count took over ${COUNT_TIMEOUT_MS} ms`)), COUNT_TIMEOUT_MS)
-    })
-    return Promise.race([this.#batch.add(key), late]).finally(() => clearTimeout(timer))
+    return withDeadline(this.#batch.add(key), COUNT_TIMEOUT_MS, 'the count')
   }
 
   async uncount(key: string): Promise<void> {
@@ -65,6 +71,7 @@ export class PostgresHitCounter {
          reset_at = CASE WHEN counted.reset_at <= $3 THEN EXCLUDED.reset_at ELSE counted.reset_at END
        RETURNING key, hits, reset_at`,
       [keys, now + this.#windowMs, now],
+      COUNT_TIMEOUT_MS,
     )
     const after = new Map((rows as { key: string; hits: number; reset_at: string | number }[]).map((row) => [row.key, { hits: row.hits, resetAt: Number(row.reset_at) }]))
     const inBatch = new Map<string, number>()

@@ -10,6 +10,8 @@ import { judgeKey, runOfRow, type IdempotencyAnswer, type IdempotencyBegin, type
 const POOL_SIZE = 14
 /** A database that does not answer (a host that drops packets) fails requests after this, rather than holding them until TCP gives up. */
 const CONNECT_TIMEOUT_MS = 5000
+/** How long an instance waits for another one to finish starting pg-boss (see exclusively). */
+const EXCLUSIVE_WAIT_S = 60
 
 /**
  * The shared store: nexflow's own tables in `schema` of a PostgreSQL database, created if missing.
@@ -89,24 +91,26 @@ export class PostgresRunStore implements RunStore {
 
   /**
    * Runs `fn` while holding a lock that every instance on this database and schema takes for
-   * `name`, on a connection of its own: instances starting together take turns. A session lock,
-   * so an instance that dies while holding it lets it go with its connection.
+   * `name`, in a transaction on a connection of its own: instances starting together take turns.
+   * An instance that dies holding it lets it go with its connection; one that waits longer than
+   * `EXCLUSIVE_WAIT_S` for it fails (`lock timeout`) rather than waiting for good.
    */
   async exclusively<T>(name: string, fn: () => Promise<T>): Promise<T> {
-    const key = `nexflow:${this.#schema}:${name}`
     const client = await this.#db.connect()
     let broken: Error | undefined
     try {
-      await client.query('SELECT pg_advisory_lock(hashtext($1))', [key])
+      await client.query('BEGIN')
       try {
+        await client.query(`SET LOCAL lock_timeout = '${EXCLUSIVE_WAIT_S}s'`)
+        await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`nexflow:${this.#schema}:${name}`])
         return await fn()
       } finally {
-        await client.query('SELECT pg_advisory_unlock(hashtext($1))', [key]).catch((error: unknown) => {
+        // Ending the transaction is what lets the lock go; a connection that cannot end it is closed.
+        await client.query('ROLLBACK').catch((error: unknown) => {
           broken = error as Error
         })
       }
     } finally {
-      // A connection whose unlock failed is closed, not pooled: closing it is what lets the lock go.
       client.release(broken)
     }
   }
@@ -115,8 +119,9 @@ export class PostgresRunStore implements RunStore {
    * Runs one statement on this store's pool, in the shape pg-boss takes as its `db`: the queue
    * shares the store's connections, so an instance holds one pool on the database, not two.
    */
-  executeSql(text: string, values?: unknown[]): Promise<{ rows: unknown[] }> {
-    return this.#db.query(text, values)
+  executeSql(text: string, values?: unknown[], timeoutMs?: number): Promise<{ rows: unknown[] }> {
+    // query_timeout: the client gives up waiting, also on a connection whose host went silent.
+    return timeoutMs === undefined ? this.#db.query(text, values) : this.#db.query({ text, values, query_timeout: timeoutMs } as pg.QueryConfig)
   }
 
   get #db(): pg.Pool {

@@ -46,9 +46,10 @@ export class StoreWriterThread {
     if (this.#gone !== undefined) return Promise.reject(this.#gone)
     const seq = ++this.#next
     return new Promise((resolve, reject) => {
+      // Posted first: a write that cannot be cloned rejects here and leaves nothing waiting.
+      this.#worker.postMessage({ seq, write } satisfies StoreWriteRequest)
       if (this.#waiting.size === 0) this.#worker.ref()
       this.#waiting.set(seq, { resolve: resolve as (value: unknown) => void, reject })
-      this.#worker.postMessage({ seq, write } satisfies StoreWriteRequest)
     })
   }
 
