@@ -52,6 +52,7 @@ Production (API keys come from NEXFLOW_API_KEYS=<key>,<key> or the config file's
 NODE_ENV=production refuses to start without them):
   --rate-limit <n>/<window>  At most n requests per window for each client (API key, else IP),
                            e.g. 100/1m, 10/30s, 5000/1h; 429 with Retry-After (default: off).
+                           With PostgreSQL durability, every instance counts against it together.
   --cors-origin <origin>   Allow browsers from this origin (repeatable; "*" for any).
   --no-auth                No authentication even with NODE_ENV=production (a proxy in front does it).
   --no-secure-headers      Do not send the secure headers (HSTS, nosniff, CSP, ...).
