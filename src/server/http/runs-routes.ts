@@ -61,10 +61,10 @@ export interface JsonAnswer {
   headers?: Record<string, string>
 }
 
-/** The Response of an answer. */
 /**
- * Through the context, not `new Response()`: hono merges the headers the middleware set before
- * the route (X-Request-Id, RateLimit-*) only into responses it builds.
+ * The Response of an answer, built through the context rather than `new Response()`: hono merges
+ * the headers the middleware set before the route (X-Request-Id, RateLimit-*) only into responses
+ * it builds.
  */
 export function jsonResponse(c: Context, answer: JsonAnswer, headers?: Record<string, string>): Response {
   return c.body(answer.body, answer.status as ContentfulStatusCode, { 'content-type': JSON_TYPE, ...answer.headers, ...headers })
