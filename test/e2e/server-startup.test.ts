@@ -1,5 +1,6 @@
 import { writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
+import { once } from 'node:events'
+import { connect, createServer } from 'node:net'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { COMMON_FLAGS, killAll, SLOW_MS, startNexflow, tempDir } from './server-helpers.js'
@@ -33,13 +34,21 @@ describe('nexflow start: listening before the server has loaded', { timeout: SLO
 describe('nexflow start: a signal while the server loads', { timeout: SLOW_MS }, () => {
   it('SIGTERM right after the listening line: the request that came first is served, then a graceful stop, exit 0', async () => {
     const server = startNexflow([dir.path, ...COMMON_FLAGS, '--no-discovery'])
-    const url = await server.listening()
-    const waiting = fetch(`${url}/workflows`)
-    // Still loading (its handlers are set before the line is printed): the stop waits until the
-    // server has loaded and taken over the port, and the request it holds is in flight by then.
+    const url = new URL(await server.listening())
+    // The request is in the kernel before the signal is sent: "came first" means sent, not just
+    // begun (a fetch connects later, and on a busy machine the server may have loaded by then).
+    const socket = connect(Number(url.port), url.hostname)
+    socket.setEncoding('utf8')
+    let reply = ''
+    socket.on('data', (chunk: string) => (reply += chunk))
+    const replied = once(socket, 'end')
+    await once(socket, 'connect')
+    await new Promise<void>((resolve, reject) => socket.write('GET /workflows HTTP/1.1\r\nHost: nexflow\r\nConnection: close\r\n\r\n', (error) => (error ? reject(error) : resolve())))
+    // Whether it is still loading (its handlers are set before the line is printed) or already
+    // serving, the stop answers the request it holds before the connections are cut.
     server.signal('SIGTERM')
-    const answer = await waiting
-    expect(answer.status).toBe(200)
+    await replied
+    expect(reply, server.output).toMatch(/^HTTP\/1\.1 200 /)
     const exit = await server.exit()
     expect(exit.code, server.output).toBe(0)
     expect(server.stderr).toMatch(/nexflow: SIGTERM; shutting down/)

@@ -132,9 +132,10 @@ export async function runStart(args: readonly string[], io: CommandIo, mode: { d
   } catch (error) {
     return invalid(error)
   }
-  io.out.write(`nexflow: listening on ${listener.url} (serving ${root}${mode.dev ? '; watching for changes' : ''})\n`)
-
+  // The handlers come before the line: whoever reads it may signal at once, and on a busy machine
+  // this process can be descheduled between the two (a SIGTERM then killed it outright).
   const loading = signalsWhileLoading()
+  io.out.write(`nexflow: listening on ${listener.url} (serving ${root}${mode.dev ? '; watching for changes' : ''})\n`)
   let app: Nexus
   let shared: typeof Shared
   try {
