@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { setMaxListeners } from 'node:events'
+import type { ServerResponse } from 'node:http'
 import { relative } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import type { serve as Serve, ServerType } from '@hono/node-server'
@@ -59,6 +60,8 @@ const RELOAD_DEBOUNCE_MS = 60
 const POOL_EXIT_GRACE_MS = 2000
 /** After a timed-out run's worker ignores `terminate()` this long, it is abandoned. */
 const RUN_STUCK_GRACE_MS = 1000
+/** At close, how long requests still being answered have before their connections are cut (an open event stream takes all of it). */
+const REQUEST_GRACE_MS = 1000
 
 /** How a run that threw ended, for its metrics and log line. */
 function outcomeOf(error: NexflowError): RunOutcome {
@@ -110,6 +113,9 @@ export class Nexus {
   readonly options: ResolvedNexusOptions
   readonly #table = new WorkflowTable()
   readonly #inFlight = new Set<Promise<unknown>>()
+  /** HTTP requests not yet answered (runs or not), and who waits for there to be none. */
+  #openRequests = 0
+  #requestsAnswered: (() => void)[] = []
   /** Aborted when shutdown stops waiting for in-flight runs. */
   readonly #shutdown = new AbortController()
   readonly #startedAt = Date.now()
@@ -291,7 +297,12 @@ export class Nexus {
         if (listener === undefined) this.#server = await this.#listen(serve, createHttpApp(services).fetch, this.options.apiPort, 'apiPort', '--port')
         else {
           this.#server = listener.server
-          listener.serve(getRequestListener(createHttpApp(services).fetch, { hostname: this.options.host }))
+          const listen = getRequestListener(createHttpApp(services).fetch, { hostname: this.options.host })
+          // The requests the startup listener held while the server loaded come through here too.
+          listener.serve((request, response) => {
+            this.#countRequest(response)
+            return listen(request, response)
+          })
         }
         if (this.options.mcpPort !== undefined) this.#mcpServer = await this.#listen(serve, createMcpOnlyApp(services).fetch, this.options.mcpPort, 'mcpPort', 'mcpPort')
       } catch (error) {
@@ -327,7 +338,27 @@ export class Nexus {
     const { host } = this.options
     return new Promise<ServerType>((resolve, reject) => {
       const server = serve({ fetch, port, hostname: host }, () => resolve(server))
+      server.on('request', (_request: unknown, response: ServerResponse) => this.#countRequest(response))
       server.once('error', (error: NodeJS.ErrnoException) => reject(listenError(error, port, host, option, flag)))
+    })
+  }
+
+  #countRequest(response: ServerResponse): void {
+    this.#openRequests++
+    response.once('close', () => {
+      if (--this.#openRequests === 0) for (const wake of this.#requestsAnswered.splice(0)) wake()
+    })
+  }
+
+  /** Resolves once every request has been answered, or after `ms` (an open event stream never is). */
+  #answered(ms: number): Promise<void> {
+    if (this.#openRequests === 0) return Promise.resolve()
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms)
+      this.#requestsAnswered.push(() => {
+        clearTimeout(timer)
+        resolve()
+      })
     })
   }
 
@@ -551,6 +582,11 @@ export class Nexus {
     const wasListening = this.#server !== undefined
     this.#state = 'closing'
     const servers = [this.#server, this.#mcpServer].filter((s): s is ServerType => s !== undefined)
+    // Requests the kernel already holds (sent while this thread was busy, loading when a signal
+    // came during startup) are taken before the port closes: closing it resets a connection not
+    // yet accepted, and drops one accepted whose request is not yet read. Three turns of the event
+    // loop: this one may end before a poll phase, the next accepts, the one after reads.
+    if (wasListening) for (let turn = 0; turn < 3; turn++) await new Promise((resolve) => setImmediate(resolve))
     const serverClosed = Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))))
     // It stops taking queued runs now; it closes its store once the runs below have ended and
     // recorded how (an async run's end, a keyed request's answer).
@@ -577,6 +613,10 @@ export class Nexus {
     await this.#reloading
     await this.#generations?.closeAll()
     this.#middleware?.close()
+    // A request still being answered (a /workflows, or one the startup listener held while the
+    // server loaded) gets a moment to finish before the connections are cut: under load it could
+    // lose that race to the close and read a reset instead of its answer.
+    await this.#answered(REQUEST_GRACE_MS)
     for (const s of servers) if ('closeAllConnections' in s) s.closeAllConnections()
     if (wasListening) await serverClosed
     this.#state = 'closed'
