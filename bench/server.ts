@@ -7,14 +7,17 @@
 //    request, against one process importing each file (tsx) and running each workflow once with
 //    LocalRuntime; with and without the hanging files;
 // 3. throughput: autocannon against a one-node DataFlow Create on SQLite served by Nexus, against
-//    the same Create written by hand with hono and better-sqlite3 (bench/server-baseline.ts);
+//    the same Create written by hand with hono and better-sqlite3 (bench/server-baseline.ts), and
+//    by hand on the architecture Nexus is built on: hono handing each body to a piscina pool
+//    whose threads validate and insert (bench/server-pool-baseline.ts);
 //    also a Function-only workflow (the request path without the database) and another worker
 //    count, and each server's CPU time per request (from /proc, in all threads and the main one).
 // nexflow runs as an app installs it: compiled, from a package folder its bin finds dist/ in.
 // Run: npx tsx bench/server.ts (NEXFLOW_BENCH_STARTS=n startup rounds, default 5;
 // NEXFLOW_BENCH_RUNS=n serving rounds, default 1; NEXFLOW_BENCH_SECONDS=s per load run, default 10;
 // NEXFLOW_BENCH_QUICK=1 skips the figures at the default deadline; NEXFLOW_BENCH_STARTUP_ONLY=1 runs
-// section 1 alone; NEXFLOW_BENCH_VERBOSE=1 lists every run)
+// section 1 alone, NEXFLOW_BENCH_THROUGHPUT_ONLY=1 section 3 alone; NEXFLOW_BENCH_VERBOSE=1 lists
+// every run)
 import { execFile, spawn, type ChildProcess } from 'node:child_process'
 import { existsSync, rmSync } from 'node:fs'
 import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises'
@@ -43,6 +46,8 @@ const DEFAULT_TIMEOUT_MS = 10_000
 const WITH_DEFAULT_TIMEOUT = process.env.NEXFLOW_BENCH_QUICK === undefined
 /** NEXFLOW_BENCH_STARTUP_ONLY=1: section 1 alone (startup), for iterating on it. */
 const STARTUP_ONLY = process.env.NEXFLOW_BENCH_STARTUP_ONLY !== undefined
+/** NEXFLOW_BENCH_THROUGHPUT_ONLY=1: section 3 alone (the load runs), for iterating on the request path. */
+const THROUGHPUT_ONLY = process.env.NEXFLOW_BENCH_THROUGHPUT_ONLY !== undefined
 /** Execute requests in flight while serving the 1000 workflows (two per execution worker, and some). */
 const EXECUTE_CONCURRENCY = 8
 /** Every wait on a child has a bound: a server that never answers fails the bench, not hangs it. */
@@ -150,6 +155,7 @@ interface Fixture {
   crud: string
   crudDb: string
   honoDb: string
+  poolDb: string
   bare: string
 }
 
@@ -220,7 +226,7 @@ async function generate(dir: string): Promise<Fixture> {
   await writeFile(join(crud, 'workflows', 'echo.ts'), ECHO_WORKFLOW)
   const bare = join(dir, 'bare-server.mjs')
   await writeFile(bare, BARE_SERVER)
-  return { dir, bin: join(pkg, 'bin', 'nexflow.mjs'), empty, flows, hanging, crud, crudDb, honoDb: join(dir, 'hono.db'), bare }
+  return { dir, bin: join(pkg, 'bin', 'nexflow.mjs'), empty, flows, hanging, crud, crudDb, honoDb: join(dir, 'hono.db'), poolDb: join(dir, 'pool.db'), bare }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -631,12 +637,21 @@ async function honoThroughput(fx: Fixture): Promise<Load> {
   return result
 }
 
+/** The same Create by hand through a piscina pool of `threads` threads: what the worker hop costs before nexflow adds anything. */
+async function poolThroughput(fx: Fixture, threads: number): Promise<Load> {
+  const label = `hono + piscina (${threads} threads) + better-sqlite3 by hand`
+  const result = await withServer(['--import', 'tsx', join(REPO, 'bench', 'server-pool-baseline.ts'), fx.poolDb, String(threads)], REPO, label, (child, url) => throughput(label, url, '/items', child.process.pid, LOAD_SECONDS))
+  const { count } = table(fx.poolDb)
+  if (!storedAll(count, result.stored)) throw new Error(`${label}: ${result.stored} requests answered 2xx but ${count} rows were stored`)
+  return result
+}
+
 // ---------------------------------------------------------------------------------------------
 // Report
 
 function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.floor(sorted.length / 2)] as number
+  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN
 }
 
 /** The run with the median `key`. */
@@ -670,7 +685,7 @@ export async function runServerBench(): Promise<void> {
     // tsx keeps a transform cache on disk: prime it for both sets of files, so that every figure
     // below starts from the same state. (The naive run compiles the files as the workers do.)
     // (Only the serving figures import the files: a startup-only run skips it.)
-    if (!STARTUP_ONLY) {
+    if (!STARTUP_ONLY && !THROUGHPUT_ONLY) {
       await naive(fx.flows)
       await naive(fx.hanging)
       progress('tsx cache primed')
@@ -681,7 +696,7 @@ export async function runServerBench(): Promise<void> {
     const deadlines = WITH_DEFAULT_TIMEOUT ? [QUICK_TIMEOUT_MS, DEFAULT_TIMEOUT_MS] : [QUICK_TIMEOUT_MS]
     const starts = { bare: [] as StartSample[], empty: [] as StartSample[], imports: [] as number[], server: [] as number[], app: [] as StartSample[], checkout: [] as StartSample[], hanging: new Map<number, StartSample[]>(deadlines.map((t) => [t, []])) }
     const start = (app: string, ...flags: string[]) => [fx.bin, 'start', app, '--port', '0', '--no-cache', ...flags]
-    for (let round = 0; round <= STARTS; round++) {
+    for (let round = 0; round <= (THROUGHPUT_ONLY ? -1 : STARTS); round++) {
       const keep = <T>(list: T[] | undefined, value: T) => round > 0 && list?.push(value)
       keep(starts.bare, await timeToHealth([fx.bare], fx.dir, 'bare node:http', '/'))
       keep(starts.empty, await timeToHealth(start(fx.empty), fx.empty, 'nexflow start (empty app)', '/health'))
@@ -737,7 +752,7 @@ export async function runServerBench(): Promise<void> {
 
     // 2. Serving every workflow. The default deadline costs about 10 s a run: measured once, in the last round.
     const serving = { naive: [] as Naive[], clean: [] as Serving[], afterReady: [] as Serving[], hanging: new Map<number, Serving[]>(deadlines.map((t) => [t, []])) }
-    for (let round = 0; round < RUNS; round++) {
+    for (let round = 0; round < (THROUGHPUT_ONLY ? 0 : RUNS); round++) {
       serving.naive.push(await naive(fx.flows))
       serving.clean.push(await serveAll(fx.bin, fx.flows, QUICK_TIMEOUT_MS, 'eager', `serving 1000 files, round ${round}`))
       serving.afterReady.push(await serveAll(fx.bin, fx.flows, QUICK_TIMEOUT_MS, 'ready', `serving 1000 files after /ready, round ${round}`))
@@ -751,6 +766,9 @@ export async function runServerBench(): Promise<void> {
     await migrated(fx.honoDb)
     const hono = await honoThroughput(fx)
     progress('hono measured')
+    await migrated(fx.poolDb)
+    const pooled = await poolThroughput(fx, CPUS)
+    progress('hono + piscina measured')
     const nexus = await nexusThroughput(fx, CPUS, 'create-item', LOAD_SECONDS)
     progress('nexus measured')
     const echo = await nexusThroughput(fx, CPUS, 'echo', EXTRA_SECONDS)
@@ -758,44 +776,49 @@ export async function runServerBench(): Promise<void> {
     const nexusOther = await nexusThroughput(fx, otherWorkers, 'create-item', EXTRA_SECONDS)
     const nexusBare = await nexusThroughput(fx, CPUS, 'create-item', EXTRA_SECONDS, true)
     progress('other nexus variants measured')
-    const ddl = new Set([table(fx.crudDb).ddl, table(fx.honoDb).ddl])
-    if (ddl.size !== 1) throw new Error(`the two items tables differ: ${[...ddl].join(' / ')}`)
-
-    // The figures.
-    const naiveRun = medianBy(serving.naive, (r) => r.wallMs)
-    const clean = medianBy(serving.clean, (r) => r.wallMs)
-    const afterReady = medianBy(serving.afterReady, (r) => r.wallMs)
-    const best = Math.min(clean.wallMs, afterReady.wallMs)
-    const hanging = [...serving.hanging].map(([t, list]) => {
-      const run = medianBy(list, (r) => r.wallMs)
-      return { t, run, runs: list.length, extra: run.wallMs - clean.wallMs }
-    })
+    const ddl = new Set([table(fx.crudDb).ddl, table(fx.honoDb).ddl, table(fx.poolDb).ddl])
+    if (ddl.size !== 1) throw new Error(`the items tables differ: ${[...ddl].join(' / ')}`)
 
     // Discovery starts once listening; the execution workers' warm-up (each imports every served file) follows it; /ready answers 200 after both.
     const phases = (run: Serving) => `listening ${ms(run.listenMs)}, discovery ${ms(run.discoveryMs)}, warm-up ${ms(run.readyMs - run.listenMs - run.discoveryMs)}, /ready ${ms(run.readyMs)}`
-    printStartup()
-    console.log(`\n2. process start until each of ${FILES} workflows (DataFlow Create + Function) answered an execute once (${EXECUTE_CONCURRENCY} requests in flight; ${RUNS === 1 ? 'one run each' : `median of ${RUNS} unless said`}; T = ${QUICK_TIMEOUT_MS} ms unless said)`)
-    row('naive: one process imports + runs each (baseline)', ms(naiveRun.wallMs), '1.00x', `process wall; ${ms(naiveRun.inProcessMs)} of it importing and running`)
-    row(`Nexus, ${FILES} files, executing from the start`, ms(clean.wallMs), `${times(clean.wallMs / naiveRun.wallMs)} naive`, `${phases(clean)}; ${clean.notYet} 404s; slowest 200 took ${ms(clean.slowestMs)}`)
-    row(`Nexus, ${FILES} files, executing after /ready`, ms(afterReady.wallMs), `${times(afterReady.wallMs / naiveRun.wallMs)} naive`, `${phases(afterReady)}; then ${ms(afterReady.wallMs - afterReady.readyMs)} executing; slowest 200 took ${ms(afterReady.slowestMs)}`)
-    for (const { t, run, runs, extra } of hanging) {
-      row(`Nexus, ${FILES} files + ${HANGING} hanging, T = ${t} ms, from the start`, ms(run.wallMs), `${extra >= 0 ? '+' : ''}${ms(extra)} = ${(extra / t).toFixed(2)} T`, `${times(run.wallMs / naiveRun.wallMs)} naive; ${phases(run)}; ${runs === 1 ? '1 run' : `median of ${runs}`}; ${HANGING} T would be +${ms(HANGING * t)}`)
+    const servingGoals: [string, string, string, string, string, boolean][] = []
+    if (THROUGHPUT_ONLY) console.log(`\nserver: throughput only\n  1-minute load average ${loadBefore.toFixed(1)} before the run, ${(loadavg()[0] ?? 0).toFixed(1)} after it; ${CPUS} CPUs`)
+    else {
+      // The figures (sections 1 and 2 are not measured in a throughput-only run).
+      const naiveRun = medianBy(serving.naive, (r) => r.wallMs)
+      const clean = medianBy(serving.clean, (r) => r.wallMs)
+      const afterReady = medianBy(serving.afterReady, (r) => r.wallMs)
+      const best = Math.min(clean.wallMs, afterReady.wallMs)
+      const hanging = [...serving.hanging].map(([t, list]) => {
+        const run = medianBy(list, (r) => r.wallMs)
+        return { t, run, runs: list.length, extra: run.wallMs - clean.wallMs }
+      })
+
+      printStartup()
+      console.log(`\n2. process start until each of ${FILES} workflows (DataFlow Create + Function) answered an execute once (${EXECUTE_CONCURRENCY} requests in flight; ${RUNS === 1 ? 'one run each' : `median of ${RUNS} unless said`}; T = ${QUICK_TIMEOUT_MS} ms unless said)`)
+      row('naive: one process imports + runs each (baseline)', ms(naiveRun.wallMs), '1.00x', `process wall; ${ms(naiveRun.inProcessMs)} of it importing and running`)
+      row(`Nexus, ${FILES} files, executing from the start`, ms(clean.wallMs), `${times(clean.wallMs / naiveRun.wallMs)} naive`, `${phases(clean)}; ${clean.notYet} 404s; slowest 200 took ${ms(clean.slowestMs)}`)
+      row(`Nexus, ${FILES} files, executing after /ready`, ms(afterReady.wallMs), `${times(afterReady.wallMs / naiveRun.wallMs)} naive`, `${phases(afterReady)}; then ${ms(afterReady.wallMs - afterReady.readyMs)} executing; slowest 200 took ${ms(afterReady.slowestMs)}`)
+      for (const { t, run, runs, extra } of hanging) {
+        row(`Nexus, ${FILES} files + ${HANGING} hanging, T = ${t} ms, from the start`, ms(run.wallMs), `${extra >= 0 ? '+' : ''}${ms(extra)} = ${(extra / t).toFixed(2)} T`, `${times(run.wallMs / naiveRun.wallMs)} naive; ${phases(run)}; ${runs === 1 ? '1 run' : `median of ${runs}`}; ${HANGING} T would be +${ms(HANGING * t)}`)
+      }
+      servingGoals.push(...startupGoals())
+      servingGoals.push(['all 1000 workflows answered (the better way)', ms(best), `naive ${ms(naiveRun.wallMs)}`, times(best / naiveRun.wallMs), '<= 1.5x', best <= 1.5 * naiveRun.wallMs])
+      for (const { t, extra } of hanging) servingGoals.push([`10 hanging files, T = ${t} ms`, `+${ms(extra)}`, `T ${ms(t)}`, `${(extra / t).toFixed(2)} T`, 'about 1 T (<= 2 T)', extra <= 2 * t])
     }
     console.log(`\n3. throughput: POST of a one-node DataFlow Create on SQLite, unique ids, ${CONNECTIONS} connections, ${LOAD_SECONDS} s (the last three: ${EXTRA_SECONDS} s) after ${WARMUP_SECONDS} s of warm-up (autocannon in the bench process)`)
-    for (const l of [hono, nexus, echo, nexusOther, nexusBare]) {
+    for (const l of [hono, pooled, nexus, echo, nexusOther, nexusBare]) {
       const ratio = l === hono ? '1.00x' : `${times(l.rps / hono.rps)} rps`
       const cpu = l.cpuPerRequestMs === undefined ? '' : `; CPU ${l.cpuPerRequestMs.total.toFixed(3)} ms/request (main thread ${l.cpuPerRequestMs.main.toFixed(3)})`
       row(l.label, `${l.rps.toFixed(0)} req/s`, ratio, `p50 ${l.p50} ms, p99 ${l.p99} ms${l === hono ? '' : ` (${times(l.p99 / hono.p99)})`}; ${l.ok} 2xx, ${l.non2xx} non-2xx, ${l.errors} errors, ${l.timeouts} timeouts${cpu}`)
     }
 
     // The compact table: each goal, its figure, its baseline, the ratio and the verdict.
-    const goals = startupGoals()
-    goals.push(['all 1000 workflows answered (the better way)', ms(best), `naive ${ms(naiveRun.wallMs)}`, times(best / naiveRun.wallMs), '<= 1.5x', best <= 1.5 * naiveRun.wallMs])
-    for (const { t, extra } of hanging) goals.push([`10 hanging files, T = ${t} ms`, `+${ms(extra)}`, `T ${ms(t)}`, `${(extra / t).toFixed(2)} T`, 'about 1 T (<= 2 T)', extra <= 2 * t])
+    const goals = servingGoals
     goals.push([`throughput, ${CPUS} workers`, `${nexus.rps.toFixed(0)} req/s`, `${hono.rps.toFixed(0)} req/s`, times(nexus.rps / hono.rps), '>= 0.8x', nexus.rps >= 0.8 * hono.rps])
     goals.push([`p99 latency, ${CPUS} workers`, `${nexus.p99} ms`, `${hono.p99} ms`, times(nexus.p99 / hono.p99), '<= 2x', nexus.p99 <= 2 * hono.p99])
     const failures = (l: Load) => l.non2xx + l.errors + l.timeouts
-    goals.push(['non-2xx, errors, timeouts (all load runs)', String([nexus, echo, nexusOther, nexusBare].reduce((n, l) => n + failures(l), 0)), String(failures(hono)), '', '0', [hono, nexus, echo, nexusOther, nexusBare].every((l) => failures(l) === 0)])
+    goals.push(['non-2xx, errors, timeouts (all load runs)', String([nexus, echo, nexusOther, nexusBare].reduce((n, l) => n + failures(l), 0)), String(failures(hono) + failures(pooled)), '', '0', [hono, pooled, nexus, echo, nexusOther, nexusBare].every((l) => failures(l) === 0)])
     printGoals(goals)
     if (forcedStops.length > 0) console.log(`  note: these servers ignored SIGTERM for ${STOP_GRACE_MS} ms and were killed: ${forcedStops.join('; ')}`)
 
