@@ -182,14 +182,24 @@ describe('request ids', () => {
 })
 
 describe('secure headers and CORS', () => {
-  it('every answer carries the secure headers, 401s included', async () => {
-    for (const path of ['/health', '/workflows']) {
-      const { headers } = await get(path)
+  it('every answer carries the secure headers and its request id once, 401s, 404s and runs included', async () => {
+    const answers = [
+      await get('/health'),
+      await get('/workflows'),
+      await get('/no/such/route', { 'x-api-key': KEY_A }),
+      await fetch(`${url}/workflows/greet/execute`, { method: 'POST', headers: { 'x-api-key': KEY_A, 'x-request-id': 'once-1' }, body: JSON.stringify({ inputs: { name: 'Ada' } }) }),
+    ]
+    expect(answers.map((a) => a.status)).toEqual([200, 401, 404, 200])
+    for (const { headers } of answers) {
       expect(headers.get('x-content-type-options')).toBe('nosniff')
       expect(headers.get('strict-transport-security')).toContain('max-age=')
       expect(headers.get('content-security-policy')).toBe("default-src 'none'; frame-ancestors 'none'")
       expect(headers.get('referrer-policy')).toBe('no-referrer')
+      // One value each: a header given twice would be joined with a comma.
+      expect(headers.get('x-request-id')).toMatch(/^[\w=-]+$/)
+      expect(headers.get('content-type')).toMatch(/^application\/json(; charset=utf-8)?$/i)
     }
+    expect(answers[3]?.headers.get('x-request-id')).toBe('once-1')
   })
 
   it('a preflight from an allowed origin is answered without a credential; another origin gets no allow-origin', async () => {

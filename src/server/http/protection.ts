@@ -1,4 +1,4 @@
-import type { MiddlewareHandler } from 'hono'
+import { Hono, type MiddlewareHandler } from 'hono'
 import { requestId } from 'hono/request-id'
 import { secureHeaders } from 'hono/secure-headers'
 import { DASHBOARD_CSP, isDashboardPath } from '../dashboard/paths.js'
@@ -10,6 +10,7 @@ import { authenticate, Authenticator, enforce, identify } from './auth.js'
 import { corsOf } from './cors.js'
 import { observeRequests } from './observe.js'
 import { createRateLimit } from './rate-limit.js'
+import { plainResponseHeaders } from './response-headers.js'
 
 /** A request id a client may choose: a short token of `[A-Za-z0-9_=-]` (hono's check); anything else is replaced by a fresh UUID. */
 export const MAX_REQUEST_ID_CHARS = 128
@@ -23,32 +24,42 @@ export interface ServerMiddleware {
 /** An API answers no page: nothing of it may be framed, run as a script, or load anything. */
 const API_CSP = { defaultSrc: ["'none'"], frameAncestors: ["'none'"] }
 
-function secureHeadersOf(config: SecureHeadersConfig): MiddlewareHandler {
-  const { contentSecurityPolicy, ...headers } = config
-  const api = secureHeaders({ ...headers, ...(contentSecurityPolicy === false ? {} : { contentSecurityPolicy: contentSecurityPolicy ?? API_CSP }) })
-  // A policy the config sets (or drops) applies everywhere; by default the dashboard's page gets
-  // the least a page needs: its own script, stylesheet and JSON, from this origin only.
-  if (contentSecurityPolicy !== undefined) return api
-  const page = secureHeaders({ ...headers, contentSecurityPolicy: DASHBOARD_CSP })
-  return function secureHeadersByPath(c, next) {
-    return isDashboardPath(c.req.path) ? page(c, next) : api(c, next)
-  }
+/** The headers hono's `secureHeaders` sets with these options, read off one answer: they depend on nothing in the request. */
+async function secureHeadersSet(options: Parameters<typeof secureHeaders>[0]): Promise<Record<string, string>> {
+  const probe = new Hono().use(secureHeaders(options)).get('/', (c) => c.body(null, 204))
+  const headers: Record<string, string> = {}
+  for (const [name, value] of (await probe.request('/')).headers) headers[name] = value
+  return headers
 }
 
 /**
- * Builds the middleware from the resolved options, once: request id, timing (metrics and the
- * request's log line), secure headers, CORS (before auth: a preflight carries no credential),
- * then auth and the rate limit. Each part is left out entirely when it is off, so an option
+ * The secure headers for a path. hono's `secureHeaders` decides them (defaults, options, CSP);
+ * they are computed once here and set with the request's other headers (see response-headers.ts).
+ */
+async function secureHeadersOf(config: SecureHeadersConfig): Promise<(path: string) => Readonly<Record<string, string>>> {
+  const { contentSecurityPolicy, ...headers } = config
+  const api = await secureHeadersSet({ ...headers, ...(contentSecurityPolicy === false ? {} : { contentSecurityPolicy: contentSecurityPolicy ?? API_CSP }) })
+  // A policy the config sets (or drops) applies everywhere; by default the dashboard's page gets
+  // the least a page needs: its own script, stylesheet and JSON, from this origin only.
+  if (contentSecurityPolicy !== undefined) return () => api
+  const page = await secureHeadersSet({ ...headers, contentSecurityPolicy: DASHBOARD_CSP })
+  return (path) => (isDashboardPath(path) ? page : api)
+}
+
+/**
+ * Builds the middleware from the resolved options, once: the answer's headers (with the secure
+ * headers), request id, timing (metrics and the request's log line), CORS (before auth: a
+ * preflight carries no credential), then auth and the rate limit. Each part is left out entirely when it is off, so an option
  * that is off costs nothing per request.
  */
 export async function createServerMiddleware(
   options: ResolvedProductionOptions,
   sinks: { metrics: NexusMetrics | undefined; log: ActivityLog | undefined; development: boolean; sharedHits?: { hits: SharedHits; warn: (message: string) => void } | undefined },
 ): Promise<ServerMiddleware> {
-  const handlers: MiddlewareHandler[] = [requestId({ limitLength: MAX_REQUEST_ID_CHARS })]
+  const secure = options.secureHeaders === undefined ? undefined : await secureHeadersOf(options.secureHeaders)
+  const handlers: MiddlewareHandler[] = [plainResponseHeaders(secure), requestId({ limitLength: MAX_REQUEST_ID_CHARS })]
   const closers: (() => void)[] = []
   if (sinks.metrics !== undefined || sinks.log !== undefined) handlers.push(observeRequests(sinks.metrics, sinks.log))
-  if (options.secureHeaders !== undefined) handlers.push(secureHeadersOf(options.secureHeaders))
   if (options.cors !== undefined) handlers.push(corsOf(options.cors))
   const jwt = options.auth?.jwt
   const verifier = jwt === undefined ? undefined : (await import('./jwt-verifier.js')).createJwtVerifier(jwt)

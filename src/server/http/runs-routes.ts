@@ -1,5 +1,4 @@
 import { Hono, type Context } from 'hono'
-import type { ContentfulStatusCode } from 'hono/utils/http-status'
 import { NexflowError } from '../../errors.js'
 import { sha256 } from '../../sha256.js'
 import { validateCallerInputs } from '../../workflow/caller-inputs.js'
@@ -8,6 +7,7 @@ import type { RunRecord } from '../durability/run-store.js'
 import type { ServedWorkflow } from '../workflow-table.js'
 import { errorResponse, failedRunResponse } from './errors.js'
 import type { ExecuteRequest } from './execute-body.js'
+import { plainAnswer } from './response-headers.js'
 
 /** What the routes need of durability (see Durability). */
 export type RunsService = Pick<Durability, 'accept' | 'get' | 'cancel' | 'beginIdempotent' | 'completeIdempotent' | 'releaseIdempotent'>
@@ -61,13 +61,9 @@ export interface JsonAnswer {
   headers?: Record<string, string>
 }
 
-/**
- * The Response of an answer, built through the context rather than `new Response()`: hono merges
- * the headers the middleware set before the route (X-Request-Id, RateLimit-*) only into responses
- * it builds.
- */
+/** The Response of an answer, with the headers the middleware set before the route (X-Request-Id, RateLimit-*, the secure headers). */
 export function jsonResponse(c: Context, answer: JsonAnswer, headers?: Record<string, string>): Response {
-  return c.body(answer.body, answer.status as ContentfulStatusCode, { 'content-type': JSON_TYPE, ...answer.headers, ...headers })
+  return plainAnswer(c, answer.body, answer.status, { 'content-type': JSON_TYPE, ...answer.headers, ...headers })
 }
 
 /**
