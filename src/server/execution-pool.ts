@@ -71,6 +71,31 @@ class TaskAbort {
   }
 }
 
+/** What to call when a signal aborts, by signal: one listener on each signal, however many runs it covers. */
+const abortSubscribers = new WeakMap<AbortSignal, Set<() => void>>()
+
+/**
+ * Calls `listener` once when `signal` aborts (at once if it has), until the returned function is
+ * called. Every run is given the server's shutdown signal: adding and removing an EventTarget
+ * listener for each one showed in the server thread's profile, a Set entry does not.
+ */
+function onAbort(signal: AbortSignal, listener: () => void): () => void {
+  if (signal.aborted) {
+    listener()
+    return () => undefined
+  }
+  let listeners = abortSubscribers.get(signal)
+  if (listeners === undefined) {
+    const subscribed = new Set<() => void>()
+    abortSubscribers.set(signal, subscribed)
+    signal.addEventListener('abort', () => [...subscribed].forEach((each) => each()), { once: true })
+    listeners = subscribed
+  }
+  listeners.add(listener)
+  const own = listeners
+  return () => own.delete(listener)
+}
+
 /** The worker's answer to a run, checked by hand: this runs once per request on the main thread, where a schema parse showed up in profiles. */
 function isRunReply(reply: unknown): reply is RunReply {
   if (reply === null || typeof reply !== 'object') return false
@@ -195,16 +220,14 @@ export class ExecutionPool {
       timer = setTimeout(check, Math.min(submitted + queueMs - now, runMs))
     }
     timer = setTimeout(check, seq === undefined ? runMs : Math.min(queueMs, runMs))
-    const onAbort = () => abort(signal?.reason)
-    if (signal?.aborted === true) onAbort()
-    else signal?.addEventListener('abort', onAbort, { once: true })
+    const unsubscribe = signal === undefined ? undefined : onAbort(signal, () => abort(signal.reason))
     try {
       return await this.#piscina.run(task, transfer === undefined ? { signal: handle } : { signal: handle, transferList: [transfer] })
     } catch (error) {
       throw this.#explain(error, handle, deadline)
     } finally {
       clearTimeout(timer)
-      signal?.removeEventListener('abort', onAbort)
+      unsubscribe?.()
     }
   }
 
