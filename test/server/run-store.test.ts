@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { PostgresRunStore } from '../../src/server/durability/postgres-store.js'
 import type { IdempotencyBegin, IdempotencyTimes, RunStore } from '../../src/server/durability/run-store.js'
 import { SqliteRunStore } from '../../src/server/durability/sqlite-store.js'
+import { StoreWriterThread } from '../../src/server/durability/store-writer-thread.js'
 import { tempRoot } from './durability-helpers.js'
 
 const POSTGRES_URL = process.env.NEXFLOW_TEST_POSTGRES_URL
@@ -336,6 +337,37 @@ describe("the embedded store's writer thread", () => {
       expect(await next).toBe(true)
       expect(await store.getRun(other)).toBeUndefined()
       expect((await store.getRun(id))?.status).toBe('running')
+    } finally {
+      await store.close()
+    }
+  })
+
+  it('a thread that dies is replaced by the next write; what it had committed is kept; a second death at once is not retried in a loop', async () => {
+    const threads: StoreWriterThread[] = []
+    const store = new SqliteRunStore(join(root.path, 'dies', 'nexflow.db'), () => {
+      const thread = new StoreWriterThread()
+      threads.push(thread)
+      return thread
+    })
+    await store.open()
+    try {
+      const kept = randomUUID()
+      await store.createRuns([{ id: kept, workflow: 'w', inputs: '{}', now: T0 }])
+      await threads[0]?.terminate()
+      expect(threads[0]?.died).toBe(true)
+      const after = randomUUID()
+      await store.createRuns([{ id: after, workflow: 'w', inputs: '{}', now: T0 }])
+      expect(threads).toHaveLength(2)
+      expect(await store.markRunning(kept, T0 + 1)).toBe(true)
+      expect([(await store.getRun(kept))?.status, (await store.getRun(after))?.status]).toEqual(['running', 'pending'])
+      // A keyed answer goes through the new thread too.
+      await begin(store, 'after-restart', 'h', times(T0))
+      await store.completeIdempotent([{ key: 'after-restart', status: 200, body: '"ok"' }])
+      expect(await begin(store, 'after-restart', 'h', times(T0 + 1))).toEqual({ kind: 'replay', status: 200, body: '"ok"' })
+      // Dead again within WRITER_RESTART_MS: the write fails as unavailable, and no third thread is started for it.
+      await threads[1]?.terminate()
+      await expect(store.createRuns([{ id: randomUUID(), workflow: 'w', inputs: '{}', now: T0 }])).rejects.toMatchObject({ code: 'DURABILITY_UNAVAILABLE', message: expect.stringMatching(/writer thread exited/) })
+      expect(threads).toHaveLength(2)
     } finally {
       await store.close()
     }

@@ -1,8 +1,11 @@
 import type BetterSqlite3 from 'better-sqlite3'
 import { NexflowError } from '../../errors.js'
 import { judgeKey, runOfRow, type IdempotencyAnswer, type IdempotencyBegin, type IdempotencyClaim, type IdempotencyTimes, type NewRun, type RunEnd, type RunRecord, type RunRow, type RunStore, type StoredKey } from './run-store.js'
-import type { StoredAnswer } from './store-writer-messages.js'
+import type { StoredAnswer, StoreWrite, StoreWriteResults } from './store-writer-messages.js'
 import { StoreWriterThread } from './store-writer-thread.js'
+
+/** How often a writer thread that died may be replaced. */
+export const WRITER_RESTART_MS = 1000
 
 /** A synchronous call as a promise: a throw becomes a rejection, as from the PostgreSQL store. */
 export function settled<T>(fn: () => T): Promise<T> {
@@ -24,7 +27,11 @@ export function settled<T>(fn: () => T): Promise<T> {
 export class SqliteRunStore implements RunStore {
   readonly kind = 'sqlite'
   readonly #path: string
+  readonly #startWriter: () => StoreWriterThread
   #writer: StoreWriterThread | undefined
+  /** The writer thread that replaces one that died, while it opens the store. */
+  #replacing: Promise<StoreWriterThread> | undefined
+  #lastReplaced = Number.NEGATIVE_INFINITY
   #db: BetterSqlite3.Database | undefined
   /**
    * Keys whose first request is still running. They live in memory, not in the file: this store
@@ -36,13 +43,15 @@ export class SqliteRunStore implements RunStore {
   /** Statements prepared once: parsing SQL per request showed in bench/durability.ts. */
   readonly #statements = new Map<string, BetterSqlite3.Statement>()
 
-  constructor(path: string) {
+  /** `startWriter` makes each writer thread; tests pass one to reach the threads they stop. */
+  constructor(path: string, startWriter: () => StoreWriterThread = () => new StoreWriterThread()) {
     this.#path = path
+    this.#startWriter = startWriter
   }
 
   async open(): Promise<void> {
     if (this.#db !== undefined) return
-    const writer = new StoreWriterThread()
+    const writer = this.#startWriter()
     try {
       await writer.write({ op: 'open', path: this.#path })
       const { default: Database } = await import('better-sqlite3')
@@ -63,9 +72,45 @@ export class SqliteRunStore implements RunStore {
     return this.#db
   }
 
-  get #writes(): StoreWriterThread {
-    if (this.#writer === undefined) throw new NexflowError('DURABILITY_UNAVAILABLE', 'The run store is not open (the server is starting or has closed)')
-    return this.#writer
+  /**
+   * Posts a write to the writer thread. A thread that died (the writes it held failed with
+   * DURABILITY_UNAVAILABLE) is replaced here, by a new thread that opens the store again: at most
+   * once every {@link WRITER_RESTART_MS}, so a store that cannot be opened is not retried in a
+   * loop. Writes posted meanwhile wait for it and keep their order.
+   */
+  #write<W extends StoreWrite>(write: W): Promise<StoreWriteResults[W['op']]> {
+    const writer = this.#writer
+    if (writer === undefined) return Promise.reject(new NexflowError('DURABILITY_UNAVAILABLE', 'The run store is not open (the server is starting or has closed)'))
+    if (!writer.died && this.#replacing === undefined) return writer.write(write)
+    return this.#replaceWriter(writer).then((next) => next.write(write))
+  }
+
+  #replaceWriter(dead: StoreWriterThread): Promise<StoreWriterThread> {
+    if (this.#replacing !== undefined) return this.#replacing
+    if (performance.now() - this.#lastReplaced < WRITER_RESTART_MS) return Promise.resolve(dead)
+    this.#lastReplaced = performance.now()
+    const replacing = (async () => {
+      const writer = this.#startWriter()
+      try {
+        await writer.write({ op: 'open', path: this.#path })
+      } catch (error) {
+        await writer.close().catch(() => undefined)
+        throw error
+      }
+      // Closed meanwhile: the new thread is not this store's any more.
+      if (this.#writer !== dead) {
+        await writer.close().catch(() => undefined)
+        throw new NexflowError('DURABILITY_UNAVAILABLE', 'The run store is closed')
+      }
+      this.#writer = writer
+      return writer
+    })()
+    this.#replacing = replacing
+    void replacing.then(
+      () => (this.#replacing = undefined),
+      () => (this.#replacing = undefined),
+    )
+    return replacing
   }
 
   #prepare(sql: string): BetterSqlite3.Statement {
@@ -78,19 +123,19 @@ export class SqliteRunStore implements RunStore {
   }
 
   async createRuns(runs: readonly NewRun[]): Promise<void> {
-    await this.#writes.write({ op: 'createRuns', runs })
+    await this.#write({ op: 'createRuns', runs })
   }
 
   async markRunning(id: string, now: number, retry = false): Promise<boolean> {
-    return this.#writes.write({ op: 'markRunning', id, now, retry })
+    return this.#write({ op: 'markRunning', id, now, retry })
   }
 
   async returnToPending(id: string): Promise<boolean> {
-    return this.#writes.write({ op: 'returnToPending', id })
+    return this.#write({ op: 'returnToPending', id })
   }
 
   async finishRuns(ends: readonly { id: string; end: RunEnd; now: number }[]): Promise<boolean[]> {
-    return this.#writes.write({ op: 'finishRuns', ends })
+    return this.#write({ op: 'finishRuns', ends })
   }
 
   getRun(id: string): Promise<RunRecord | undefined> {
@@ -105,16 +150,16 @@ export class SqliteRunStore implements RunStore {
   }
 
   async cancelRun(id: string, now: number): Promise<RunRecord | undefined> {
-    await this.#writes.write({ op: 'cancelRun', id, now })
+    await this.#write({ op: 'cancelRun', id, now })
     return this.getRun(id)
   }
 
   async recover(now: number): Promise<{ interrupted: string[]; pending: RunRecord[] }> {
-    return this.#writes.write({ op: 'recover', now })
+    return this.#write({ op: 'recover', now })
   }
 
   async prune(now: number, keepRunsMs: number): Promise<void> {
-    await this.#writes.write({ op: 'prune', now, keepRunsMs })
+    await this.#write({ op: 'prune', now, keepRunsMs })
   }
 
   beginIdempotent(claims: readonly IdempotencyClaim[], times: IdempotencyTimes): Promise<IdempotencyBegin[]> {
@@ -139,7 +184,7 @@ export class SqliteRunStore implements RunStore {
       held.push([answer.key, key])
       rows.push({ key: answer.key, bodyHash: key.body_hash, status: answer.status, body: answer.body, expiresAt: Number(key.expires_at) })
     }
-    if (rows.length > 0) await this.#writes.write({ op: 'storeAnswers', answers: rows })
+    if (rows.length > 0) await this.#write({ op: 'storeAnswers', answers: rows })
     // Held until the row is committed: a request with the key meanwhile gets 409, never a miss.
     for (const [key, entry] of held) if (this.#running.get(key) === entry) this.#running.delete(key)
   }

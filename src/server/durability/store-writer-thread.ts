@@ -21,6 +21,7 @@ export class StoreWriterThread {
   #next = 0
   /** Set once the thread has exited: every later write fails with it. */
   #gone: NexflowError | undefined
+  #closed = false
 
   constructor() {
     this.#worker = new Worker(STORE_WRITER_FILES.entry, {
@@ -42,6 +43,11 @@ export class StoreWriterThread {
     this.#worker.on('exit', (code) => this.#fail(`exited (code ${code})`))
   }
 
+  /** The thread ended without being closed (an error it did not catch, memory): a new one must take over. */
+  get died(): boolean {
+    return this.#gone !== undefined && !this.#closed
+  }
+
   write<W extends StoreWrite>(write: W): Promise<StoreWriteResults[W['op']]> {
     if (this.#gone !== undefined) return Promise.reject(this.#gone)
     const seq = ++this.#next
@@ -55,6 +61,9 @@ export class StoreWriterThread {
 
   /** Closes the store's connection, then stops the thread. */
   async close(): Promise<void> {
+    this.#closed = true
+    // A thread that died has nothing left to close.
+    if (this.#gone !== undefined) return
     try {
       await this.write({ op: 'close' })
     } finally {
@@ -63,8 +72,13 @@ export class StoreWriterThread {
     }
   }
 
+  /** Stops the thread where it is, as a crash would: what is in flight fails, nothing is closed. */
+  async terminate(): Promise<void> {
+    await this.#worker.terminate()
+  }
+
   #fail(how: string): void {
-    this.#gone ??= new NexflowError('DURABILITY_UNAVAILABLE', `The run store's writer thread ${how}; restart the server`)
+    this.#gone ??= new NexflowError('DURABILITY_UNAVAILABLE', `The run store's writer thread ${how}; this write may not have been made`)
     for (const waiting of this.#waiting.values()) waiting.reject(this.#gone)
     this.#waiting.clear()
   }
