@@ -52,9 +52,41 @@ export const MAX_INPUT_DEPTH = 64
 /**
  * The first key in a parsed JSON value that a remote caller may not send (a prototype key, or a
  * key longer than {@link MAX_KEY_LENGTH}), with its path, or `undefined`. Iterative, so a deeply
- * nested body cannot overflow the stack.
+ * nested body cannot overflow the stack. Every request's body and inputs pass through here, and
+ * nearly all are clean: they are checked first without building any path.
  */
 export function unsafeKeyAt(value: unknown): { path: string; key: string; reason: 'prototype' | 'length' | 'depth' } | undefined {
+  return hasUnsafeKey(value) ? locateUnsafeKey(value) : undefined
+}
+
+/** Whether {@link locateUnsafeKey} would find anything; allocates only its two stacks and each object's key list. */
+function hasUnsafeKey(value: unknown): boolean {
+  if (value === null || typeof value !== 'object') return false
+  const items: object[] = [value]
+  const depths: number[] = [0]
+  for (let item = items.pop(); item !== undefined; item = items.pop()) {
+    const depth = depths.pop() as number
+    if (depth >= MAX_INPUT_DEPTH) return true
+    if (Array.isArray(item)) {
+      for (const element of item as unknown[]) {
+        if (element === null || typeof element !== 'object') continue
+        items.push(element)
+        depths.push(depth + 1)
+      }
+      continue
+    }
+    for (const key of Object.keys(item)) {
+      if (FORBIDDEN_KEYS.has(key) || key.length > MAX_KEY_LENGTH) return true
+      const child = (item as Record<string, unknown>)[key]
+      if (child === null || typeof child !== 'object') continue
+      items.push(child)
+      depths.push(depth + 1)
+    }
+  }
+  return false
+}
+
+function locateUnsafeKey(value: unknown): { path: string; key: string; reason: 'prototype' | 'length' | 'depth' } | undefined {
   const stack: [unknown, string, number][] = [[value, '', 0]]
   for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
     const [item, path, depth] = next
