@@ -35,7 +35,7 @@ import { resolveNexusOptions, type NexusOptions, type ResolvedNexusOptions } fro
 import { ActivityLog } from './request-log.js'
 import { listenError, serverUrl, type StartupListener } from './startup-listener.js'
 import { poolPlan } from './pool-plan.js'
-import { RecentRuns, runFromJson, type RunRecord, type RunSource } from './runs/recent-runs.js'
+import { RecentRuns, type RunRecord, type RunSource } from './runs/recent-runs.js'
 import { WorkflowTable, type ServedWorkflow } from './workflow-table.js'
 
 /** How `start()` runs the server. */
@@ -657,17 +657,18 @@ export class Nexus {
   ): void {
     this.#metrics?.observeRun(workflow, outcome, durationMs / 1000)
     if (this.options.log.runs) this.#activity?.run({ runId, requestId: context.requestId, workflow, outcome, durationMs, errorCode })
-    const record = {
-      run_id: runId,
+    this.#runs.record({
+      runId,
       workflow,
       // A streamed run reports progress; only an async run is given its id before it starts.
-      mode: context.progress !== undefined ? ('stream' as const) : context.runId !== undefined ? ('async' as const) : ('sync' as const),
+      mode: context.progress !== undefined ? 'stream' : context.runId !== undefined ? 'async' : 'sync',
       status: outcome,
-      started_at: new Date(run.startedAt).toISOString(),
-      duration_ms: Math.round(durationMs * 100) / 100,
-      ...(run.error === undefined ? {} : { error: run.error }),
-    }
-    this.#runs.record(runFromJson(record, JSON.stringify(run.inputs), run.outputs))
+      startedAt: run.startedAt,
+      durationMs,
+      inputs: JSON.stringify(run.inputs),
+      outputs: run.outputs,
+      error: run.error,
+    })
     this.#emit({ type: 'run', run_id: runId, workflow, status: outcome })
   }
 

@@ -1,5 +1,15 @@
 import { describe, expect, it } from 'vitest'
-import { boundedPayload, jsonPayload, RecentRuns, runFromJson, RUN_PAYLOAD_MAX_BYTES, type RunRecord } from '../../src/server/runs/recent-runs.js'
+import { boundedPayload, jsonPayload, RecentRuns, recordOfRun, runFromJson, RUN_PAYLOAD_MAX_BYTES, type FinishedRun, type RunRecord } from '../../src/server/runs/recent-runs.js'
+
+const finished = (n: number, startedAt = Date.UTC(2026, 0, 1, 0, 0, n)): FinishedRun => ({
+  runId: `r${n}`,
+  workflow: 'w',
+  mode: 'sync',
+  status: 'completed',
+  startedAt,
+  durationMs: 5,
+  inputs: JSON.stringify({ n }),
+})
 
 const run = (n: number, startedAt = Date.UTC(2026, 0, 1, 0, 0, n)): RunRecord => ({
   run_id: `r${n}`,
@@ -15,17 +25,25 @@ describe('RecentRuns (GET /runs without a durable store)', () => {
   it('lists the newest first, at most the limit, and keeps only the last `capacity` runs', () => {
     const runs = new RecentRuns(3)
     expect(runs.list(10)).toEqual([])
-    for (let n = 1; n <= 5; n++) runs.record(run(n))
+    for (let n = 1; n <= 5; n++) runs.record(finished(n))
     expect(runs.list(10).map((r) => r.run_id)).toEqual(['r5', 'r4', 'r3'])
     expect(runs.list(2).map((r) => r.run_id)).toEqual(['r5', 'r4'])
+    // Listed in the shape GET /runs answers.
+    expect(JSON.parse(JSON.stringify(runs.list(1)[0]))).toEqual(run(5))
+  })
+
+  it('a finished run becomes a record with ISO times, a rounded duration, and its error when it has one', () => {
+    const error = { code: 'RUN_TIMEOUT', message: 'too slow' }
+    const record = recordOfRun({ ...finished(1), status: 'timeout', durationMs: 1.23456, outputs: undefined, error })
+    expect(JSON.parse(JSON.stringify(record))).toEqual({ ...run(1), status: 'timeout', duration_ms: 1.23, error })
   })
 
   it('counts the runs that finished in the last minute', () => {
     const runs = new RecentRuns(10)
     const now = Date.UTC(2026, 0, 1, 0, 5, 0)
-    runs.record(run(1, now - 120_000))
-    runs.record(run(2, now - 30_000))
-    runs.record(run(3, now - 1_000))
+    runs.record(finished(1, now - 120_000))
+    runs.record(finished(2, now - 30_000))
+    runs.record(finished(3, now - 1_000))
     expect(runs.countSince(60_000, now)).toBe(2)
   })
 

@@ -1,4 +1,4 @@
-import { Hono, type MiddlewareHandler } from 'hono'
+import { Hono, type Context, type MiddlewareHandler } from 'hono'
 import { requestId } from 'hono/request-id'
 import { secureHeaders } from 'hono/secure-headers'
 import { DASHBOARD_CSP, isDashboardPath } from '../dashboard/paths.js'
@@ -36,14 +36,14 @@ async function secureHeadersSet(options: Parameters<typeof secureHeaders>[0]): P
  * The secure headers for a path. hono's `secureHeaders` decides them (defaults, options, CSP);
  * they are computed once here and set with the request's other headers (see response-headers.ts).
  */
-async function secureHeadersOf(config: SecureHeadersConfig): Promise<(path: string) => Readonly<Record<string, string>>> {
+async function secureHeadersOf(config: SecureHeadersConfig): Promise<(c: Context) => Readonly<Record<string, string>>> {
   const { contentSecurityPolicy, ...headers } = config
   const api = await secureHeadersSet({ ...headers, ...(contentSecurityPolicy === false ? {} : { contentSecurityPolicy: contentSecurityPolicy ?? API_CSP }) })
   // A policy the config sets (or drops) applies everywhere; by default the dashboard's page gets
   // the least a page needs: its own script, stylesheet and JSON, from this origin only.
   if (contentSecurityPolicy !== undefined) return () => api
   const page = await secureHeadersSet({ ...headers, contentSecurityPolicy: DASHBOARD_CSP })
-  return (path) => (isDashboardPath(path) ? page : api)
+  return (c) => (isDashboardPath(c.req.path) ? page : api)
 }
 
 /**

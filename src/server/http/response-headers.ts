@@ -9,11 +9,17 @@ import type { Context, MiddlewareHandler } from 'hono'
  */
 type Plain = Record<string, string | string[]>
 
-const PLAIN = 'nexflowResponseHeaders'
+/** A request's headers so far: the fixed ones for its path (shared, never written) and its own. */
+interface Collected {
+  fixed: Readonly<Record<string, string>> | undefined
+  own: Plain
+}
+
+const COLLECTED = 'nexflowResponseHeaders'
 
 declare module 'hono' {
   interface ContextVariableMap {
-    [PLAIN]: Plain
+    [COLLECTED]: Collected
   }
 }
 
@@ -23,28 +29,36 @@ const carried = new WeakSet<Response>()
 /**
  * Mounted before every other middleware. `c.header()` (ours, hono's request id, the rate
  * limiter's) collects into a plain object until the route answers; `fixed` headers (the secure
- * headers, the same for every request to a path) are added first, and a header set later wins.
+ * headers, the same for every request to a path) come first, and a header set later wins.
  * An answer not made by {@link plainAnswer} (hono's `c.json()`, an error page, a stream) gets the
  * collected headers set on it after the route.
  */
-export function plainResponseHeaders(fixed?: (path: string) => Readonly<Record<string, string>>): MiddlewareHandler {
+export function plainResponseHeaders(fixed?: (c: Context) => Readonly<Record<string, string>>): MiddlewareHandler {
   return async function responseHeaders(c, next) {
-    const plain: Plain = fixed === undefined ? {} : { ...fixed(c.req.path) }
-    c.set(PLAIN, plain)
+    const collected: Collected = { fixed: fixed?.(c), own: {} }
+    c.set(COLLECTED, collected)
     const honoHeader = c.header
     c.header = (name: string, value?: string, options?: { append?: boolean }) => {
       // Once answered, a header goes on the answer itself (hono's way).
       if (c.finalized) return honoHeader(name, value, options)
       const key = name.toLowerCase()
-      if (value === undefined) delete plain[key]
-      else if (options?.append !== true || plain[key] === undefined) plain[key] = value
-      else if (key === 'set-cookie') plain[key] = [...[plain[key]].flat(), value]
-      else plain[key] = `${String(plain[key])}, ${value}`
+      if (value === undefined) {
+        if (collected.fixed !== undefined && Object.hasOwn(collected.fixed, key)) {
+          collected.own = { ...collected.fixed, ...collected.own }
+          collected.fixed = undefined
+        }
+        delete collected.own[key]
+        return
+      }
+      const current = collected.own[key] ?? collected.fixed?.[key]
+      if (options?.append !== true || current === undefined) collected.own[key] = value
+      else if (key === 'set-cookie') collected.own[key] = [...[current].flat(), value]
+      else collected.own[key] = `${String(current)}, ${value}`
     }
     await next()
     if (carried.has(c.res)) return
     const { headers } = c.res
-    for (const [name, value] of Object.entries(plain)) {
+    for (const [name, value] of Object.entries({ ...collected.fixed, ...collected.own })) {
       if (Array.isArray(value)) for (const each of value) headers.append(name, each)
       else if (name === 'vary' && headers.has('vary')) headers.set(name, `${headers.get('vary')}, ${value}`)
       else headers.set(name, value)
@@ -58,8 +72,8 @@ export function plainResponseHeaders(fixed?: (path: string) => Readonly<Record<s
  * (an app built with no middleware), it carries only its own headers.
  */
 export function plainAnswer(c: Context, body: string, status: number, headers: Readonly<Record<string, string>>): Response {
-  const plain = c.get(PLAIN) as Plain | undefined
-  const response = new Response(body, { status, headers: plain === undefined ? headers : { ...plain, ...headers } })
-  if (plain !== undefined) carried.add(response)
+  const collected = c.get(COLLECTED) as Collected | undefined
+  const response = new Response(body, { status, headers: collected === undefined ? headers : { ...collected.fixed, ...collected.own, ...headers } })
+  if (collected !== undefined) carried.add(response)
   return response
 }

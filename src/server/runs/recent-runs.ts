@@ -62,35 +62,73 @@ export function runFromJson(run: Omit<RunRecord, 'inputs' | 'outputs'>, inputs: 
   return record
 }
 
+/**
+ * A finished run as {@link RecentRuns} keeps it: one small object with the times as numbers and
+ * the payloads as JSON text. A server records one per request and `GET /runs` reads a few now
+ * and then, so the record's shape (ISO times, parsed payloads) is built when read.
+ */
+export interface FinishedRun {
+  runId: string
+  workflow: string
+  mode: RunRecord['mode']
+  status: string
+  /** `Date.now()` when the run started. */
+  startedAt: number
+  durationMs: number
+  /** The caller's inputs as JSON text. */
+  inputs: string
+  /** The outputs as JSON text (as the worker sent them), when the run completed. */
+  outputs?: string | undefined
+  error?: RunRecord['error']
+}
+
+/** A finished run as `GET /runs` lists it. */
+export function recordOfRun(run: FinishedRun): RunRecord {
+  const fields = {
+    run_id: run.runId,
+    workflow: run.workflow,
+    mode: run.mode,
+    status: run.status,
+    started_at: new Date(run.startedAt).toISOString(),
+    duration_ms: Math.round(run.durationMs * 100) / 100,
+    ...(run.error === undefined ? {} : { error: run.error }),
+  }
+  return runFromJson(fields, run.inputs, run.outputs)
+}
+
 /** The last `capacity` runs in a ring buffer: O(1) to record, O(limit) to list. */
 export class RecentRuns implements RunSource {
-  readonly #ring: (RunRecord | undefined)[]
+  readonly #ring: (FinishedRun | undefined)[]
   #next = 0
   #size = 0
 
   constructor(readonly capacity: number = RECENT_RUNS_CAPACITY) {
-    this.#ring = new Array<RunRecord | undefined>(capacity)
+    this.#ring = new Array<FinishedRun | undefined>(capacity)
   }
 
-  record(run: RunRecord): void {
+  record(run: FinishedRun): void {
     this.#ring[this.#next] = run
     this.#next = (this.#next + 1) % this.capacity
     this.#size = Math.min(this.#size + 1, this.capacity)
   }
 
   list(limit: number = this.capacity): RunRecord[] {
-    const out: RunRecord[] = []
-    for (let i = 1; i <= Math.min(limit, this.#size); i++) out.push(this.#ring[(this.#next - i + this.capacity) % this.capacity] as RunRecord)
-    return out
+    return this.#newestFirst(limit).map(recordOfRun)
   }
 
   /** Runs that finished in the last `ms` (for runs per minute). */
   countSince(ms: number, now: number = Date.now()): number {
     let count = 0
-    for (const run of this.list()) {
-      if (now - (Date.parse(run.started_at) + run.duration_ms) > ms) break
+    for (const run of this.#newestFirst(this.capacity)) {
+      if (now - (run.startedAt + run.durationMs) > ms) break
       count++
     }
     return count
+  }
+
+  #newestFirst(limit: number): FinishedRun[] {
+    const out: FinishedRun[] = []
+    for (let i = 1; i <= Math.min(limit, this.#size); i++) out.push(this.#ring[(this.#next - i + this.capacity) % this.capacity] as FinishedRun)
+    return out
   }
 }
