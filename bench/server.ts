@@ -15,6 +15,7 @@
 // nexflow runs as an app installs it: compiled, from a package folder its bin finds dist/ in.
 // Run: npx tsx bench/server.ts (NEXFLOW_BENCH_STARTS=n startup rounds, default 5;
 // NEXFLOW_BENCH_RUNS=n serving rounds, default 1; NEXFLOW_BENCH_SECONDS=s per load run, default 10;
+// NEXFLOW_BENCH_WARMUP_SECONDS=s of load before each, default 10;
 // NEXFLOW_BENCH_QUICK=1 skips the figures at the default deadline; NEXFLOW_BENCH_STARTUP_ONLY=1 runs
 // section 1 alone, NEXFLOW_BENCH_THROUGHPUT_ONLY=1 section 3 alone; NEXFLOW_BENCH_VERBOSE=1 lists
 // every run)
@@ -36,7 +37,13 @@ const HANGING = 10
 const STARTS = Number(process.env.NEXFLOW_BENCH_STARTS ?? 5)
 const RUNS = Number(process.env.NEXFLOW_BENCH_RUNS ?? 1)
 const LOAD_SECONDS = Number(process.env.NEXFLOW_BENCH_SECONDS ?? 10)
-const WARMUP_SECONDS = 3
+/**
+ * Load before each measured run, the same for every server. Nexus's three isolates (the server's
+ * thread and two workers) were still compiling hot code after 3 s: about 220 optimizations in the
+ * next 6 s, against 30 after 12 s, and V8's compiler threads took 67 us per request then and 34
+ * in steady state. 10 s measures what a server does once it has run a while.
+ */
+const WARMUP_SECONDS = Number(process.env.NEXFLOW_BENCH_WARMUP_SECONDS ?? 10)
 /** The extra load runs (no database, another worker count) are there to explain the main one: shorter. */
 const EXTRA_SECONDS = Math.min(5, LOAD_SECONDS)
 const CONNECTIONS = 50
