@@ -4,6 +4,10 @@ export const LINE_BATCH_MS = 20
 /** Above this many characters waiting, they are written at once. */
 const LINE_BATCH_CHARS = 64 * 1024
 
+/** Every batch with lines waiting, written on exit by one listener. */
+const waiting = new Set<() => void>()
+let exitHooked = false
+
 /**
  * Writes lines to a stream together, at most every {@link LINE_BATCH_MS}. A server under load logs
  * a line per request and per run; on a pipe or a file each `write` is a system call on the main
@@ -11,10 +15,6 @@ const LINE_BATCH_CHARS = 64 * 1024
  * kept: lines go out in the order they were given, whole. Lines still waiting when the process
  * exits are written then (writes to pipes and files are synchronous on exit).
  */
-/** Every batch with lines waiting, written on exit by one listener. */
-const waiting = new Set<() => void>()
-let exitHooked = false
-
 export function batchedLines(stream: NodeJS.WritableStream): (line: string) => void {
   let pending = ''
   let timer: NodeJS.Timeout | undefined

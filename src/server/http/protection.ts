@@ -28,7 +28,7 @@ const API_CSP = { defaultSrc: ["'none'"], frameAncestors: ["'none'"] }
 async function secureHeadersSet(options: Parameters<typeof secureHeaders>[0]): Promise<Record<string, string>> {
   const probe = new Hono().use(secureHeaders(options)).get('/', (c) => c.body(null, 204))
   const headers: Record<string, string> = {}
-  for (const [name, value] of (await probe.request('/')).headers) headers[name] = value
+  for (const [name, value] of (await probe.request('/')).headers) if (name !== 'content-type' && name !== 'content-length') headers[name] = value
   return headers
 }
 
@@ -49,8 +49,8 @@ async function secureHeadersOf(config: SecureHeadersConfig): Promise<(c: Context
 /**
  * Builds the middleware from the resolved options, once: the answer's headers (with the secure
  * headers), request id, timing (metrics and the request's log line), CORS (before auth: a
- * preflight carries no credential), then auth and the rate limit. Each part is left out entirely when it is off, so an option
- * that is off costs nothing per request.
+ * preflight carries no credential), then auth and the rate limit. Each part is left out entirely
+ * when it is off, so an option that is off costs nothing per request.
  */
 export async function createServerMiddleware(
   options: ResolvedProductionOptions,
