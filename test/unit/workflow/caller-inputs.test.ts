@@ -116,3 +116,16 @@ describe('remote callers fill declared inputs only', () => {
     expect(error.issues.length).toBeGreaterThan(0)
   })
 })
+
+describe('workflows that declare the same inputs', () => {
+  it('share one validator, and each refusal still names its own workflow; other inputs are checked as their own', async () => {
+    const make = (name: string, input: string) => builder().addNode('Create', 'c', { email: `\${${input}}` }).build({ name })
+    const [a, b, other] = [make('signup-a', 'email'), make('signup-b', 'email'), make('signup-c', 'address')]
+    expect((await runtime.execute(a, { parameters: { email: 'a@example.com' }, caller: 'remote' })).ok).toBe(true)
+    const refusedB = await rejection(runtime.execute(b, { parameters: { email: 'b@example.com', extra: 1 }, caller: 'remote' }))
+    expect(refusedB.message).toMatch(/^Workflow "signup-b" got invalid inputs: input "extra" is not an input of this workflow/)
+    const refusedOther = await rejection(runtime.execute(other, { parameters: { email: 'c@example.com' }, caller: 'remote' }))
+    expect(refusedOther.message).toMatch(/Workflow "signup-c".*input "email" is not an input of this workflow/)
+    expect((await runtime.execute(other, { parameters: { address: 'c@example.com' }, caller: 'remote' })).ok).toBe(true)
+  })
+})
