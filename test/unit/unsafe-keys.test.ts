@@ -14,7 +14,9 @@ const pathStep = fc.oneof(fc.integer({ min: 0, max: 3 }), fc.constantFrom('a', '
 describe('unsafeKeyAt', () => {
   it('finds nothing in bodies whose keys are all short and ordinary', () => {
     const ordinary = fc.string({ maxLength: 20 }).filter((key) => !FORBIDDEN_KEYS.has(key))
-    fc.assert(fc.property(fc.jsonValue({ maxDepth: 6 }).map((value) => JSON.parse(JSON.stringify(value)) as unknown), fc.dictionary(ordinary, fc.jsonValue({ maxDepth: 3 })), (value, extra) => {
+    // fc.jsonValue may make any key, prototype keys too: values with one anywhere are left out.
+    const ordinaryJson = (maxDepth: number) => fc.jsonValue({ maxDepth }).filter((value) => !/"(__proto__|constructor|prototype)":/.test(JSON.stringify(value)))
+    fc.assert(fc.property(ordinaryJson(6).map((value) => JSON.parse(JSON.stringify(value)) as unknown), fc.dictionary(ordinary, ordinaryJson(3)), (value, extra) => {
       expect(unsafeKeyAt(value)).toBeUndefined()
       expect(unsafeKeyAt({ value, ...extra })).toBeUndefined()
     }))
