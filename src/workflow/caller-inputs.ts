@@ -29,7 +29,7 @@ export function callerInputSchema(inputSchema: Readonly<JsonSchemaObject>): Json
 const validators = new WeakMap<object, z.ZodType>()
 const validatorsByText = new Map<string, z.ZodType>()
 /** Distinct schemas kept by text; past it, a new schema's validator is kept by its object only. */
-const MAX_SHARED_VALIDATORS = 10_000
+const MAX_SHARED_VALIDATORS = 1000
 
 function validatorFor(inputSchema: Readonly<JsonSchemaObject>): z.ZodType {
   let validator = validators.get(inputSchema)
