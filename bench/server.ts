@@ -40,7 +40,7 @@ const LOAD_SECONDS = Number(process.env.NEXFLOW_BENCH_SECONDS ?? 10)
 /**
  * Load before each measured run, the same for every server. Nexus's three isolates (the server's
  * thread and two workers) were still compiling hot code after 3 s: about 220 optimizations in the
- * next 6 s, against 30 after 12 s, and V8's compiler threads took 67 us per request then and 34
+ * next 6 s, against 30 after 12 s, and V8's compiler and GC threads took 77 us per request then and 45
  * in steady state. 10 s measures what a server does once it has run a while.
  */
 const WARMUP_SECONDS = Number(process.env.NEXFLOW_BENCH_WARMUP_SECONDS ?? 10)
