@@ -170,24 +170,16 @@ export function createHttpApp(services: HttpServices): Hono {
   if (runs !== undefined) workflows.route('/', runsRoutes(runs, development))
   app.route('/workflows', workflows)
   // The MCP transport reads the web Request itself: hono's bodyLimit guards it.
-  app.all('/mcp', bodyLimitFor(services), (c) => mcpResponse(c, services))
+  app.all('/mcp', bodyLimitFor(services), (c) => services.mcp(c.req.raw))
   return app
 }
 
-/**
- * The MCP transport builds its own Response. Reading `c.res` first makes hono keep the headers
- * the middleware set (X-Request-Id, RateLimit-*) and merge them into it.
- */
-function mcpResponse(c: Context, services: HttpServices): Promise<Response> {
-  void c.res
-  return services.mcp(c.req.raw)
-}
 
 /** Only the MCP endpoint, for `mcpPort` (the source system serves MCP on its own port). */
 export function createMcpOnlyApp(services: HttpServices): Hono {
   const app = new Hono()
   app.onError((error, c) => sendError(c, error, services.development))
   for (const handler of services.middleware ?? []) app.use(handler)
-  app.all('/mcp', bodyLimitFor(services), (c) => mcpResponse(c, services))
+  app.all('/mcp', bodyLimitFor(services), (c) => services.mcp(c.req.raw))
   return app
 }
