@@ -28,6 +28,7 @@ import { Generations } from './generations.js'
 import { discoveryRunning, type HealthJson } from './health.js'
 import type { HttpServices, RunAnswer, RunContext } from './http/app.js'
 import type { ServerMiddleware } from './http/protection.js'
+import { failedRunCode } from './http/errors.js'
 import type { McpServices } from './mcp/mcp-server.js'
 import type { McpSessions } from './mcp/mcp-sessions.js'
 import type { NexusMetrics, RunOutcome, ServerSnapshot } from './metrics.js'
@@ -633,8 +634,10 @@ export class Nexus {
     this.#inFlight.add(run)
     try {
       const answer = await run
-      const result = answer.ok ? { outputs: answer.outputs } : { error: runError({ ...answer.error, code: answer.error.code ?? 'WORKFLOW_EXECUTION_FAILED' }) }
-      this.#ranOnce(workflow.name, runId, context, answer.ok ? 'completed' : 'failed', answer.durationMs, answer.ok ? undefined : (answer.error.code ?? 'WORKFLOW_EXECUTION_FAILED'), { startedAt, inputs, ...result })
+      // Logged and listed with the code the caller is answered (a node's CONFLICT, not only "the run failed").
+      const errorCode = answer.ok ? undefined : failedRunCode(answer.error)
+      const result = answer.ok ? { outputs: answer.outputs } : { error: runError({ ...answer.error, code: errorCode }) }
+      this.#ranOnce(workflow.name, runId, context, answer.ok ? 'completed' : 'failed', answer.durationMs, errorCode, { startedAt, inputs, ...result })
       return answer
     } catch (error) {
       const nexflowError = toNexflowError(error)

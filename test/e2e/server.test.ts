@@ -116,11 +116,15 @@ describe('nexflow start: the seed app beside hostile files, on SQLite', { timeou
     }
   })
 
-  it('a duplicate user is 409 CONFLICT naming the node', async () => {
+  it('a duplicate user is 409 CONFLICT naming the node, and the run is logged and listed with that code', async () => {
     expect((await execute(url, 'create-user', { inputs: user('grace') })).status).toBe(200)
     const { status, json } = await execute(url, 'create-user', { inputs: user('grace') })
     expect(status).toBe(409)
     expect(json.error).toMatchObject({ code: 'CONFLICT', details: { nodeId: 'create' } })
+    const runId = (json.error as { details: { run_id: string } }).details.run_id
+    await server.waitFor('stdout', new RegExp(`"run_id":"${runId}".*"error_code":"CONFLICT"`))
+    const listed = (await getJson(`${url}/runs`)).json as unknown as { runs: { run_id: string; error?: { code?: string } }[] }
+    expect(listed.runs.find((run) => run.run_id === runId)?.error).toMatchObject({ code: 'CONFLICT', node: 'create' })
   })
 
   it('a workflow from a file that failed is 404, naming it', async () => {

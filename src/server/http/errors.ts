@@ -28,8 +28,13 @@ export function errorResponse(error: unknown, development: boolean): { status: n
 export function failedRunResponse(error: SerializedErrorData, development: boolean): { status: number; body: ErrorBody } {
   const details: Record<string, unknown> = { ...error.details }
   if (development && error.stack !== undefined) details.stack = error.stack
-  const cause = details.cause as { code?: unknown } | undefined
-  let code: ErrorCode = isErrorCode(error.code) ? error.code : 'WORKFLOW_EXECUTION_FAILED'
-  if (isErrorCode(cause?.code) && HTTP_STATUS_BY_CODE[cause.code] < 500) code = cause.code
+  const code = failedRunCode(error)
   return { status: HTTP_STATUS_BY_CODE[code], body: { error: { code, message: error.message, ...(Object.keys(details).length > 0 ? { details } : {}) } } }
+}
+
+/** The code a failed run is answered, logged and listed with: a node's client-side cause (CONFLICT, NOT_FOUND) if it had one, else its own. */
+export function failedRunCode(error: SerializedErrorData): ErrorCode {
+  const cause = error.details?.cause as { code?: unknown } | undefined
+  if (isErrorCode(cause?.code) && HTTP_STATUS_BY_CODE[cause.code] < 500) return cause.code
+  return isErrorCode(error.code) ? error.code : 'WORKFLOW_EXECUTION_FAILED'
 }
