@@ -1,5 +1,4 @@
 import { Hono, type Context, type MiddlewareHandler } from 'hono'
-import { requestId } from 'hono/request-id'
 import { secureHeaders } from 'hono/secure-headers'
 import { DASHBOARD_CSP, isDashboardPath } from '../dashboard/paths.js'
 import type { SharedHits } from '../durability/durability.js'
@@ -8,12 +7,8 @@ import type { ResolvedProductionOptions, SecureHeadersConfig } from '../producti
 import type { ActivityLog } from '../request-log.js'
 import { authenticate, Authenticator, enforce, identify } from './auth.js'
 import { corsOf } from './cors.js'
-import { observeRequests } from './observe.js'
 import { createRateLimit } from './rate-limit.js'
-import { plainResponseHeaders } from './response-headers.js'
-
-/** A request id a client may choose: a short token of `[A-Za-z0-9_=-]` (hono's check); anything else is replaced by a fresh UUID. */
-export const MAX_REQUEST_ID_CHARS = 128
+import { requestFrame } from './request-frame.js'
 
 /** The middleware every route goes through, in order, and what to stop on close. */
 export interface ServerMiddleware {
@@ -57,9 +52,9 @@ export async function createServerMiddleware(
   sinks: { metrics: NexusMetrics | undefined; log: ActivityLog | undefined; development: boolean; sharedHits?: { hits: SharedHits; warn: (message: string) => void } | undefined },
 ): Promise<ServerMiddleware> {
   const secure = options.secureHeaders === undefined ? undefined : await secureHeadersOf(options.secureHeaders)
-  const handlers: MiddlewareHandler[] = [plainResponseHeaders(secure), requestId({ limitLength: MAX_REQUEST_ID_CHARS })]
+  // The rate limiter (hono-rate-limiter) sets its headers with hono's c.header(); nothing else mounted here does.
+  const handlers: MiddlewareHandler[] = [requestFrame({ fixed: secure, interceptHonoHeaders: options.rateLimit !== undefined, metrics: sinks.metrics, log: sinks.log })]
   const closers: (() => void)[] = []
-  if (sinks.metrics !== undefined || sinks.log !== undefined) handlers.push(observeRequests(sinks.metrics, sinks.log))
   if (options.cors !== undefined) handlers.push(corsOf(options.cors))
   const jwt = options.auth?.jwt
   const verifier = jwt === undefined ? undefined : (await import('./jwt-verifier.js')).createJwtVerifier(jwt)
