@@ -23,6 +23,11 @@ interface RequestSeries {
   duration: Histogram.Internal<'method' | 'route' | 'status'>
 }
 
+interface RunSeries {
+  count: Counter.Internal
+  duration: Histogram.Internal<'workflow' | 'outcome'>
+}
+
 /**
  * The server's Prometheus metrics, in a registry of its own (never prom-client's global one):
  * several servers in one process each expose their own. Requests and runs update a counter and a
@@ -36,6 +41,8 @@ export class NexusMetrics {
   readonly #runSeconds: Histogram<'workflow' | 'outcome'>
   /** method -> route -> status -> the label children: no label object or key string built per request. */
   readonly #series = new Map<string, Map<string, Map<number, RequestSeries>>>()
+  /** workflow -> outcome -> the label children, as for requests. */
+  readonly #runSeries = new Map<string, Map<RunOutcome, RunSeries>>()
   readonly #snapshot: () => ServerSnapshot
   #last: ServerSnapshot | undefined
 
@@ -98,8 +105,16 @@ export class NexusMetrics {
 
   /** Counts one run. */
   observeRun(workflow: string, outcome: RunOutcome, seconds: number): void {
-    this.#runs.inc({ workflow, outcome })
-    this.#runSeconds.observe({ workflow, outcome }, seconds)
+    let byOutcome = this.#runSeries.get(workflow)
+    if (byOutcome === undefined) this.#runSeries.set(workflow, (byOutcome = new Map<RunOutcome, RunSeries>()))
+    let series = byOutcome.get(outcome)
+    if (series === undefined) {
+      const labels = { workflow, outcome }
+      series = { count: this.#runs.labels(labels), duration: this.#runSeconds.labels(labels) }
+      byOutcome.set(outcome, series)
+    }
+    series.count.inc()
+    series.duration.observe(seconds)
   }
 
   get contentType(): string {
