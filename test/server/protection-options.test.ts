@@ -26,17 +26,23 @@ afterAll(async () => {
 })
 
 describe('headers the middleware sets before the route', () => {
-  it('reach the answers a route builds itself: an execute, the dashboard page, MCP', async () => {
-    const url = await serve({ rateLimit: { windowMs: 60_000, max: 50 }, dashboard: true })
+  it('reach the answers a route builds itself: an execute, a stream, the dashboard page, MCP', async () => {
+    // The rate limiter sets its headers with hono's c.header(): the case where the server routes those into its own.
+    const url = await serve({ rateLimit: { windowMs: 60_000, max: 50 }, dashboard: true, cors: { origin: 'https://app.example' } })
     const answers = {
-      execute: await fetch(`${url}/workflows/greet/execute`, { method: 'POST', headers: { 'x-request-id': 'hdr-run-1' }, body: '{}' }),
-      page: await fetch(`${url}/`, { headers: { 'x-request-id': 'hdr-page-1' } }),
-      mcp: await fetch(`${url}/mcp`, { method: 'POST', headers: { 'x-request-id': 'hdr-mcp-1', 'content-type': 'application/json' }, body: '{}' }),
+      execute: await fetch(`${url}/workflows/greet/execute`, { method: 'POST', headers: { 'x-request-id': 'hdr-run-1', origin: 'https://app.example' }, body: '{}' }),
+      stream: await fetch(`${url}/workflows/greet/execute`, { method: 'POST', headers: { 'x-request-id': 'hdr-stream-1', origin: 'https://app.example' }, body: '{"mode":"stream"}' }),
+      page: await fetch(`${url}/`, { headers: { 'x-request-id': 'hdr-page-1', origin: 'https://app.example' } }),
+      mcp: await fetch(`${url}/mcp`, { method: 'POST', headers: { 'x-request-id': 'hdr-mcp-1', 'content-type': 'application/json', origin: 'https://app.example' }, body: '{}' }),
     }
     expect(answers.execute.status).toBe(200)
+    expect(answers.stream.status).toBe(200)
+    expect(answers.stream.headers.get('x-accel-buffering')).toBe('no')
+    expect(await answers.stream.text()).toMatch(/event: result/)
     expect(answers.page.status).toBe(200)
     for (const [name, answer] of Object.entries(answers)) {
       expect([name, answer.headers.get('x-request-id')]).toEqual([name, `hdr-${name === 'execute' ? 'run' : name}-1`])
+      expect([name, answer.headers.get('access-control-allow-origin'), answer.headers.get('vary')]).toEqual([name, 'https://app.example', expect.stringMatching(/Origin/i)])
       // The dashboard's page and assets are exempt from the limit, as /health is.
       expect([name, answer.headers.get('ratelimit-limit')]).toEqual([name, name === 'page' ? null : '50'])
       expect([name, answer.headers.get('x-content-type-options')]).toEqual([name, 'nosniff'])
