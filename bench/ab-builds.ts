@@ -19,8 +19,8 @@ import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { z } from 'zod'
 import { DataFlow } from '../src/index.js'
+import { copyPlainWorkers, CRUD_WORKFLOW, crudModels, ECHO_WORKFLOW, itemShape } from './server.js'
 
 const REPO = fileURLToPath(new URL('..', import.meta.url))
 const ROUNDS = Number(process.env.NEXFLOW_AB_ROUNDS ?? 6)
@@ -50,35 +50,6 @@ const load = (url: string, seconds: number): Promise<LoadResult> =>
       (error, result) => (error === null ? resolve(result) : reject(error)),
     )
   })
-
-const itemShape = { id: z.string(), name: z.string(), qty: z.number().int() }
-const MODELS = (dbFile: string) => `import { z } from 'zod'
-import { DataFlow } from 'nexflow'
-
-export const db = new DataFlow({ databaseUrl: ${JSON.stringify(`sqlite://${dbFile}`)} })
-export const Item = db.model('Item', { id: z.string(), name: z.string(), qty: z.number().int() })
-`
-const CREATE = `import { WorkflowBuilder } from 'nexflow'
-import '../models.js'
-
-export const workflow = new WorkflowBuilder()
-  .addNode('ItemCreateNode', 'create', { id: '\${id}', name: '\${name}', qty: '\${qty}' })
-  .build({ name: 'create-item', description: 'Stores one item' })
-`
-const ECHO = `import { WorkflowBuilder } from 'nexflow'
-
-export const workflow = new WorkflowBuilder()
-  .addNode('Function', 'echo', { code: '({ id, name, qty }) => ({ id, name, qty })', id: '\${id}', name: '\${name}', qty: '\${qty}' })
-  .build({ name: 'echo', description: 'Returns its inputs' })
-`
-
-async function copyPlainWorkers(from: string, to: string): Promise<void> {
-  await mkdir(to, { recursive: true })
-  for (const entry of await readdir(from, { withFileTypes: true })) {
-    if (entry.isDirectory()) await copyPlainWorkers(join(from, entry.name), join(to, entry.name))
-    else if (/\.(mjs|cjs)$/.test(entry.name)) await copyFile(join(from, entry.name), join(to, entry.name))
-  }
-}
 
 /** The package built from `rev` (as bench/server.ts builds it), and the worktree to remove after. */
 async function build(rev: string, dir: string): Promise<{ pkg: string; worktree?: string }> {
@@ -113,10 +84,10 @@ async function app(dir: string, pkg: string): Promise<string> {
   for (const dependency of ['zod', 'tsx']) await symlink(join(REPO, 'node_modules', dependency), join(root, 'node_modules', dependency), 'dir')
   await writeFile(join(root, 'package.json'), JSON.stringify({ name: 'ab-app', private: true, type: 'module' }))
   const dbFile = join(dir, 'items.db')
-  await writeFile(join(root, 'models.ts'), MODELS(dbFile))
+  await writeFile(join(root, 'models.ts'), crudModels(dbFile))
   await mkdir(join(root, 'workflows'))
-  await writeFile(join(root, 'workflows', 'create-item.ts'), CREATE)
-  await writeFile(join(root, 'workflows', 'echo.ts'), ECHO)
+  await writeFile(join(root, 'workflows', 'create-item.ts'), CRUD_WORKFLOW)
+  await writeFile(join(root, 'workflows', 'echo.ts'), ECHO_WORKFLOW)
   const db = new DataFlow({ databaseUrl: `sqlite://${dbFile}` })
   db.model('Item', itemShape)
   await db.migrate()

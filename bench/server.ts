@@ -101,14 +101,14 @@ await new Promise<void>(() => {})
 export const never = true
 `
 
-const itemShape = { id: z.string(), name: z.string(), qty: z.number().int() }
-const crudModels = (dbFile: string) => `import { z } from 'zod'
+export const itemShape = { id: z.string(), name: z.string(), qty: z.number().int() }
+export const crudModels = (dbFile: string) => `import { z } from 'zod'
 import { DataFlow } from 'nexflow'
 
 export const db = new DataFlow({ databaseUrl: ${JSON.stringify(`sqlite://${dbFile}`)} })
 export const Item = db.model('Item', { id: z.string(), name: z.string(), qty: z.number().int() })
 `
-const CRUD_WORKFLOW = `import { WorkflowBuilder } from 'nexflow'
+export const CRUD_WORKFLOW = `import { WorkflowBuilder } from 'nexflow'
 import '../models.js'
 
 export const workflow = new WorkflowBuilder()
@@ -116,7 +116,7 @@ export const workflow = new WorkflowBuilder()
   .build({ name: 'create-item', description: 'Stores one item' })
 `
 /** The request path without the database: the same inputs, a Function node that returns them. */
-const ECHO_WORKFLOW = `import { WorkflowBuilder } from 'nexflow'
+export const ECHO_WORKFLOW = `import { WorkflowBuilder } from 'nexflow'
 
 export const workflow = new WorkflowBuilder()
   .addNode('Function', 'echo', { code: '({ id, name, qty }) => ({ id, name, qty })', id: '\${id}', name: '\${name}', qty: '\${qty}' })
@@ -167,7 +167,7 @@ interface Fixture {
 }
 
 /** Copies the plain-JavaScript worker files (package.json's `workers/**\/*.mjs`, `*.cjs`), which are never compiled. */
-async function copyPlainWorkers(from: string, to: string): Promise<void> {
+export async function copyPlainWorkers(from: string, to: string): Promise<void> {
   await mkdir(to, { recursive: true })
   for (const entry of await readdir(from, { withFileTypes: true })) {
     if (entry.isDirectory()) await copyPlainWorkers(join(from, entry.name), join(to, entry.name))
