@@ -174,7 +174,6 @@ export function createHttpApp(services: HttpServices): Hono {
   return app
 }
 
-
 /** Only the MCP endpoint, for `mcpPort` (the source system serves MCP on its own port). */
 export function createMcpOnlyApp(services: HttpServices): Hono {
   const app = new Hono()

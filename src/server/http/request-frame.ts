@@ -7,7 +7,7 @@ import type { ActivityLog } from '../request-log.js'
 import { carryHeaders, collectHeaders, interceptHonoHeaders } from './response-headers.js'
 
 /** A request id a client may choose: at most this many of `[A-Za-z0-9_=-]` (hono's check); anything else is replaced by a fresh UUID. */
-export const MAX_REQUEST_ID_CHARS = 128
+const MAX_REQUEST_ID_CHARS = 128
 const NOT_ID_CHARACTER = /[^\w\-=]/
 
 declare module 'hono' {
