@@ -95,6 +95,19 @@ function fileEvent(file: FileResult): ServerEvent {
 }
 
 /** The node a failed run names, if any (a `WORKFLOW_EXECUTION_FAILED`'s `details.nodeId`). */
+/**
+ * How long the execution workers may take to import `files`: the per-file deadline, plus twice
+ * what discovery measured importing them one after another (a cached file keeps the time it took
+ * when it was imported). Not the discovery run's own duration: with the manifest cache it
+ * imported few files or none, and a warm-up of 1000 files was stopped half-way, leaving the
+ * workers to import each file on its first run.
+ */
+function warmDeadlineMs(timeoutMs: number, files: readonly string[], results: ReadonlyMap<string, FileResult>): number {
+  let importMs = 0
+  for (const file of files) importMs += results.get(file)?.durationMs ?? 0
+  return timeoutMs + 2 * importMs
+}
+
 function failedNode(details: Record<string, unknown> | undefined): string | undefined {
   return typeof details?.nodeId === 'string' ? details.nodeId : undefined
 }
@@ -418,7 +431,7 @@ export class Nexus {
     await services
     this.#warm = 'warming'
     const files = this.#table.servedFiles()
-    const deadline = (discovery?.timeoutMs ?? this.options.runTimeoutMs) + 2 * (report?.durationMs ?? 0)
+    const deadline = warmDeadlineMs(discovery?.timeoutMs ?? this.options.runTimeoutMs, files, this.#files)
     await Promise.all([this.#warmPool(this.#generations?.current.pool, files, deadline), this.#tryPool()])
     this.#warm = 'warm'
     // Registered while the workers were warming: not in the batch above.
@@ -539,7 +552,7 @@ export class Nexus {
     if (reimported.some((file) => file.manifest !== undefined)) {
       const next = generations.prepare()
       const files = report.files.filter((file) => file.manifest !== undefined && file.workflows.length > 0).map((file) => file.path)
-      await this.#warmPool(next.pool, files, discovery.timeoutMs + 2 * report.durationMs)
+      await this.#warmPool(next.pool, files, warmDeadlineMs(discovery.timeoutMs, files, new Map(report.files.map((file) => [file.path, file]))))
       if (this.#state !== 'listening') {
         await generations.discard(next)
         return

@@ -1,5 +1,7 @@
+import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { Nexus, type NexusLogger } from '../../src/index.js'
+import { Nexus, type NexusLogger, type NexusOptions } from '../../src/index.js'
+import { REPO, tempProject } from '../discovery/helpers.js'
 
 const quiet: NexusLogger = { info: () => {}, warn: () => {} }
 const fixture = (name: string) => new URL(`../../fixtures/nexus/${name}`, import.meta.url).pathname
@@ -38,5 +40,41 @@ describe('Nexus serving discovered files', () => {
     await expect.poll(async () => ((await (await fetch(`${url}/health`)).json()) as { pool: { abandoned: number } }).pool.abandoned, { timeout: 10_000 }).toBe(1)
     const next = await fetch(`${url}/workflows/native-sleep/execute`, { method: 'POST', body: JSON.stringify({ inputs: { seconds: 0 } }) })
     expect(next.status).toBe(200)
+  })
+
+  it('a start whose files all come from the manifest cache still has every worker import them before /ready', async () => {
+    // Each file spends 100 ms of its import in a loop: 15 of them take a worker 1.5 s to import,
+    // while a start that finds them all in the cache discovers them in a few milliseconds.
+    const builder = JSON.stringify(join(REPO, 'src', 'workflow', 'builder.ts'))
+    const files: Record<string, string> = { 'package.json': '{ "type": "module" }' }
+    for (let i = 0; i < 15; i++) {
+      files[`workflows/slow-${i}.ts`] = `import { WorkflowBuilder } from ${builder}
+const end = Date.now() + 100
+while (Date.now() < end) {}
+export const workflow = new WorkflowBuilder().addNode('Function', 'f', { code: '() => ({ n: ${i} })' }).build({ name: 'slow-${i}' })
+`
+    }
+    const project = tempProject(files, 'nexflow-warm-')
+    const warnings: string[] = []
+    const options: NexusOptions = { apiPort: 0, root: project.root, autoDiscovery: { cache: true, timeoutMs: 1000 }, workers: 1, logger: { info: () => {}, warn: (message) => warnings.push(message) } }
+    try {
+      app = new Nexus(options)
+      await app.start()
+      expect((await app.ready())?.files.filter((file) => file.status === 'ok')).toHaveLength(15)
+      await app.close()
+
+      app = new Nexus(options)
+      await app.start()
+      const report = await app.ready()
+      expect(report?.files.every((file) => file.cached)).toBe(true)
+      // A warm-up stopped at its deadline says so here, and its worker is replaced by one that imports each file on its first run.
+      expect(warnings).toEqual([])
+      const response = await fetch(`${app.url}/workflows/slow-14/execute`, { method: 'POST' })
+      expect(await response.json()).toMatchObject({ outputs: { f: { n: 14 } } })
+    } finally {
+      await app?.close()
+      app = undefined
+      project.remove()
+    }
   })
 })
