@@ -150,17 +150,32 @@ async function runWorkflow(task: RunTask): Promise<RunReply> {
   }
 }
 
+/**
+ * Imports in flight at once during a warm-up. One at a time, each import sleeps while the
+ * loader-hooks thread (tsx, Node 20) resolves and loads it, and each request wakes a sleeping
+ * thread; with several in flight both threads stay busy. 1000 files in one worker: 2.7 s -> 1.6 s,
+ * and less CPU (bench/server.ts, section 2).
+ */
+const WARM_CONCURRENCY = 16
+
 async function warm(files: readonly string[], types: readonly string[] | undefined): Promise<WarmReply> {
   const failures: WarmReply['failures'] = []
   let warmed = 0
-  for (const file of files) {
-    try {
-      await importModule(file)
-      warmed++
-    } catch (error) {
-      failures.push({ file, error: plainError(error) })
+  let next = 0
+  // Files are independent entry points, imported at once as an app's Promise.all would; modules
+  // they share are still evaluated once, before the files that import them.
+  const importer = async () => {
+    while (next < files.length) {
+      const file = files[next++] as string
+      try {
+        await importModule(file)
+        warmed++
+      } catch (error) {
+        failures.push({ file, error: plainError(error) })
+      }
     }
   }
+  await Promise.all(Array.from({ length: Math.min(WARM_CONCURRENCY, files.length) }, importer))
   if (types === undefined) return { warmed, failures }
   const registry = defaultRegistry()
   return { warmed, failures, missingTypes: types.filter((type) => !registry.has(type)) }
