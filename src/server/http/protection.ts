@@ -52,8 +52,7 @@ export async function createServerMiddleware(
   sinks: { metrics: NexusMetrics | undefined; log: ActivityLog | undefined; development: boolean; sharedHits?: { hits: SharedHits; warn: (message: string) => void } | undefined },
 ): Promise<ServerMiddleware> {
   const secure = options.secureHeaders === undefined ? undefined : await secureHeadersOf(options.secureHeaders)
-  // The rate limiter (hono-rate-limiter) sets its headers with hono's c.header(); nothing else mounted here does.
-  const handlers: MiddlewareHandler[] = [requestFrame({ fixed: secure, interceptHonoHeaders: options.rateLimit !== undefined, metrics: sinks.metrics, log: sinks.log })]
+  const handlers: MiddlewareHandler[] = [requestFrame({ fixed: secure, metrics: sinks.metrics, log: sinks.log })]
   const closers: (() => void)[] = []
   if (options.cors !== undefined) handlers.push(corsOf(options.cors))
   const jwt = options.auth?.jwt

@@ -4,7 +4,7 @@ import type { Context, MiddlewareHandler } from 'hono'
 import { matchedRoutes } from 'hono/route'
 import type { NexusMetrics } from '../metrics.js'
 import type { ActivityLog } from '../request-log.js'
-import { carryHeaders, collectHeaders, interceptHonoHeaders } from './response-headers.js'
+import { carryHeaders, collectHeaders } from './response-headers.js'
 
 /** A request id a client may choose: at most this many of `[A-Za-z0-9_=-]` (hono's check); anything else is replaced by a fresh UUID. */
 const MAX_REQUEST_ID_CHARS = 128
@@ -36,8 +36,6 @@ function requestIdOf(c: Context): string {
 export interface RequestFrameOptions {
   /** The secure headers for a request's path (computed once, see protection.ts), if on. */
   fixed?: ((c: Context) => Readonly<Record<string, string>>) | undefined
-  /** Whether middleware that sets headers with hono's `c.header()` is mounted (see {@link interceptHonoHeaders}). */
-  interceptHonoHeaders: boolean
   metrics?: NexusMetrics | undefined
   log?: ActivityLog | undefined
 }
@@ -50,12 +48,10 @@ export interface RequestFrameOptions {
  */
 export function requestFrame(options: RequestFrameOptions): MiddlewareHandler {
   const { fixed, metrics, log } = options
-  const intercept = options.interceptHonoHeaders
   const observed = metrics !== undefined || log !== undefined
   return async function frame(c, next) {
     const started = observed ? performance.now() : 0
     const collected = collectHeaders(c, fixed?.(c))
-    if (intercept) interceptHonoHeaders(c, collected)
     const id = requestIdOf(c)
     c.set('requestId', id)
     collected.own['x-request-id'] = id

@@ -60,22 +60,6 @@ export function setAnswerHeader(c: Context, name: string, value: string | undefi
   else put(collected, name, value, options?.append === true)
 }
 
-/**
- * Routes hono's `c.header()` into the collected headers, for a request that passes through
- * middleware nexflow did not write (the rate limiter sets `RateLimit-*` with it). Only then: it
- * gives each request's context a closure of its own in place of hono's, and measured under load
- * (bench/server.ts, `--trace-gc-nvp`) that alone made the server's thread promote 16% of what it
- * allocated to the old generation instead of 6%, and doubled its time in garbage collection.
- */
-export function interceptHonoHeaders(c: Context, collected: Collected): void {
-  const honoHeader = c.header
-  c.header = (name: string, value?: string, options?: { append?: boolean }) => {
-    // Once answered, a header goes on the answer itself (hono's way).
-    if (c.finalized) return honoHeader(name, value, options)
-    put(collected, name, value, options?.append === true)
-  }
-}
-
 /** After the route: an answer not built by {@link plainAnswer} (hono's `c.json()`, an error, a stream) gets the collected headers. */
 export function carryHeaders(c: Context, collected: Collected): void {
   if (carried.has(c.res)) return
