@@ -133,6 +133,9 @@ export class ExecutionPool {
       // Workers keep the files they imported: never let one go idle and lose them.
       idleTimeout: Number.POSITIVE_INFINITY,
       concurrentTasksPerWorker: 1,
+      // piscina's own wait and run time histograms: nexflow's metrics time runs themselves, and
+      // recording each task in two native histograms showed in the server thread's profile.
+      recordTiming: false,
       // Between tasks a worker's event loop keeps running (database pools, timers a node set).
       atomics: 'async',
       // Not the parent's flags: under tsx or vitest they would load other loaders into the thread.
