@@ -17,7 +17,7 @@ import { failedRunError } from '../workflow/failed-run.js'
 import { LocalRuntime } from '../workflow/runtime.js'
 import { Workflow } from '../workflow/workflow.js'
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js'
-import { watchProject, type ProjectWatcher } from './dev/watcher.js'
+import type { ProjectWatcher } from './dev/watcher.js'
 import type { ExecutionPool } from './execution-pool.js'
 import type { ProgressChannel } from './progress-channel.js'
 import type { WarmReply } from '../protocol/execution-messages.js'
@@ -437,6 +437,9 @@ export class Nexus {
     // Registered while the workers were warming: not in the batch above.
     if (this.#poolCandidates.size > 0) void this.#tryPool()
     if (this.options.dev && discovery !== undefined && this.#state === 'listening') {
+      // Loaded for development only: with nexflow, chokidar would load in every worker thread (about 23 ms each).
+      const { watchProject } = await import('./dev/watcher.js')
+      if (this.#state !== 'listening') return report
       this.#watcher = watchProject(discovery.root, RELOAD_DEBOUNCE_MS, (paths) => this.#scheduleReload(paths))
       await this.#watcher.ready
       this.#generations?.bootSpare()
