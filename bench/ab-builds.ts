@@ -12,7 +12,8 @@
 // /proc: the server's thread, the execution threads, V8's helper threads (GC, compilers).
 // NEXFLOW_AB_ROUNDS (default 6), NEXFLOW_AB_SECONDS (a burst, default 4), NEXFLOW_AB_WORKFLOW
 // (create-item, a one-node DataFlow Create on SQLite, or echo, a Function node), and
-// NEXFLOW_AB_ARGS_A / NEXFLOW_AB_ARGS_B (more `nexflow start` flags, space-separated).
+// NEXFLOW_AB_ARGS_A / NEXFLOW_AB_ARGS_B (more `nexflow start` flags, space-separated), and
+// NEXFLOW_AB_NODE_A / NEXFLOW_AB_NODE_B (node's own flags for that server, e.g. --max-semi-space-size=32).
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
@@ -95,8 +96,8 @@ async function app(dir: string, pkg: string): Promise<string> {
   return root
 }
 
-function start(pkg: string, root: string, args: readonly string[]): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [join(pkg, 'bin', 'nexflow.mjs'), 'start', root, '--port', '0', '--no-cache', '--workers', '2', ...args], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] })
+function start(pkg: string, root: string, args: readonly string[], nodeFlags: readonly string[]): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, [...nodeFlags, join(pkg, 'bin', 'nexflow.mjs'), 'start', root, '--port', '0', '--no-cache', '--workers', '2', ...args], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] })
   return new Promise((resolve, reject) => {
     let out = ''
     let found = false
@@ -176,9 +177,11 @@ async function main(): Promise<void> {
       await mkdir(own)
       const { pkg, worktree } = await build(rev, own)
       if (worktree !== undefined) worktrees.push(worktree)
-      const args = (process.env[i === 0 ? 'NEXFLOW_AB_ARGS_A' : 'NEXFLOW_AB_ARGS_B'] ?? '').split(' ').filter(Boolean)
-      const { child, url } = await start(pkg, await app(own, pkg), args)
-      servers.push({ label: `${'AB'[i]}: ${rev}${args.length > 0 ? ` ${args.join(' ')}` : ''}`, child, url, bursts: [] })
+      const words = (name: string) => (process.env[`${name}_${'AB'[i]}`] ?? '').split(' ').filter(Boolean)
+      const args = words('NEXFLOW_AB_ARGS')
+      const nodeFlags = words('NEXFLOW_AB_NODE')
+      const { child, url } = await start(pkg, await app(own, pkg), args, nodeFlags)
+      servers.push({ label: `${'AB'[i]}: ${[...nodeFlags, rev, ...args].join(' ')}`, child, url, bursts: [] })
     }
     for (const server of servers) await ready(server.url)
     const target = (server: { url: string }) => `${server.url}/workflows/${WORKFLOW}/execute`
