@@ -94,7 +94,6 @@ function fileEvent(file: FileResult): ServerEvent {
   }
 }
 
-/** The node a failed run names, if any (a `WORKFLOW_EXECUTION_FAILED`'s `details.nodeId`). */
 /**
  * How long the execution workers may take to import `files`: the per-file deadline, plus twice
  * what discovery measured importing them one after another (a cached file keeps the time it took
@@ -108,6 +107,7 @@ function warmDeadlineMs(timeoutMs: number, files: readonly string[], results: Re
   return timeoutMs + 2 * importMs
 }
 
+/** The node a failed run names, if any (a `WORKFLOW_EXECUTION_FAILED`'s `details.nodeId`). */
 function failedNode(details: Record<string, unknown> | undefined): string | undefined {
   return typeof details?.nodeId === 'string' ? details.nodeId : undefined
 }

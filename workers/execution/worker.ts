@@ -153,8 +153,8 @@ async function runWorkflow(task: RunTask): Promise<RunReply> {
 /**
  * Imports in flight at once during a warm-up. One at a time, each import sleeps while the
  * loader-hooks thread (tsx, Node 20) resolves and loads it, and each request wakes a sleeping
- * thread; with several in flight both threads stay busy. 1000 files in one worker: 2.7 s -> 1.6 s,
- * and less CPU (bench/server.ts, section 2).
+ * thread; with several in flight both threads stay busy. bench/server.ts's 1000 files in one
+ * worker: 2.7 s -> 1.6 s, and less CPU (BENCHMARKS.md).
  */
 const WARM_CONCURRENCY = 16
 
