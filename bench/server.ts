@@ -480,8 +480,11 @@ async function executeEach(url: string, names: readonly string[]): Promise<{ not
  */
 type Strategy = 'eager' | 'ready'
 
-/** `nexflow start` on `app` (cold: no manifest cache), until every workflow has answered once. */
-/** `cache`: start as `nexflow start` does by default, with the manifest cache an earlier start left (a restart); else without it (a first start). */
+/**
+ * `nexflow start` on `app`, until every workflow has answered once: cold (`--no-cache`, a first
+ * start), or with `cache` as `nexflow start` does by default, finding the manifest cache an
+ * earlier start left (a restart).
+ */
 async function serveAll(bin: string, app: string, timeoutMs: number, strategy: Strategy, label: string, cache = false): Promise<Serving> {
   return withServer([bin, 'start', app, '--port', '0', ...(cache ? [] : ['--no-cache']), '--timeout-ms', String(timeoutMs)], app, label, async (child, url) => {
     const listenMs = performance.now() - child.spawnedAt
