@@ -288,6 +288,12 @@ export class Nexus {
     }
     if (this.#state !== 'created') throw new NexflowError('CONFIG_INVALID', `Nexus.start() was already called (the server is ${this.#state})`)
     this.#state = 'starting'
+    // Running from here, as the startup listener already says: the requests it held are answered
+    // (a 404's hint says discovery is running) before #discoverAndWarm begins.
+    if (this.options.discovery !== undefined) {
+      this.#discoveryState = 'running'
+      this.#discoveryStarted = performance.now()
+    }
     // Listening comes first: the pool (piscina) and MCP (its SDK) load after the port is open.
     if (options.http !== false) {
       try {
@@ -404,8 +410,6 @@ export class Nexus {
     const { discovery } = this.options
     let report: DiscoveryReport | undefined
     if (discovery !== undefined) {
-      this.#discoveryState = 'running'
-      this.#discoveryStarted = performance.now()
       const { signal: _signal, patterns, ignore, ...rest } = discovery
       const run = discover({ ...rest, patterns: [...patterns], ignore: [...ignore] })
       this.#discovery = run

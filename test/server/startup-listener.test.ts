@@ -2,6 +2,7 @@ import { createServer } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import { Nexus, NexflowError, WorkflowBuilder } from '../../src/index.js'
 import { StartupListener } from '../../src/server/startup-listener.js'
+import { tempProject } from '../discovery/helpers.js'
 
 // The port `nexflow start` opens before it loads the server: /health and /ready answer at once,
 // every other request waits for the app and is served once the app takes the port over.
@@ -75,6 +76,23 @@ describe('StartupListener: the port while the server loads', () => {
     // The app's own routes now answer what the loading handler did not know: a 404 names the route.
     const missing = await fetch(`${base}/nope`)
     expect(missing.status).toBe(404)
+  })
+
+  it('a request held while loading, for a workflow not served yet, is a 404 saying discovery is running', async () => {
+    // A file that never finishes importing keeps discovery running for the whole test.
+    const project = tempProject({ 'package.json': '{ "type": "module" }', 'workflows/hangs.ts': 'await new Promise<void>(() => {})\nexport const never = true\n' }, 'nexflow-held-')
+    cleanups.push(() => Promise.resolve(project.remove()))
+    const listener = await StartupListener.listen(0, '127.0.0.1', { discovery: true })
+    const held = fetch(`${listener.url}/workflows/create_user/execute`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })
+    await expect.poll(() => listener.waiting).toBe(1)
+    const app = new Nexus({ apiPort: 0, root: project.root, autoDiscovery: { cache: false, timeoutMs: 30_000 }, workers: 1, logger: quiet })
+    cleanups.unshift(() => app.close())
+    await app.start({ listener })
+    const answer = await held
+    expect(answer.status).toBe(404)
+    const { error } = (await answer.json()) as { error: { code: string; message: string } }
+    expect(error.code).toBe('WORKFLOW_NOT_FOUND')
+    expect(error.message).toMatch(/Discovery is still running \(0 files so far\); it may be in a file not discovered yet/)
   })
 
   it('when loading fails, the waiting requests are answered 503 and the port closes', async () => {
