@@ -1,6 +1,7 @@
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { Nexus, type NexusLogger, type NexusOptions } from '../../src/index.js'
+import { runCli } from '../cli/run-cli.js'
 import { REPO, tempProject } from '../discovery/helpers.js'
 
 const quiet: NexusLogger = { info: () => {}, warn: () => {} }
@@ -40,6 +41,29 @@ describe('Nexus serving discovered files', () => {
     await expect.poll(async () => ((await (await fetch(`${url}/health`)).json()) as { pool: { abandoned: number } }).pool.abandoned, { timeout: 10_000 }).toBe(1)
     const next = await fetch(`${url}/workflows/native-sleep/execute`, { method: 'POST', body: JSON.stringify({ inputs: { seconds: 0 } }) })
     expect(next.status).toBe(200)
+  })
+
+  it('a start after `nexflow check` on the same root imports nothing in discovery: the check filled the manifest cache it reads', async () => {
+    // What an image built with `RUN npx nexflow check .` gives its first start (README).
+    const builder = JSON.stringify(join(REPO, 'src', 'workflow', 'builder.ts'))
+    const files: Record<string, string> = { 'package.json': '{ "type": "module" }' }
+    for (let i = 0; i < 3; i++) files[`workflows/flow-${i}.ts`] = `import { WorkflowBuilder } from ${builder}\nexport const workflow = new WorkflowBuilder().addNode('Function', 'f', { code: '() => ({ n: ${i} })' }).build({ name: 'flow-${i}' })\n`
+    const project = tempProject(files, 'nexflow-checked-')
+    try {
+      const check = await runCli(['check', project.root])
+      expect(check).toMatchObject({ code: 0 })
+      expect(check.stdout).toContain('3 files (3 ok)')
+      app = new Nexus({ apiPort: 0, root: project.root, workers: 1, logger: quiet })
+      await app.start()
+      const report = await app.ready()
+      expect(report?.files.map((file) => [file.relativePath, file.status, file.cached])).toEqual([0, 1, 2].map((i) => [`workflows/flow-${i}.ts`, 'ok', true]))
+      const response = await fetch(`${app.url}/workflows/flow-2/execute`, { method: 'POST' })
+      expect(await response.json()).toMatchObject({ outputs: { f: { n: 2 } } })
+    } finally {
+      await app?.close()
+      app = undefined
+      project.remove()
+    }
   })
 
   it('a start whose files all come from the manifest cache still has every worker import them before /ready', async () => {
