@@ -179,7 +179,7 @@ export async function copyPlainWorkers(from: string, to: string): Promise<void> 
 }
 
 /** nexflow as an app installs it: compiled with the build's settings, bin/ and the plain worker files beside, the checkout's dependencies. */
-async function buildPackage(dir: string): Promise<string> {
+export async function buildPackage(dir: string): Promise<string> {
   const pkg = join(dir, 'nexflow')
   try {
     await promisify(execFile)(process.execPath, [join(REPO, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(REPO, 'tsconfig.build.json'), '--outDir', join(pkg, 'dist')])
@@ -205,7 +205,7 @@ async function appFolder(path: string, pkg: string): Promise<string> {
   return path
 }
 
-async function flowsApp(path: string, pkg: string, hanging: boolean): Promise<string> {
+export async function flowsApp(path: string, pkg: string, hanging: boolean): Promise<string> {
   await appFolder(path, pkg)
   await mkdir(join(path, 'workflows'))
   await writeFile(join(path, 'models.ts'), flowModels(path))
@@ -501,14 +501,14 @@ async function serveAll(bin: string, app: string, timeoutMs: number, strategy: S
   })
 }
 
-interface Naive {
+export interface Naive {
   wallMs: number
   /** Import and execution, without node and tsx startup. */
   inProcessMs: number
 }
 
 /** The baseline: one `node --import tsx` process imports each file and runs its workflow with LocalRuntime. */
-async function naive(app: string): Promise<Naive> {
+export async function naive(app: string): Promise<Naive> {
   const started = performance.now()
   const child = spawn(process.execPath, ['--import', 'tsx', join(app, 'naive.mjs'), join(app, 'files.json')], { cwd: app, stdio: ['ignore', 'pipe', 'pipe'] })
   let out = ''
