@@ -1,6 +1,6 @@
 // SQLite specifics: WAL, one connection per thread, a short native busy wait with retries in
 // JavaScript, and DataFlow used from real worker threads.
-import { existsSync } from 'node:fs'
+import { existsSync, statSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -80,6 +80,24 @@ describe('SQLite driver', () => {
     await expect(write).resolves.toMatchObject({ tag: 'after-lock' })
     clearInterval(ticker)
     await db.close()
+  })
+
+  it('keeps the write-ahead log bounded: each write runs to its end, where SQLite checkpoints', async () => {
+    // SQLite checkpoints the WAL (every 1000 pages) only when a statement steps to its end. A
+    // RETURNING statement read with better-sqlite3's get() is reset after its first row instead:
+    // measured, 30,000 such inserts left a 260 MB WAL and an empty database file.
+    const path = join(dir, 'wal.db')
+    const db = new DataFlow({ databaseUrl: `sqlite:${path}`, registry: new NodeRegistry() })
+    const Item = db.model('Item', itemShape)
+    await db.migrate()
+    for (let n = 0; n < 5000; n++) await Item.create({ tag: `item-${n}`, n })
+    await Item.upsert({ where: { id: 1 }, create: { tag: 'new', n: -1 }, update: { n: -2 } })
+    const walBytes = statSync(`${path}-wal`).size
+    const dbBytes = statSync(path).size
+    await db.close()
+    // 5000 rows without a checkpoint: about 21 MB of WAL (measured). With them: about 1000 pages (4 MB).
+    expect(walBytes).toBeLessThan(8 * 1024 * 1024)
+    expect(dbBytes).toBeGreaterThan(64 * 1024)
   })
 
   it('reports statements slower than slowQueryMs to the logger and in metrics', async () => {
