@@ -73,7 +73,8 @@ function sqliteTarget(dir: string): Target {
     handList: () => Promise.resolve(list().all(1, 30, 40, LIST_LIMIT)),
     handCreate: (r) => {
       const now = new Date().toISOString()
-      return Promise.resolve(insertOne().get(r.email, r.name, r.age, r.score, r.active ? 1 : 0, r.joined.toISOString(), now, now))
+      // all(), not get(): get() stops before the step where SQLite checkpoints its WAL (bench/server-baseline.ts).
+      return Promise.resolve(insertOne().all(r.email, r.name, r.age, r.score, r.active ? 1 : 0, r.joined.toISOString(), now, now)[0])
     },
     close: () => Promise.resolve(void raw.close()),
   }

@@ -9,6 +9,7 @@ import { z } from 'zod'
 const db = new Database(workerData.path, { timeout: 0 })
 db.pragma('journal_mode = WAL')
 db.pragma('synchronous = NORMAL')
+// all(), not get(): see bench/server-baseline.ts (get() would leave the WAL unchecked).
 const insert = db.prepare('INSERT INTO "items" ("id", "name", "qty", "created_at", "updated_at") VALUES (?, ?, ?, ?, ?) RETURNING *')
 const body = z.object({ inputs: z.object({ id: z.string(), name: z.string(), qty: z.number().int() }) })
 
@@ -19,7 +20,7 @@ export default async function create(raw) {
   const now = new Date().toISOString()
   for (;;) {
     try {
-      return { status: 200, body: { outputs: { create: insert.get(id, name, qty, now, now) } } }
+      return { status: 200, body: { outputs: { create: insert.all(id, name, qty, now, now)[0] } } }
     } catch (error) {
       if (error.code === 'SQLITE_CONSTRAINT_PRIMARYKEY') return { status: 409, body: { error: { code: 'DUPLICATE_KEY', message: `item ${id} exists` } } }
       if (error.code !== 'SQLITE_BUSY') throw error
