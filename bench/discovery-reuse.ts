@@ -116,35 +116,38 @@ export async function runDiscoveryReuseBench(): Promise<void> {
     // tsx compiles each file once into its disk cache: every scenario below starts from it.
     await naive(app)
 
+    /** Discovery's threads, each given its half; resolves once every file is reported. */
+    const discoverHalves = async () => {
+      const started = performance.now()
+      const threads = halves.map(() => new Thread(pkg, app, true))
+      await Promise.all(threads.map((thread, t) => thread.discover(halves[t] ?? [])))
+      return { threads, discoveryMs: performance.now() - started }
+    }
+    /** Fresh threads, as the execution pool starts them, each importing every file. */
+    const warmFresh = async () => {
+      const threads = halves.map(() => new Thread(pkg, app, false))
+      await Promise.all(threads.map((thread) => thread.warm(files)))
+      await Promise.all(threads.map((thread) => thread.worker.terminate()))
+    }
     const scenarios = {
       naive: async () => {
         await naive(app)
         return undefined
       },
       now: async () => {
-        const started = performance.now()
-        const discovery = halves.map(() => new Thread(pkg, app, true))
-        await Promise.all(discovery.map((thread, t) => thread.discover(halves[t] ?? [])))
-        const discoveryMs = performance.now() - started
-        await Promise.all(discovery.map((thread) => thread.worker.terminate()))
-        const execution = halves.map(() => new Thread(pkg, app, false))
-        await Promise.all(execution.map((thread) => thread.warm(files)))
-        await Promise.all(execution.map((thread) => thread.worker.terminate()))
+        const { threads, discoveryMs } = await discoverHalves()
+        await Promise.all(threads.map((thread) => thread.worker.terminate()))
+        await warmFresh()
         return discoveryMs
       },
       kept: async () => {
-        const started = performance.now()
-        const threads = halves.map(() => new Thread(pkg, app, true))
-        await Promise.all(threads.map((thread, t) => thread.discover(halves[t] ?? [])))
-        const discoveryMs = performance.now() - started
+        const { threads, discoveryMs } = await discoverHalves()
         await Promise.all(threads.map((thread, t) => thread.warm(others[t] ?? [])))
         await Promise.all(threads.map((thread) => thread.worker.terminate()))
         return discoveryMs
       },
       restart: async () => {
-        const threads = halves.map(() => new Thread(pkg, app, false))
-        await Promise.all(threads.map((thread) => thread.warm(files)))
-        await Promise.all(threads.map((thread) => thread.worker.terminate()))
+        await warmFresh()
         return undefined
       },
     }
